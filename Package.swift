@@ -1,0 +1,47 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// One module per layer; data flows top to bottom (see docs/architecture.md):
+//   DDPMCLI -> Conformance -> Backends -> {CPUBackend, OpenCLBackend} -> Devices
+//   Graph -> Devices (generic code never names a concrete device)
+let package = Package(
+    name: "ddpm",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "ddpm", targets: ["DDPMCLI"]),
+        .library(name: "Devices", targets: ["Devices"]),
+        .library(name: "Backends", targets: ["Backends"]),
+        .library(name: "Conformance", targets: ["Conformance"]),
+        .library(name: "Graph", targets: ["Graph"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "COpenCL",
+            providers: [.apt(["ocl-icd-opencl-dev", "opencl-headers"])]),
+        .target(name: "Devices"),
+        .target(name: "CPUBackend", dependencies: ["Devices"]),
+        .executableTarget(name: "EmbedKernels", path: "Plugins/EmbedKernelsTool"),
+        .plugin(name: "EmbedKernelsPlugin", capability: .buildTool(), dependencies: ["EmbedKernels"],
+                path: "Plugins/EmbedKernelsPlugin"),
+        .target(name: "OpenCLBackend", dependencies: ["Devices", "COpenCL"],
+                plugins: ["EmbedKernelsPlugin"]),
+        .target(name: "Backends", dependencies: ["Devices", "CPUBackend", "OpenCLBackend"]),
+        .target(name: "Conformance", dependencies: ["Devices", "Backends"]),
+        .target(name: "Graph", dependencies: ["Devices"]),
+        .executableTarget(
+            name: "DDPMCLI",
+            dependencies: [
+                "Devices", "Backends", "Conformance", "Graph",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+        .testTarget(name: "DevicesTests", dependencies: ["Devices"]),
+        .testTarget(name: "CPUBackendTests", dependencies: ["Devices", "CPUBackend"]),
+        .testTarget(name: "OpenCLBackendTests", dependencies: ["Devices", "OpenCLBackend"]),
+        .testTarget(name: "ConformanceTests", dependencies: ["Devices", "Backends", "Conformance"]),
+        .testTarget(name: "GraphTests", dependencies: ["Devices", "Backends", "Graph"]),
+    ],
+    swiftLanguageModes: [.v5]
+)
