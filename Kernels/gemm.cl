@@ -1,362 +1,179 @@
-// Strided batched GEMM (draft for tuning).
+// Strided batched GEMM: C_b = alpha * op(A_b) * op(B_b) + beta * C_b (+ bias), row-major.
 //
-// Two register-tiled kernels; which one runs depends on the operand layouts.
+// Every tensor is passed as (__global float* base, ulong offset) with the offset in elements
+// (docs/kernel-abi.md). The host folds transA/transB into element strides:
+//   op(A)[m, k] = A[m*sAm + k*sAk]      op(B)[k, n] = B[k*sBk + n*sBn]      C[m, n] = C[m*ldc + n]
 //
-// gemm_bv ("broadcast x vector"): out[m, n] = alpha * sum_k S(m, k) * V(k, n) (+ ...)
-//   S(m, k) = S[m*sSm + k*sSk]   scalar (broadcast) operand, any layout
-//   V(k, n) = V[k*ldv + n]        vector operand, contiguous along n
-//   out(m, n) = C[m*sCm + n*sCn]
-// Each work-item computes an MR x (NV*VW) tile held in registers.
+// Tiling (sizes are compiled in with -D, chosen per device by OpenCLTuning):
+//   a work-item holds a GEMM_MR x (GEMM_NV*GEMM_VW) block of C in registers (GEMM_NV vectors of
+//   GEMM_VW floats per row); a work-group of (LX, LY) work-items (the launch's local size)
+//   covers (LX*GEMM_MR) x (LY*NR) of C and walks K in blocks of GEMM_KC. Each block of op(B) is
+//   packed into local memory as [LY][GEMM_KC][NR], zero-filled past N, so the inner loop reads it
+//   with aligned vector loads whatever the layout of B. op(A) is read with scalar broadcasts
+//   straight from global memory (rows past M re-read row M-1 and are never stored), or, with
+//   GEMM_PACK_A, packed as [LX][GEMM_KC][GEMM_MR] too (worth it where local memory is on-chip).
 //
-// gemm_dot: out[m, n] = alpha * sum_k A[m*lda + k] * B[n*ldb + k]
-//   both operands contiguous along k; each work-item holds DM x DN vector accumulators.
+// On CPU drivers such as PoCL a work-group runs as a loop over its work-items on one core, so
+// the register block is the SIMD micro-kernel and the local tile is an L1/L2-resident panel.
 
-#ifndef MR
-#define MR 6
+#ifndef GEMM_MR
+#define GEMM_MR 4
 #endif
-#ifndef NV
-#define NV 2
+#ifndef GEMM_NV
+#define GEMM_NV 3
 #endif
-#ifndef VW
-#define VW 8
+#ifndef GEMM_VW
+#define GEMM_VW 8
 #endif
-#ifndef DM
-#define DM 3
+#ifndef GEMM_KC
+#define GEMM_KC 256
 #endif
-#ifndef DN
-#define DN 3
-#endif
-
-#define CAT_(a, b) a##b
-#define CAT(a, b) CAT_(a, b)
-#define floatV CAT(float, VW)
-#define vloadV CAT(vload, VW)
-#define vstoreV CAT(vstore, VW)
-#define NR (NV * VW)
-
-#ifdef USE_FMA
-#define MADD(a, b, c) fma(a, b, c)
-#else
-#define MADD(a, b, c) mad(a, b, c)
+#ifndef GEMM_PACK_A
+#define GEMM_PACK_A 0
 #endif
 
-// Finishes one output element: alpha*acc + beta*C + bias.
-inline float gemm_finish(float acc, float alpha, float beta, __global float* c, float biasValue) {
-    float r = alpha * acc + biasValue;
-    if (beta != 0.0f) r += beta * *c;
-    return r;
-}
+#define GEMM_CAT_(a, b) a##b
+#define GEMM_CAT(a, b) GEMM_CAT_(a, b)
+#define gfloatV GEMM_CAT(float, GEMM_VW)
+#define gvload GEMM_CAT(vload, GEMM_VW)
+#define gvstore GEMM_CAT(vstore, GEMM_VW)
+#define GEMM_NR (GEMM_NV * GEMM_VW)
 
-__kernel void gemm_bv(
-    __global const float* S, ulong offS,
-    __global const float* V, ulong offV,
-    __global float* C, ulong offC,
-    __global const float* bias, ulong offBias,
-    int M, int N, int K,
-    int sSm, int sSk, int ldv, int sCm, int sCn,
-    long strideS, long strideV, long strideC,
-    float alpha, float beta, int biasMode)
-{
-    const int m0 = get_global_id(0) * MR;
-    const int n0 = get_global_id(1) * NR;
-    const long b = get_global_id(2);
-    if (m0 >= M || n0 >= N) return;
-    __global const float* s = S + offS + b * strideS + (long)m0 * sSm;
-    __global const float* v = V + offV + b * strideV + n0;
-    __global float* c = C + offC + b * strideC + (long)m0 * sCm + (long)n0 * sCn;
+/// Local floats a work-group of (lx, ly) needs; the host passes the same amount.
+#define GEMM_LOCAL_FLOATS(lx, ly) ((ly) * GEMM_KC * GEMM_NR + (GEMM_PACK_A ? (lx) * GEMM_KC * GEMM_MR : 0))
 
-    floatV acc[MR][NV];
-    #pragma unroll
-    for (int i = 0; i < MR; i++) {
-        #pragma unroll
-        for (int j = 0; j < NV; j++) acc[i][j] = (floatV)(0.0f);
-    }
-    // Rows past M re-read the last valid row (their results are dropped); columns past N
-    // are loaded lane by lane as zero so no read leaves the operand.
-    __global const float* sr[MR];
-    #pragma unroll
-    for (int i = 0; i < MR; i++) sr[i] = s + (long)min(i, M - 1 - m0) * sSm;
-
-    if (n0 + NR <= N) {
-        for (int k = 0; k < K; k++) {
-            floatV bv[NV];
-            #pragma unroll
-            for (int j = 0; j < NV; j++) bv[j] = vloadV(0, v + (long)k * ldv + j * VW);
-            #pragma unroll
-            for (int i = 0; i < MR; i++) {
-                const floatV a = (floatV)(*sr[i]);
-                sr[i] += sSk;
-                #pragma unroll
-                for (int j = 0; j < NV; j++) acc[i][j] = MADD(a, bv[j], acc[i][j]);
-            }
-        }
-    } else {
-        for (int k = 0; k < K; k++) {
-            floatV bv[NV];
-            #pragma unroll
-            for (int j = 0; j < NV; j++) {
-                float t[VW];
-                for (int l = 0; l < VW; l++) {
-                    const int n = n0 + j * VW + l;
-                    t[l] = n < N ? v[(long)k * ldv + j * VW + l] : 0.0f;
-                }
-                bv[j] = vloadV(0, t);
-            }
-            #pragma unroll
-            for (int i = 0; i < MR; i++) {
-                const floatV a = (floatV)(*sr[i]);
-                sr[i] += sSk;
-                #pragma unroll
-                for (int j = 0; j < NV; j++) acc[i][j] = MADD(a, bv[j], acc[i][j]);
-            }
-        }
-    }
-
-    __global const float* bp = bias + offBias;
-    #pragma unroll
-    for (int i = 0; i < MR; i++) {
-        if (m0 + i >= M) break;
-        const float rowBias = biasMode == 1 ? bp[m0 + i] : 0.0f;
-        #pragma unroll
-        for (int j = 0; j < NV; j++) {
-            float t[VW];
-            vstoreV(acc[i][j], 0, t);
-            for (int l = 0; l < VW; l++) {
-                const int n = n0 + j * VW + l;
-                if (n < N) {
-                    __global float* cp = c + (long)i * sCm + (long)(j * VW + l) * sCn;
-                    const float bb = biasMode == 2 ? bp[n] : rowBias;
-                    *cp = gemm_finish(t[l], alpha, beta, cp, bb);
-                }
-            }
-        }
-    }
-}
-
-__kernel void gemm_dot(
-    __global const float* A, ulong offA,
-    __global const float* B, ulong offB,
-    __global float* C, ulong offC,
-    __global const float* bias, ulong offBias,
-    int M, int N, int K,
-    int lda, int ldb, int ldc,
-    long strideA, long strideB, long strideC,
-    float alpha, float beta, int biasMode)
-{
-    const int m0 = get_global_id(0) * DM;
-    const int n0 = get_global_id(1) * DN;
-    const long b = get_global_id(2);
-    if (m0 >= M || n0 >= N) return;
-    __global const float* a = A + offA + b * strideA;
-    __global const float* bb = B + offB + b * strideB;
-    __global float* c = C + offC + b * strideC;
-    __global const float* ar[DM];
-    __global const float* br[DN];
-    #pragma unroll
-    for (int i = 0; i < DM; i++) ar[i] = a + (long)min(m0 + i, M - 1) * lda;
-    #pragma unroll
-    for (int j = 0; j < DN; j++) br[j] = bb + (long)min(n0 + j, N - 1) * ldb;
-
-    floatV acc[DM][DN];
-    #pragma unroll
-    for (int i = 0; i < DM; i++) {
-        #pragma unroll
-        for (int j = 0; j < DN; j++) acc[i][j] = (floatV)(0.0f);
-    }
-    int k = 0;
-    for (; k + VW <= K; k += VW) {
-        floatV av[DM], bv[DN];
-        #pragma unroll
-        for (int i = 0; i < DM; i++) av[i] = vloadV(0, ar[i] + k);
-        #pragma unroll
-        for (int j = 0; j < DN; j++) bv[j] = vloadV(0, br[j] + k);
-        #pragma unroll
-        for (int i = 0; i < DM; i++) {
-            #pragma unroll
-            for (int j = 0; j < DN; j++) acc[i][j] = MADD(av[i], bv[j], acc[i][j]);
-        }
-    }
-    float sum[DM][DN];
-    #pragma unroll
-    for (int i = 0; i < DM; i++) {
-        #pragma unroll
-        for (int j = 0; j < DN; j++) {
-            float t[VW];
-            vstoreV(acc[i][j], 0, t);
-            float s = 0.0f;
-            for (int l = 0; l < VW; l++) s += t[l];
-            sum[i][j] = s;
-        }
-    }
-    for (; k < K; k++) {
-        #pragma unroll
-        for (int i = 0; i < DM; i++) {
-            #pragma unroll
-            for (int j = 0; j < DN; j++) sum[i][j] = MADD(ar[i][k], br[j][k], sum[i][j]);
-        }
-    }
-    __global const float* bp = bias + offBias;
-    #pragma unroll
-    for (int i = 0; i < DM; i++) {
-        if (m0 + i >= M) break;
-        #pragma unroll
-        for (int j = 0; j < DN; j++) {
-            if (n0 + j >= N) break;
-            __global float* cp = c + (long)(m0 + i) * ldc + n0 + j;
-            const float bv = biasMode == 1 ? bp[m0 + i] : biasMode == 2 ? bp[n0 + j] : 0.0f;
-            *cp = gemm_finish(sum[i][j], alpha, beta, cp, bv);
-        }
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// gemm_tiled: local-memory packed tiles, any layout.
-//   A(m, k) = A[m*sAm + k*sAk], B(k, n) = B[k*sBk + n*sBn], C(m, n) = C[m*ldc + n]
-// Work-group (LX, LY) computes a (LX*MR) x (LY*NR) block of C, looping over K in blocks of KC.
-#ifndef LX
-#define LX 16
-#endif
-#ifndef LY
-#define LY 2
-#endif
-#ifndef KC
-#define KC 128
-#endif
-#ifndef PACK_A
-#define PACK_A 0
-#endif
-
-__kernel __attribute__((reqd_work_group_size(LX, LY, 1)))
-void gemm_tiled(
+// biasMode: 0 none, 1 bias[m] per row, 2 bias[n] per column.
+__kernel void gemm(
     __global const float* A, ulong offA,
     __global const float* B, ulong offB,
     __global float* C, ulong offC,
     __global const float* bias, ulong offBias,
     int M, int N, int K,
     int sAm, int sAk, int sBk, int sBn, int ldc,
-    long strideA, long strideB, long strideC,
-    float alpha, float beta, int biasMode)
+    int strideA, int strideB, int strideC,
+    float alpha, float beta, int biasMode,
+    __local float* tile)
 {
-#if PACK_A
-    __local float As[LX * KC * MR];
-#endif
-    __local float Bs[LY * KC * NR];
+    const int LX = get_local_size(0), LY = get_local_size(1);
     const int x = get_local_id(0), y = get_local_id(1);
-    const int lid = y * LX + x;
-    const int mb = get_group_id(0) * (LX * MR);
-    const int nb = get_group_id(1) * (LY * NR);
+    const int lid = y * LX + x, wg = LX * LY;
+    const int mb = get_group_id(0) * (LX * GEMM_MR);
+    const int nb = get_group_id(1) * (LY * GEMM_NR);
     const long b = get_global_id(2);
     __global const float* a = A + offA + b * strideA;
     __global const float* bb = B + offB + b * strideB;
+    __local float* Bs = tile;
+#if GEMM_PACK_A
+    __local float* As = tile + LY * GEMM_KC * GEMM_NR;
+#endif
 
-    floatV acc[MR][NV];
+    gfloatV acc[GEMM_MR][GEMM_NV];
     #pragma unroll
-    for (int i = 0; i < MR; i++) {
+    for (int i = 0; i < GEMM_MR; i++) {
         #pragma unroll
-        for (int j = 0; j < NV; j++) acc[i][j] = (floatV)(0.0f);
+        for (int j = 0; j < GEMM_NV; j++) acc[i][j] = (gfloatV)(0.0f);
     }
 
-    for (int k0 = 0; k0 < K; k0 += KC) {
-        const int kc = min(KC, K - k0);
-#if PACK_A
-        // Pack A rows [mb, mb + LX*MR) x [k0, k0 + kc) as As[x][k][i]; zero outside M.
-        if (sAk == 1) {
-            for (int r = lid; r < LX * MR; r += LX * LY) {
-                const int m = mb + r;
-                __local float* dst = As + (r / MR) * KC * MR + (r % MR);
-                if (m < M) {
-                    __global const float* src = a + (long)m * sAm + k0;
-                    for (int k = 0; k < kc; k++) dst[k * MR] = src[k];
-                } else {
-                    for (int k = 0; k < kc; k++) dst[k * MR] = 0.0f;
-                }
-            }
-        } else {
-            for (int k = lid; k < kc; k += LX * LY) {
-                __global const float* src = a + (long)(k0 + k) * sAk;
-                for (int r = 0; r < LX * MR; r++) {
-                    const int m = mb + r;
-                    As[(r / MR) * KC * MR + k * MR + (r % MR)] = m < M ? src[(long)m * sAm] : 0.0f;
-                }
-            }
-        }
-#endif
-        // Pack B [k0, k0 + kc) x [nb, nb + LY*NR) as Bs[y][k][j]; zero outside N.
+    for (int k0 = 0; k0 < K; k0 += GEMM_KC) {
+        const int kc = min(GEMM_KC, K - k0);
+        // Pack op(B)[k0 .. k0+kc, nb .. nb+LY*NR) as Bs[y][k][j], zero past N.
         if (sBn == 1) {
-            for (int r = lid; r < LY * kc; r += LX * LY) {
-                const int yy = r / kc, k = r % kc;
-                const int n = nb + yy * NR;
+            for (int r = lid; r < LY * kc; r += wg) {
+                const int yy = r / kc, k = r - yy * kc;
+                const int n = nb + yy * GEMM_NR;
                 __global const float* src = bb + (long)(k0 + k) * sBk + n;
-                __local float* dst = Bs + (yy * KC + k) * NR;
-                if (n + NR <= N) {
+                __local float* dst = Bs + (yy * GEMM_KC + k) * GEMM_NR;
+                if (n + GEMM_NR <= N) {
                     #pragma unroll
-                    for (int j = 0; j < NV; j++) vstoreV(vloadV(j, src), j, dst);
+                    for (int j = 0; j < GEMM_NV; j++) gvstore(gvload(j, src), j, dst);
                 } else {
-                    for (int j = 0; j < NR; j++) dst[j] = n + j < N ? src[j] : 0.0f;
+                    for (int j = 0; j < GEMM_NR; j++) dst[j] = n + j < N ? src[j] : 0.0f;
                 }
             }
         } else {
-            for (int c = lid; c < LY * NR; c += LX * LY) {
-                const int n = nb + c;
-                __local float* dst = Bs + (c / NR) * KC * NR + (c % NR);
+            // op(B) is a transposed matrix: copy along its contiguous k.
+            for (int col = lid; col < LY * GEMM_NR; col += wg) {
+                const int n = nb + col;
+                __local float* dst = Bs + (col / GEMM_NR) * GEMM_KC * GEMM_NR + (col % GEMM_NR);
                 if (n < N) {
                     __global const float* src = bb + (long)n * sBn + (long)k0 * sBk;
-                    for (int k = 0; k < kc; k++) dst[k * NR] = src[(long)k * sBk];
+                    for (int k = 0; k < kc; k++) dst[k * GEMM_NR] = src[(long)k * sBk];
                 } else {
-                    for (int k = 0; k < kc; k++) dst[k * NR] = 0.0f;
+                    for (int k = 0; k < kc; k++) dst[k * GEMM_NR] = 0.0f;
                 }
             }
         }
+#if GEMM_PACK_A
+        // Pack op(A)[mb .. mb+LX*MR, k0 .. k0+kc) as As[x][k][i], zero past M.
+        for (int row = lid; row < LX * GEMM_MR; row += wg) {
+            const int m = mb + row;
+            __local float* dst = As + (row / GEMM_MR) * GEMM_KC * GEMM_MR + (row % GEMM_MR);
+            if (m < M) {
+                __global const float* src = a + (long)m * sAm + (long)k0 * sAk;
+                for (int k = 0; k < kc; k++) dst[k * GEMM_MR] = src[(long)k * sAk];
+            } else {
+                for (int k = 0; k < kc; k++) dst[k * GEMM_MR] = 0.0f;
+            }
+        }
+#endif
         barrier(CLK_LOCAL_MEM_FENCE);
-        __local const float* bs = Bs + y * KC * NR;
-#if PACK_A
-        __local const float* as = As + x * KC * MR;
+        __local const float* bs = Bs + y * GEMM_KC * GEMM_NR;
+#if GEMM_PACK_A
+        __local const float* as = As + x * GEMM_KC * GEMM_MR;
 #else
-        __global const float* ar[MR];
+        __global const float* ar[GEMM_MR];
         #pragma unroll
-        for (int i = 0; i < MR; i++) ar[i] = a + (long)min(mb + x * MR + i, M - 1) * sAm + (long)k0 * sAk;
+        for (int i = 0; i < GEMM_MR; i++) ar[i] = a + (long)min(mb + x * GEMM_MR + i, M - 1) * sAm + (long)k0 * sAk;
 #endif
         for (int k = 0; k < kc; k++) {
-            floatV bv[NV];
+            gfloatV bv[GEMM_NV];
             #pragma unroll
-            for (int j = 0; j < NV; j++) bv[j] = vloadV(j, bs + k * NR);
+            for (int j = 0; j < GEMM_NV; j++) bv[j] = gvload(j, bs + k * GEMM_NR);
             #pragma unroll
-            for (int i = 0; i < MR; i++) {
-#if PACK_A
-                const floatV av = (floatV)(as[k * MR + i]);
+            for (int i = 0; i < GEMM_MR; i++) {
+#if GEMM_PACK_A
+                const gfloatV av = (gfloatV)(as[k * GEMM_MR + i]);
 #else
-                const floatV av = (floatV)(*ar[i]);
+                const gfloatV av = (gfloatV)(*ar[i]);
                 ar[i] += sAk;
 #endif
                 #pragma unroll
-                for (int j = 0; j < NV; j++) acc[i][j] = MADD(av, bv[j], acc[i][j]);
+                for (int j = 0; j < GEMM_NV; j++) acc[i][j] = fma(av, bv[j], acc[i][j]);
             }
         }
         barrier(CLK_LOCAL_MEM_FENCE);
     }
 
-    const int m0 = mb + x * MR, n0 = nb + y * NR;
+    // Epilogue: alpha*acc (+ beta*C) (+ bias); C is not read when beta == 0.
+    const int m0 = mb + x * GEMM_MR, n0 = nb + y * GEMM_NR;
     __global float* c = C + offC + b * strideC;
     __global const float* bp = bias + offBias;
+    const bool fullColumns = n0 + GEMM_NR <= N;
     #pragma unroll
-    for (int i = 0; i < MR; i++) {
+    for (int i = 0; i < GEMM_MR; i++) {
         const int m = m0 + i;
         if (m >= M) break;
         const float rowBias = biasMode == 1 ? bp[m] : 0.0f;
         __global float* cr = c + (long)m * ldc + n0;
-        if (n0 + NR <= N && beta == 0.0f && biasMode != 2) {
+        if (fullColumns) {
             #pragma unroll
-            for (int j = 0; j < NV; j++) vstoreV(alpha * acc[i][j] + rowBias, j, cr);
+            for (int j = 0; j < GEMM_NV; j++) {
+                gfloatV r = alpha * acc[i][j];
+                if (beta != 0.0f) r += beta * gvload(j, cr);
+                r += biasMode == 2 ? gvload(j, bp + n0) : (gfloatV)(rowBias);
+                gvstore(r, j, cr);
+            }
         } else {
             #pragma unroll
-            for (int j = 0; j < NV; j++) {
-                float t[VW];
-                vstoreV(acc[i][j], 0, t);
-                for (int l = 0; l < VW; l++) {
-                    const int n = n0 + j * VW + l;
+            for (int j = 0; j < GEMM_NV; j++) {
+                float t[GEMM_VW];
+                gvstore(acc[i][j], 0, t);
+                for (int l = 0; l < GEMM_VW; l++) {
+                    const int n = n0 + j * GEMM_VW + l;
                     if (n < N) {
-                        const float bvv = biasMode == 2 ? bp[n] : rowBias;
-                        cr[j * VW + l] = gemm_finish(t[l], alpha, beta, cr + j * VW + l, bvv);
+                        float r = alpha * t[l];
+                        if (beta != 0.0f) r += beta * cr[j * GEMM_VW + l];
+                        cr[j * GEMM_VW + l] = r + (biasMode == 2 ? bp[n] : rowBias);
                     }
                 }
             }
