@@ -1,32 +1,61 @@
-// Convolution kernels (draft for tuning).
+// 2-D convolution (cross-correlation, stride 1, zero padding): forward, backward-data and
+// backward-weight with the bias gradient. Tensors are (__global float* base, ulong offset) pairs,
+// offsets in elements (docs/kernel-abi.md).
+//
+// Forward and backward-data are both a "valid" correlation of a zero-padded input with a
+// weight tensor read through strides (backward-data reads the weights transposed and flipped):
+//   out[n, m, oh, ow] = sum_{c, kh, kw} Wt(m, c, kh, kw) * Xp[n, c, oh + kh, ow + kw]
+// conv_direct computes it as an implicit GEMM on the padded-width grid: output positions are
+// enumerated as q = oh*Wp + ow (Wp = OW + KW - 1), so for every tap the inputs of a run of
+// consecutive q are one contiguous vector of Xp; lanes with ow >= OW are computed and dropped.
+// A work-item holds CONV_MR output channels x CONV_NR positions in registers.
+//
+// Backward-weight is a GEMM whose reduction runs over all output positions:
+//   dW[m, c, kh, kw] = sum_{n, oh, ow} dY[n, m, oh, ow] * Xp[n, c, oh + kh, ow + kw]
+// computed as dot products along the same padded-width grid. The positions are cut into
+// splits (rows of the batch) whose partial sums conv_wgrad_reduce adds in a fixed order, so the
+// result does not depend on scheduling.
+//
+// Tile sizes are compiled in with -D and chosen per device by OpenCLTuning.
 
-#ifndef MR
-#define MR 4
+#ifndef CONV_MR
+#define CONV_MR 4
 #endif
-#ifndef NV
-#define NV 3
+#ifndef CONV_NV
+#define CONV_NV 3
 #endif
-#ifndef VW
-#define VW 8
+#ifndef WGRAD_DM
+#define WGRAD_DM 4
+#endif
+#ifndef WGRAD_DT
+#define WGRAD_DT 3
+#endif
+#ifndef CONV_VW
+#define CONV_VW 8
 #endif
 
-#define CAT_(a, b) a##b
-#define CAT(a, b) CAT_(a, b)
-#define floatV CAT(float, VW)
-#define vloadV CAT(vload, VW)
-#define vstoreV CAT(vstore, VW)
-#define NR (NV * VW)
-#define MADD(a, b, c) fma(a, b, c)
+#define CONV_CAT_(a, b) a##b
+#define CONV_CAT(a, b) CONV_CAT_(a, b)
+#define cfloatV CONV_CAT(float, CONV_VW)
+#define cvload CONV_CAT(vload, CONV_VW)
+#define cvstore CONV_CAT(vstore, CONV_VW)
+#define CONV_NR (CONV_NV * CONV_VW)
 
-// Zero-padded (or cropped) copy: out[p, i, j] = in[p, i - top, j - left] inside, else 0.
-// in is [planes, H, W], out is [planes, Hp, Wp]. One work-item per output row.
+// Zero-padded (or, with negative top/left, cropped) copy of planes:
+// out[p, i, j] = in[p, i - top, j - left] where that is inside [H, W], else 0.
+// in is [planes, H, W], out is [planes, Hp, Wp] followed by `slack` zeros (read, times zero, by
+// the dropped lanes of conv_wgrad: they must be finite). One work-item per output row.
 __kernel void conv_pad(
     __global const float* in, ulong offIn, __global float* out, ulong offOut,
-    int planes, int H, int W, int Hp, int Wp, int top, int left)
+    int planes, int H, int W, int Hp, int Wp, int top, int left, int slack)
 {
     const int i = get_global_id(0);
     const int p = get_global_id(1);
     if (i >= Hp || p >= planes) return;
+    if (i == 0 && p == 0) {
+        __global float* end = out + offOut + (long)planes * Hp * Wp;
+        for (int j = 0; j < slack; j++) end[j] = 0.0f;
+    }
     __global float* o = out + offOut + ((long)p * Hp + i) * Wp;
     const int si = i - top;
     if (si < 0 || si >= H) {
@@ -40,86 +69,10 @@ __kernel void conv_pad(
     }
 }
 
-// Direct convolution on the padded-width grid.
-// out[n, m, oh, ow] = sum_{c, kh, kw} Wt(m, c, kh, kw) * Xp[n, c, oh + kh, ow + kw]  (+ bias[m])
-// Wt(m, c, kh, kw) = W[m*sWm + c*sWc + tapBase + tapStep*(kh*KW + kw)]
-// Output positions are enumerated as q = oh*Wp + ow over the padded width; lanes with ow >= OW
-// are computed and dropped, so every load of a tile is one contiguous vector.
-__kernel void conv_direct(
-    __global const float* Xp, ulong offX,
-    __global const float* Wt, ulong offW,
-    __global float* Y, ulong offY,
-    __global const float* bias, ulong offBias,
-    int C, int M, int Hp, int Wp, int KH, int KW, int OH, int OW,
-    int sWm, int sWc, int tapBase, int tapStep, int hasBias)
-{
-    const int m0 = get_global_id(0) * MR;
-    const int q0 = get_global_id(1) * NR;
-    const int n = get_global_id(2);
-    const int Q = OH * Wp;
-    if (m0 >= M || q0 >= Q) return;
-    const long plane = (long)Hp * Wp;
-    __global const float* xb = Xp + offX + (long)n * C * plane + q0;
-    __global const float* wr[MR];
-    #pragma unroll
-    for (int i = 0; i < MR; i++) wr[i] = Wt + offW + (long)min(m0 + i, M - 1) * sWm + tapBase;
-
-    floatV acc[MR][NV];
-    #pragma unroll
-    for (int i = 0; i < MR; i++) {
-        #pragma unroll
-        for (int j = 0; j < NV; j++) acc[i][j] = (floatV)(0.0f);
-    }
-    for (int c = 0; c < C; c++) {
-        __global const float* xc = xb + c * plane;
-        int wo = c * sWc;
-        for (int kh = 0; kh < KH; kh++) {
-            __global const float* xr = xc + kh * Wp;
-            for (int kw = 0; kw < KW; kw++) {
-                floatV v[NV];
-                #pragma unroll
-                for (int j = 0; j < NV; j++) v[j] = vloadV(j, xr + kw);
-                #pragma unroll
-                for (int i = 0; i < MR; i++) {
-                    const floatV a = (floatV)(wr[i][wo]);
-                    #pragma unroll
-                    for (int j = 0; j < NV; j++) acc[i][j] = MADD(a, v[j], acc[i][j]);
-                }
-                wo += tapStep;
-            }
-        }
-    }
-
-    const int oh0 = q0 / Wp, ow0 = q0 % Wp;
-    const long outPlane = (long)OH * OW;
-    __global float* yb = Y + offY + (long)n * M * outPlane;
-    #pragma unroll
-    for (int i = 0; i < MR; i++) {
-        const int m = m0 + i;
-        if (m >= M) break;
-        const float bv = hasBias ? bias[offBias + m] : 0.0f;
-        __global float* ym = yb + m * outPlane;
-        if (ow0 + NR <= OW) {
-            #pragma unroll
-            for (int j = 0; j < NV; j++) vstoreV(acc[i][j] + bv, 0, ym + oh0 * OW + ow0 + j * VW);
-        } else {
-            #pragma unroll
-            for (int j = 0; j < NV; j++) {
-                float t[VW];
-                vstoreV(acc[i][j], 0, t);
-                int oh = oh0, ow = ow0 + j * VW;
-                while (ow >= Wp) { ow -= Wp; oh++; }
-                for (int l = 0; l < VW; l++) {
-                    if (oh < OH && ow < OW) ym[oh * OW + ow] = t[l] + bv;
-                    if (++ow == Wp) { ow = 0; oh++; }
-                }
-            }
-        }
-    }
-}
-
-// Packs weights for conv_packed: out[(c*KK + t)*Mp + m] = W[m*sWm + c*sWc + tapBase + tapStep*t]
-// for m < M, 0 for M <= m < Mp. One work-item per (m, c*KK + t).
+// Packs weights tap-major for conv_direct: out[(c*KK + t)*Mp + m] = Wt(m, c, t) for m < M and 0
+// for M <= m < Mp, where Wt(m, c, t) = W[m*sWm + c*sWc + tapBase + tapStep*t] and Mp is M rounded
+// up to CONV_MR. Forward: sWm = C*KK, sWc = KK, tapBase = 0, tapStep = 1. Backward-data (m is an
+// input channel, c an output channel, taps flipped): sWm = KK, sWc = M*KK, tapBase = KK-1, tapStep = -1.
 __kernel void conv_pack_weights(
     __global const float* W, ulong offW, __global float* out, ulong offOut,
     int M, int Mp, int C, int KK, int sWm, int sWc, int tapBase, int tapStep)
@@ -127,82 +80,110 @@ __kernel void conv_pack_weights(
     const int m = get_global_id(0);
     const int ct = get_global_id(1);
     if (m >= Mp || ct >= C * KK) return;
-    const int c = ct / KK, t = ct % KK;
-    out[offOut + (long)ct * Mp + m] = m < M ? W[offW + (long)m * sWm + (long)c * sWc + tapBase + tapStep * t] : 0.0f;
+    const int c = ct / KK, t = ct - c * KK;
+    out[offOut + (long)ct * Mp + m] =
+        m < M ? W[offW + (long)m * sWm + (long)c * sWc + tapBase + tapStep * t] : 0.0f;
 }
 
-#ifdef CKH
-#define KH_ CKH
-#define KW_ CKW
-#else
-#define KH_ KH
-#define KW_ KW
-#endif
-
-// As conv_direct, with weights packed by conv_pack_weights (Mp = M rounded up to MR).
-__kernel void conv_packed(
+// out[n, m, oh, ow] = sum_{c, kh, kw} Wk[((c*KH + kh)*KW + kw)*Mp + m] * Xp[n, c, oh + kh, ow + kw] (+ bias[m]).
+// Xp is [N, C, Hp, Wp] with Hp = OH + KH - 1, Wp = OW + KW - 1; out is [N, M, OH, OW].
+// readable: floats that may be read from offX on (N*C*Hp*Wp plus any slack).
+// Global size: (ceil(M / CONV_MR), ceil(OH*Wp / CONV_NR), N).
+__kernel void conv_direct(
     __global const float* Xp, ulong offX,
     __global const float* Wk, ulong offW,
     __global float* Y, ulong offY,
     __global const float* bias, ulong offBias,
-    int C, int M, int Mp, int Hp, int Wp, int KH, int KW, int OH, int OW, int hasBias)
+    int C, int M, int Mp, int Hp, int Wp, int KH, int KW, int OH, int OW, int hasBias, int readable)
 {
-    const int m0 = get_global_id(0) * MR;
-    const int q0 = get_global_id(1) * NR;
+    const int m0 = get_global_id(0) * CONV_MR;
+    const int q0 = get_global_id(1) * CONV_NR;
     const int n = get_global_id(2);
-    const int Q = OH * Wp;
-    if (m0 >= M || q0 >= Q) return;
-    const long plane = (long)Hp * Wp;
+    const int plane = Hp * Wp;
+    if (m0 >= M || q0 >= OH * Wp) return;
     __global const float* xc = Xp + offX + (long)n * C * plane + q0;
     __global const float* wk = Wk + offW + m0;
+    const int taps = KH * KW;
 
-    floatV acc[MR][NV];
+    cfloatV acc[CONV_MR][CONV_NV];
     #pragma unroll
-    for (int i = 0; i < MR; i++) {
+    for (int i = 0; i < CONV_MR; i++) {
         #pragma unroll
-        for (int j = 0; j < NV; j++) acc[i][j] = (floatV)(0.0f);
+        for (int j = 0; j < CONV_NV; j++) acc[i][j] = (cfloatV)(0.0f);
     }
-    for (int c = 0; c < C; c++) {
-        #pragma unroll
-        for (int kh = 0; kh < KH_; kh++) {
-            #pragma unroll
-            for (int kw = 0; kw < KW_; kw++) {
-                floatV v[NV];
-                #pragma unroll
-                for (int j = 0; j < NV; j++) v[j] = vloadV(j, xc + kh * Wp + kw);
-                __global const float* wt = wk + (kh * KW_ + kw) * Mp;
-                #pragma unroll
-                for (int i = 0; i < MR; i++) {
-                    const floatV a = (floatV)(wt[i]);
+    // A run's vector loads reach (KH-1)*Wp + KW-1 + CONV_NR floats past q0, into the next plane
+    // (harmless: only dropped lanes use them). Past the last readable float (readable counts
+    // from offX; the caller's unpadded buffer has no slack) a tile loads lane by lane instead.
+    const bool vectorLoads =
+        (long)(n * C + C - 1) * plane + q0 + (KH - 1) * Wp + KW - 1 + CONV_NR <= (long)readable;
+    if (vectorLoads) {
+        for (int c = 0; c < C; c++) {
+            for (int kh = 0; kh < KH; kh++) {
+                __global const float* xr = xc + kh * Wp;
+                for (int kw = 0; kw < KW; kw++) {
+                    cfloatV v[CONV_NV];
                     #pragma unroll
-                    for (int j = 0; j < NV; j++) acc[i][j] = MADD(a, v[j], acc[i][j]);
+                    for (int j = 0; j < CONV_NV; j++) v[j] = cvload(j, xr + kw);
+                    #pragma unroll
+                    for (int i = 0; i < CONV_MR; i++) {
+                        const cfloatV a = (cfloatV)(wk[i]);
+                        #pragma unroll
+                        for (int j = 0; j < CONV_NV; j++) acc[i][j] = fma(a, v[j], acc[i][j]);
+                    }
+                    wk += Mp;
                 }
             }
+            xc += plane;
         }
-        xc += plane;
-        wk += KH_ * KW_ * Mp;
+    } else {
+        for (int c = 0; c < C; c++) {
+            for (int kh = 0; kh < KH; kh++) {
+                for (int kw = 0; kw < KW; kw++) {
+                    const int shift = kh * Wp + kw;
+                    cfloatV v[CONV_NV];
+                    #pragma unroll
+                    for (int j = 0; j < CONV_NV; j++) {
+                        float t[CONV_VW];
+                        for (int l = 0; l < CONV_VW; l++) {
+                            const int lane = j * CONV_VW + l;
+                            t[l] = q0 + shift + lane < plane ? xc[shift + lane] : 0.0f;
+                        }
+                        v[j] = cvload(0, t);
+                    }
+                    #pragma unroll
+                    for (int i = 0; i < CONV_MR; i++) {
+                        const cfloatV a = (cfloatV)(wk[i]);
+                        #pragma unroll
+                        for (int j = 0; j < CONV_NV; j++) acc[i][j] = fma(a, v[j], acc[i][j]);
+                    }
+                    wk += Mp;
+                }
+            }
+            xc += plane;
+        }
     }
 
-    const int oh0 = q0 / Wp, ow0 = q0 % Wp;
+    const int oh0 = q0 / Wp, ow0 = q0 - oh0 * Wp;
     const long outPlane = (long)OH * OW;
     __global float* yb = Y + offY + (long)n * M * outPlane;
     #pragma unroll
-    for (int i = 0; i < MR; i++) {
+    for (int i = 0; i < CONV_MR; i++) {
         const int m = m0 + i;
         if (m >= M) break;
         const float bv = hasBias ? bias[offBias + m] : 0.0f;
         __global float* ym = yb + m * outPlane;
-        if (ow0 + NR <= OW) {
+        if (ow0 + CONV_NR <= OW) {
+            // The whole run lies inside one output row.
             #pragma unroll
-            for (int j = 0; j < NV; j++) vstoreV(acc[i][j] + bv, 0, ym + oh0 * OW + ow0 + j * VW);
+            for (int j = 0; j < CONV_NV; j++) cvstore(acc[i][j] + bv, j, ym + oh0 * OW + ow0);
         } else {
             #pragma unroll
-            for (int j = 0; j < NV; j++) {
-                float t[VW];
-                vstoreV(acc[i][j], 0, t);
-                int oh = oh0, ow = ow0 + j * VW;
+            for (int j = 0; j < CONV_NV; j++) {
+                float t[CONV_VW];
+                cvstore(acc[i][j], 0, t);
+                int oh = oh0, ow = ow0 + j * CONV_VW;
                 while (ow >= Wp) { ow -= Wp; oh++; }
-                for (int l = 0; l < VW; l++) {
+                for (int l = 0; l < CONV_VW; l++) {
                     if (oh < OH && ow < OW) ym[oh * OW + ow] = t[l] + bv;
                     if (++ow == Wp) { ow = 0; oh++; }
                 }
@@ -211,107 +192,129 @@ __kernel void conv_packed(
     }
 }
 
-#ifndef WMR
-#define WMR 6
-#endif
-#ifndef WNV
-#define WNV 2
-#endif
-#define WNR (WNV * VW)
-
-// Batched transpose: out[b, j, i] = in[b, i, j] for in [B, R, S]. One work-item per (j, i-block).
-__kernel void conv_transpose(
-    __global const float* in, ulong offIn, __global float* out, ulong offOut, int R, int S)
-{
-    const int j = get_global_id(0);
-    const int b = get_global_id(2);
-    if (j >= S) return;
-    const int i0 = get_global_id(1) * 64;
-    const int i1 = min(i0 + 64, R);
-    __global const float* src = in + offIn + (long)b * R * S + j;
-    __global float* dst = out + offOut + (long)b * R * S + (long)j * R;
-    for (int i = i0; i < i1; i++) dst[i] = src[(long)i * S];
-}
-
-// Partial weight gradient over one split of the output rows.
-// part[s, r, m] = sum over rows g in split s (g = n*OH + oh), ow < OW of
-//     Xp[n, c, oh + kh, ow + kw] * dYt[n, oh*OW + ow, m],  r = c*KK + kh*KW + kw.
-// Xp is the input zero-padded to [N, C, OH+KH-1, OW+KW-1]; dYt is dY as [N, OH*OW, M].
+// Partial weight gradient of one split of output rows (g = n*OH + oh in [s*rows, (s+1)*rows)):
+//   part[s, m, r] = sum_{g} sum_{q in row g} dYq[n, m, q] * Xp[n, c, q + kh*Wp + kw]
+// for r = (c*KH + kh)*KW + kw < R = C*KH*KW and m < M. On the padded-width grid q = oh*Wp + ow
+// (Wp = OW + KW - 1) both operands are contiguous along q: Xp is the input zero-padded to
+// [N, C, OH+KH-1, Wp] and dYq is dY widened to [N, M, OH, Wp] with zeros at ow >= OW, so the
+// dropped lanes of the forward pass contribute nothing. Reads of Xp reach KW-1 floats past its
+// end (taps of the last dropped lanes): Xp needs that much slack unless KW == 1. A work-item accumulates
+// WGRAD_DM x WGRAD_DT dot products in vectors along q and reduces them at the end.
+// Global size: (ceil(R / WGRAD_DT), ceil(M / WGRAD_DM), splits).
 __kernel void conv_wgrad(
     __global const float* Xp, ulong offX,
-    __global const float* dYt, ulong offDY,
+    __global const float* dYq, ulong offDY,
     __global float* part, ulong offPart,
-    int N, int C, int M, int Hp, int Wp, int KH, int KW, int OH, int OW, int rowsPerSplit)
+    int N, int C, int M, int Hp, int Wp, int KH, int KW, int OH, int rowsPerSplit)
 {
     const int KK = KH * KW;
     const int R = C * KK;
-    const int r0 = get_global_id(0) * WMR;
-    const int m0 = get_global_id(1) * WNR;
+    const int r0 = get_global_id(0) * WGRAD_DT;
+    const int m0 = get_global_id(1) * WGRAD_DM;
     const int s = get_global_id(2);
     if (r0 >= R || m0 >= M) return;
-    // Offsets of the WMR taps inside an image of Xp (rows past R repeat the last one).
-    int tapOff[WMR];
+    // Offsets of this work-item's taps inside one image of Xp (rows past R repeat the last).
+    int tapOff[WGRAD_DT];
     #pragma unroll
-    for (int i = 0; i < WMR; i++) {
+    for (int i = 0; i < WGRAD_DT; i++) {
         const int r = min(r0 + i, R - 1);
-        const int c = r / KK, t = r % KK;
+        const int c = r / KK, t = r - c * KK;
         tapOff[i] = (c * Hp + t / KW) * Wp + t % KW;
     }
-    floatV acc[WMR][WNV];
+    int dyOff[WGRAD_DM];
     #pragma unroll
-    for (int i = 0; i < WMR; i++) {
+    for (int i = 0; i < WGRAD_DM; i++) dyOff[i] = min(m0 + i, M - 1) * OH * Wp;
+
+    cfloatV acc[WGRAD_DM][WGRAD_DT];
+    #pragma unroll
+    for (int i = 0; i < WGRAD_DM; i++) {
         #pragma unroll
-        for (int j = 0; j < WNV; j++) acc[i][j] = (floatV)(0.0f);
+        for (int j = 0; j < WGRAD_DT; j++) acc[i][j] = (cfloatV)(0.0f);
     }
-    const int g0 = s * rowsPerSplit, g1 = min(g0 + rowsPerSplit, N * OH);
-    const long xImage = (long)C * Hp * Wp;
-    for (int g = g0; g < g1; g++) {
-        const int n = g / OH, oh = g % OH;
-        __global const float* xr = Xp + offX + n * xImage + oh * Wp;
-        __global const float* xs[WMR];
+    float tailSum[WGRAD_DM][WGRAD_DT];
+    #pragma unroll
+    for (int i = 0; i < WGRAD_DM; i++) {
         #pragma unroll
-        for (int i = 0; i < WMR; i++) xs[i] = xr + tapOff[i];
-        __global const float* dy = dYt + offDY + ((long)n * OH * OW + (long)oh * OW) * M + m0;
-        for (int ow = 0; ow < OW; ow++) {
-            floatV v[WNV];
+        for (int j = 0; j < WGRAD_DT; j++) tailSum[i][j] = 0.0f;
+    }
+    const long xImage = (long)C * Hp * Wp, yImage = (long)M * OH * Wp;
+    // Walk the split image by image: within an image its rows are one contiguous run of q.
+    int g = s * rowsPerSplit;
+    const int gEnd = min(g + rowsPerSplit, N * OH);
+    while (g < gEnd) {
+        const int n = g / OH, oh0 = g - n * OH;
+        const int oh1 = min(OH, oh0 + (gEnd - g));
+        const int q0 = oh0 * Wp, q1 = oh1 * Wp;
+        __global const float* xb = Xp + offX + n * xImage;
+        __global const float* yb = dYq + offDY + n * yImage;
+        int q = q0;
+        for (; q + CONV_VW <= q1; q += CONV_VW) {
+            cfloatV yv[WGRAD_DM], xv[WGRAD_DT];
             #pragma unroll
-            for (int j = 0; j < WNV; j++) v[j] = vloadV(j, dy);
-            dy += M;
+            for (int i = 0; i < WGRAD_DM; i++) yv[i] = cvload(0, yb + dyOff[i] + q);
             #pragma unroll
-            for (int i = 0; i < WMR; i++) {
-                const floatV a = (floatV)(xs[i][ow]);
+            for (int j = 0; j < WGRAD_DT; j++) xv[j] = cvload(0, xb + tapOff[j] + q);
+            #pragma unroll
+            for (int i = 0; i < WGRAD_DM; i++) {
                 #pragma unroll
-                for (int j = 0; j < WNV; j++) acc[i][j] = MADD(a, v[j], acc[i][j]);
+                for (int j = 0; j < WGRAD_DT; j++) acc[i][j] = fma(yv[i], xv[j], acc[i][j]);
             }
         }
-    }
-    __global float* p = part + offPart + ((long)s * R + r0) * M + m0;
-    #pragma unroll
-    for (int i = 0; i < WMR; i++) {
-        if (r0 + i >= R) break;
-        if (m0 + WNR <= M) {
+        for (; q < q1; q++) {
             #pragma unroll
-            for (int j = 0; j < WNV; j++) vstoreV(acc[i][j], j, p + i * M);
-        } else {
-            #pragma unroll
-            for (int j = 0; j < WNV; j++) {
-                float t[VW];
-                vstoreV(acc[i][j], 0, t);
-                for (int l = 0; l < VW; l++) if (m0 + j * VW + l < M) p[i * M + j * VW + l] = t[l];
+            for (int i = 0; i < WGRAD_DM; i++) {
+                #pragma unroll
+                for (int j = 0; j < WGRAD_DT; j++) tailSum[i][j] = fma(yb[dyOff[i] + q], xb[tapOff[j] + q], tailSum[i][j]);
             }
+        }
+        g += oh1 - oh0;
+    }
+    __global float* p = part + offPart + ((long)s * M + m0) * R + r0;
+    #pragma unroll
+    for (int i = 0; i < WGRAD_DM; i++) {
+        if (m0 + i >= M) break;
+        #pragma unroll
+        for (int j = 0; j < WGRAD_DT; j++) {
+            if (r0 + j >= R) break;
+            float t[CONV_VW];
+            cvstore(acc[i][j], 0, t);
+            float sum = tailSum[i][j];
+            for (int l = 0; l < CONV_VW; l++) sum += t[l];
+            p[i * R + j] = sum;
         }
     }
 }
 
-// dW[m, r] = sum_s part[s, r, m]. One work-item per (m, r).
+// dW[i] = sum_s part[s, i] over splits in order, for i < count (= M*R). Global size: (count).
 __kernel void conv_wgrad_reduce(
-    __global const float* part, ulong offPart, __global float* dW, ulong offW, int splits, int R, int M)
+    __global const float* part, ulong offPart, __global float* dW, ulong offW, int splits, int count)
+{
+    const int i = get_global_id(0);
+    if (i >= count) return;
+    __global const float* p = part + offPart + i;
+    float s = 0.0f;
+    for (int k = 0; k < splits; k++) s += p[(long)k * count];
+    dW[offW + i] = s;
+}
+
+// dbias[m] = sum_{n, p} dY[n, m, p] for dY [N, M, P]; vector partial sums, then lanes in order.
+// Global size: (M).
+__kernel void conv_bias_grad(
+    __global const float* dY, ulong offDY, __global float* dbias, ulong offBias, int N, int M, int P)
 {
     const int m = get_global_id(0);
-    const int r = get_global_id(1);
-    if (m >= M || r >= R) return;
-    __global const float* p = part + offPart + (long)r * M + m;
-    float s = 0.0f;
-    for (int i = 0; i < splits; i++) s += p[(long)i * R * M];
-    dW[offW + (long)m * R + r] = s;
+    if (m >= M) return;
+    cfloatV acc = (cfloatV)(0.0f);
+    float tail = 0.0f;
+    for (int n = 0; n < N; n++) {
+        __global const float* row = dY + offDY + ((long)n * M + m) * P;
+        int p = 0;
+        for (; p + CONV_VW <= P; p += CONV_VW) acc += cvload(0, row + p);
+        for (; p < P; p++) tail += row[p];
+    }
+    float t[CONV_VW];
+    cvstore(acc, 0, t);
+    float s = tail;
+    for (int l = 0; l < CONV_VW; l++) s += t[l];
+    dbias[offBias + m] = s;
 }
