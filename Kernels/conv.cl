@@ -176,6 +176,10 @@ __kernel void conv_direct(
             // The whole run lies inside one output row.
             #pragma unroll
             for (int j = 0; j < CONV_NV; j++) cvstore(acc[i][j] + bv, j, ym + oh0 * OW + ow0);
+        } else if (Wp == OW && q0 + CONV_NR <= OH * OW) {
+            // No dropped lanes (a 1-wide kernel): the run is contiguous in the output too.
+            #pragma unroll
+            for (int j = 0; j < CONV_NV; j++) cvstore(acc[i][j] + bv, j, ym + q0);
         } else {
             #pragma unroll
             for (int j = 0; j < CONV_NV; j++) {
@@ -317,4 +321,48 @@ __kernel void conv_bias_grad(
     float s = tail;
     for (int l = 0; l < CONV_VW; l++) s += t[l];
     dbias[offBias + m] = s;
+}
+
+// ---------------------------------------------------------------------------------------------
+// im2col path (small images, large channel counts): the convolution becomes one GEMM of gemm.cl
+// over a column matrix, so the weights stream through its cache-blocked tiles.
+
+// col[(c*KH + kh)*KW + kw, n*P + oh*OW + ow] = in[n, c, oh + kh - top, ow + kw - left] inside
+// [H, W], else 0. in is [N, C, H, W]; col is [C*KH*KW, N*P] with P = OH*OW.
+// Global size: (N*OH, C*KH*KW); each work-item writes one output row (OW floats).
+__kernel void conv_im2col(
+    __global const float* in, ulong offIn, __global float* col, ulong offCol,
+    int N, int C, int H, int W, int KH, int KW, int OH, int OW, int top, int left)
+{
+    const int g = get_global_id(0);
+    const int k = get_global_id(1);
+    if (g >= N * OH || k >= C * KH * KW) return;
+    const int n = g / OH, oh = g - n * OH;
+    const int c = k / (KH * KW), t = k - c * KH * KW;
+    const int kh = t / KW, kw = t - kh * KW;
+    __global float* dst = col + offCol + (long)k * N * OH * OW + (long)g * OW;
+    const int ih = oh + kh - top;
+    if (ih < 0 || ih >= H) {
+        for (int ow = 0; ow < OW; ow++) dst[ow] = 0.0f;
+        return;
+    }
+    __global const float* src = in + offIn + (((long)n * C + c) * H + ih) * W + kw - left;
+    // Columns ow with 0 <= ow + kw - left < W read the input row; the rest are padding.
+    const int lo = clamp(left - kw, 0, OW), hi = clamp(W + left - kw, lo, OW);
+    for (int ow = 0; ow < lo; ow++) dst[ow] = 0.0f;
+    for (int ow = lo; ow < hi; ow++) dst[ow] = src[ow];
+    for (int ow = hi; ow < OW; ow++) dst[ow] = 0.0f;
+}
+
+// Swaps the two outer axes: out[b, a, :] = in[a, b, :] for in [A, B, P].
+// Global size: (B, A); each work-item copies one run of P floats.
+__kernel void conv_swap_outer(
+    __global const float* in, ulong offIn, __global float* out, ulong offOut, int A, int B, int P)
+{
+    const int b = get_global_id(0);
+    const int a = get_global_id(1);
+    if (b >= B || a >= A) return;
+    __global const float* src = in + offIn + ((long)a * B + b) * P;
+    __global float* dst = out + offOut + ((long)b * A + a) * P;
+    for (int p = 0; p < P; p++) dst[p] = src[p];
 }

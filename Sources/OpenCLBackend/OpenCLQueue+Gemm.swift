@@ -6,7 +6,8 @@ import Devices
 /// Entry points used by the rest of the backend: `gemmFile`, `gemmBuildOptions(_:)` and
 /// `gemm(_:a:b:c:bias:family:)`. The kernel reads op(A) and op(B) through element strides, so
 /// every combination of transposes, leading dimensions and batch strides (0 included) runs the
-/// same code; its tile sizes come from ``OpenCLTuning``.
+/// same code; its tile sizes come from ``OpenCLTuning``. The convolutions reuse it through
+/// ``GemmLayout`` on scratch tensors.
 extension OpenCLQueue {
     static let gemmFile = "gemm.cl"
 
@@ -17,46 +18,49 @@ extension OpenCLQueue {
     }
 
     func gemm(_ g: Gemm, a: BufferSlice, b: BufferSlice, c: BufferSlice, bias: BufferSlice?, family: String) throws {
-        if g.batch == 0 || g.m == 0 || g.n == 0 { return }
-        let tiles = OpenCLTuning.forDevice(openCLDevice.capabilities).gemm
-        let (lx, ly) = try gemmGroup(g, tiles)
-        // op(A)[m, k] = A[m*sAm + k*sAk], op(B)[k, n] = B[k*sBk + n*sBn].
-        let (sAm, sAk) = g.transA ? (1, g.lda) : (g.lda, 1)
-        let (sBk, sBn) = g.transB ? (1, g.ldb) : (g.ldb, 1)
         // With one matrix the batch strides are never used; pass 0 so any value is accepted.
         let single = g.batch == 1
-        let global = [(g.m + tiles.rows * lx - 1) / (tiles.rows * lx) * lx,
-                      (g.n + tiles.columns * ly - 1) / (tiles.columns * ly) * ly,
-                      g.batch]
+        let layout = GemmLayout(
+            batch: g.batch, m: g.m, n: g.n, k: g.k,
+            aRowStride: g.transA ? 1 : g.lda, aDepthStride: g.transA ? g.lda : 1,
+            bDepthStride: g.transB ? 1 : g.ldb, bColumnStride: g.transB ? g.ldb : 1, ldc: g.ldc,
+            strideA: single ? 0 : g.strideA, strideB: single ? 0 : g.strideB, strideC: single ? 0 : g.strideC,
+            alpha: g.alpha, beta: g.beta, bias: g.bias)
+        try gemm(layout, a: .slice(a), b: .slice(b), c: .slice(c), bias: bias.map { .slice($0) }, family: family)
+    }
+
+    /// Enqueues `gemm` for `layout` over any mix of caller slices and scratch memory.
+    func gemm(_ layout: GemmLayout, a: DeviceTensor, b: DeviceTensor, c: DeviceTensor, bias: DeviceTensor?,
+              family: String) throws {
+        let l = layout
+        if l.batch == 0 || l.m == 0 || l.n == 0 { return }
+        let tiles = OpenCLTuning.forDevice(openCLDevice.capabilities).gemm
+        let (lx, ly) = try gemmGroup(m: l.m, n: l.n, tiles)
+        let global = [(l.m + tiles.rows * lx - 1) / (tiles.rows * lx) * lx,
+                      (l.n + tiles.columns * ly - 1) / (tiles.columns * ly) * ly,
+                      l.batch]
         try dispatch(Self.gemmFile, "gemm", family: family, global: global, local: [lx, ly, 1]) { args in
-            try args.tensor(a)
-            try args.tensor(b)
-            try args.tensor(c)
-            if let bias { try args.tensor(bias) } else { try args.memory(nil, elementOffset: 0) }
-            try args.int(g.m)
-            try args.int(g.n)
-            try args.int(g.k)
-            try args.int(sAm)
-            try args.int(sAk)
-            try args.int(sBk)
-            try args.int(sBn)
-            try args.int(g.ldc)
-            try args.int(single ? 0 : g.strideA)
-            try args.int(single ? 0 : g.strideB)
-            try args.int(single ? 0 : g.strideC)
-            try args.float(g.alpha)
-            try args.float(g.beta)
-            try args.int(g.bias == .perRow ? 1 : g.bias == .perColumn ? 2 : 0)
+            try args.bind(a)
+            try args.bind(b)
+            try args.bind(c)
+            if let bias { try args.bind(bias) } else { try args.memory(nil, elementOffset: 0) }
+            for value in [l.m, l.n, l.k, l.aRowStride, l.aDepthStride, l.bDepthStride, l.bColumnStride, l.ldc,
+                          l.strideA, l.strideB, l.strideC] {
+                try args.int(value)
+            }
+            try args.float(l.alpha)
+            try args.float(l.beta)
+            try args.int(l.bias == .perRow ? 1 : l.bias == .perColumn ? 2 : 0)
             try args.localFloats(tiles.localFloats(lx: lx, ly: ly))
         }
     }
 
     /// The work-group of a launch: as large as the tuning allows, but no larger than the matrix
     /// (a 32 × 32 product should not run in a 64 × 96 tile), and within the kernel's own limit.
-    private func gemmGroup(_ g: Gemm, _ tiles: OpenCLTuning.Gemm) throws -> (Int, Int) {
+    private func gemmGroup(m: Int, n: Int, _ tiles: OpenCLTuning.Gemm) throws -> (Int, Int) {
         let kernelLimit = try kernelWorkGroupLimit(Self.gemmFile, "gemm")
-        var lx = OpenCLTuning.groupExtent(tiles: (g.m + tiles.rows - 1) / tiles.rows, limit: tiles.groupRows)
-        var ly = OpenCLTuning.groupExtent(tiles: (g.n + tiles.columns - 1) / tiles.columns, limit: tiles.groupColumns)
+        var lx = OpenCLTuning.groupExtent(tiles: (m + tiles.rows - 1) / tiles.rows, limit: tiles.groupRows)
+        var ly = OpenCLTuning.groupExtent(tiles: (n + tiles.columns - 1) / tiles.columns, limit: tiles.groupColumns)
         while lx * ly > kernelLimit {
             if ly >= lx, ly > 1 { ly /= 2 } else { lx /= 2 }
         }
@@ -77,4 +81,25 @@ extension OpenCLQueue {
         localSizes[key] = size
         return size
     }
+}
+
+/// A GEMM in the element strides `gemm.cl` reads: `op(A)[m, k] = A[m·aRowStride + k·aDepthStride]`,
+/// `op(B)[k, n] = B[k·bDepthStride + n·bColumnStride]`, `C[m, n] = C[m·ldc + n]`, matrix `b` of a
+/// batch at `b·strideA` (likewise B, C).
+struct GemmLayout {
+    var batch = 1
+    var m: Int
+    var n: Int
+    var k: Int
+    var aRowStride: Int
+    var aDepthStride: Int
+    var bDepthStride: Int
+    var bColumnStride: Int
+    var ldc: Int
+    var strideA = 0
+    var strideB = 0
+    var strideC = 0
+    var alpha: Float = 1
+    var beta: Float = 0
+    var bias = Gemm.Bias.none
 }

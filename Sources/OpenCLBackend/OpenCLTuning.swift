@@ -52,6 +52,12 @@ struct OpenCLTuning: Equatable, Sendable {
         /// Output positions per split of the weight gradient: small enough that a split's slices
         /// of the input and of dY stay in cache, large enough to amortise the partial sums.
         var splitPositions: Int
+        /// Images of at most this many output positions run as im2col + `gemm`: there the
+        /// direct kernel's runs are short and its weights (many channels) outgrow the cache,
+        /// while the GEMM's blocked tiles keep them resident.
+        var columnPositions: Int
+        /// The im2col path's scratch memory cap, in floats; larger convolutions run directly.
+        var columnFloats: Int
 
         var columns: Int { vectors * width }
     }
@@ -74,14 +80,15 @@ struct OpenCLTuning: Equatable, Sendable {
         return OpenCLTuning(
             gemm: Gemm(rows: 4, vectors: 3, width: width, depth: 256, packA: false, groupRows: 16, groupColumns: 4),
             conv: Conv(rows: 4, vectors: 3, width: width, gradientChannels: 4, gradientTaps: 3, group: 16,
-                       splitPositions: 1024))
+                       splitPositions: 1024, columnPositions: 64, columnFloats: 1 << 26))
     }
 
-    /// GPUs and accelerators: 16 × 16 work-groups of 4 × 4 blocks staged in local memory.
+    /// GPUs and accelerators: 16 × 16 work-groups of 4 × 4 blocks staged in local memory; every
+    /// convolution that fits the memory cap goes through im2col and that GEMM.
     private static let gpu = OpenCLTuning(
         gemm: Gemm(rows: 4, vectors: 1, width: 4, depth: 16, packA: true, groupRows: 16, groupColumns: 16),
         conv: Conv(rows: 4, vectors: 1, width: 4, gradientChannels: 2, gradientTaps: 2, group: 64,
-                   splitPositions: 4096))
+                   splitPositions: 4096, columnPositions: Int.max, columnFloats: 1 << 26))
 
     /// Shrinks work-groups and K blocks until they fit the device's limits.
     private mutating func fit(_ capabilities: OpenCLCapabilities) {
@@ -90,6 +97,7 @@ struct OpenCLTuning: Equatable, Sendable {
             if gemm.groupColumns >= gemm.groupRows, gemm.groupColumns > 1 { gemm.groupColumns /= 2 } else { gemm.groupRows /= 2 }
         }
         conv.group = min(conv.group, maxGroup)
+        conv.columnFloats = min(conv.columnFloats, capabilities.maxAllocationBytes / 4)
         let localFloats = capabilities.localMemoryBytes / 4
         while gemm.depth > 4, gemm.localFloats(lx: gemm.groupRows, ly: gemm.groupColumns) > localFloats {
             gemm.depth /= 2

@@ -3,9 +3,10 @@ import XCTest
 @testable import OpenCLBackend
 
 /// The tuned `conv.cl` against double-precision loops: forward, backward-data and
-/// backward-weight (with the bias gradient) over kernel sizes, paddings (none, "same", larger than
-/// the kernel), odd channel counts and images, the unpadded in-place paths, several gradient
-/// splits, slice offsets, and writes confined to the outputs.
+/// backward-weight (with the bias gradient) through both implementations (direct kernels and
+/// im2col + GEMM) over kernel sizes, paddings (none, "same", larger than the kernel), odd channel
+/// counts and images, the unpadded in-place paths, several gradient splits, slice offsets, and
+/// writes confined to the outputs.
 final class OpenCLConvTests: XCTestCase {
     /// Runs the three passes of `c` and compares each with the reference.
     private func check(_ c: Conv2d, seed: UInt64, file: StaticString = #filePath, line: UInt = #line) throws {
@@ -55,49 +56,65 @@ final class OpenCLConvTests: XCTestCase {
         XCTAssertTrue(outside.allSatisfy { $0.isNaN }, "\(name): wrote outside its output", file: file, line: line)
     }
 
+    /// Every configuration at a small image (im2col + GEMM on this device when its output has at
+    /// most `columnPositions` positions) and a large one (the direct kernels).
+    private func checkBothPaths(_ make: (_ height: Int, _ width: Int) -> Conv2d, seed: UInt64,
+                                file: StaticString = #filePath, line: UInt = #line) throws {
+        let threshold = OpenCLTuning.forDevice(try TestDevice.shared().capabilities).conv.columnPositions
+        let small = make(4, 5), large = make(11, 13)
+        if threshold != Int.max {
+            // A CPU-style table: the two sizes must fall on either side of the threshold.
+            XCTAssertLessThanOrEqual(small.outHeight * small.outWidth, threshold, "the small case must use columns",
+                                     file: file, line: line)
+            XCTAssertGreaterThan(large.outHeight * large.outWidth, threshold, "the large case must run directly",
+                                 file: file, line: line)
+        }
+        try check(small, seed: seed, file: file, line: line)
+        try check(large, seed: seed + 1, file: file, line: line)
+    }
+
     func testSquareKernelsWithSamePadding() throws {
-        let cases = [
-            Conv2d(batch: 2, inChannels: 8, outChannels: 16, height: 8, width: 8, kernel: 3),
-            Conv2d(batch: 1, inChannels: 3, outChannels: 8, height: 11, width: 9, kernel: 7),
-            Conv2d(batch: 3, inChannels: 5, outChannels: 37, height: 4, width: 4, kernel: 3, hasBias: false),
-            Conv2d(batch: 2, inChannels: 6, outChannels: 5, height: 5, width: 13, kernel: 5),
-        ]
-        for (i, c) in cases.enumerated() { try check(c, seed: UInt64(700 + i)) }
+        try checkBothPaths({ Conv2d(batch: 2, inChannels: 8, outChannels: 16, height: $0, width: $1, kernel: 3) }, seed: 700)
+        try checkBothPaths({ Conv2d(batch: 1, inChannels: 3, outChannels: 8, height: $0, width: $1, kernel: 7) }, seed: 710)
+        try checkBothPaths({ Conv2d(batch: 3, inChannels: 5, outChannels: 37, height: $0, width: $1, kernel: 3,
+                                    hasBias: false) }, seed: 720)
+        try checkBothPaths({ Conv2d(batch: 2, inChannels: 6, outChannels: 5, height: $0, width: $1, kernel: 5) }, seed: 730)
     }
 
     /// 1×1 and unpadded kernels read the caller's tensors in place, right up to their last float.
     func testUnpaddedKernelsReadInPlace() throws {
-        let cases = [
-            Conv2d(batch: 2, inChannels: 7, outChannels: 9, height: 6, width: 5, kernel: 1),
-            Conv2d(batch: 1, inChannels: 4, outChannels: 3, height: 3, width: 3, kernel: 1, hasBias: false),
-            Conv2d(batch: 2, inChannels: 3, outChannels: 6, height: 7, width: 9, kernelHeight: 3, kernelWidth: 1,
-                   padHeight: 0, padWidth: 0, hasBias: true),
-            Conv2d(batch: 1, inChannels: 2, outChannels: 4, height: 6, width: 7, kernel: 3, padding: 0),
-        ]
-        for (i, c) in cases.enumerated() { try check(c, seed: UInt64(800 + i)) }
+        try checkBothPaths({ Conv2d(batch: 2, inChannels: 7, outChannels: 9, height: $0, width: $1, kernel: 1) }, seed: 800)
+        try checkBothPaths({ Conv2d(batch: 1, inChannels: 4, outChannels: 3, height: $0, width: $1, kernel: 1,
+                                    hasBias: false) }, seed: 810)
+        try checkBothPaths({ Conv2d(batch: 2, inChannels: 3, outChannels: 6, height: $0 + 2, width: $1, kernelHeight: 3,
+                                    kernelWidth: 1, padHeight: 0, padWidth: 0, hasBias: true) }, seed: 820)
+        try checkBothPaths({ Conv2d(batch: 1, inChannels: 2, outChannels: 4, height: $0 + 2, width: $1 + 2, kernel: 3,
+                                    padding: 0) }, seed: 830)
     }
 
     func testAsymmetricAndOversizedPadding() throws {
-        let cases = [
-            Conv2d(batch: 1, inChannels: 3, outChannels: 2, height: 5, width: 6, kernelHeight: 3, kernelWidth: 2,
-                   padHeight: 0, padWidth: 1, hasBias: true),
-            // Padding larger than kernel − 1: the output is larger than the input and
-            // backward-data crops the padded gradient.
-            Conv2d(batch: 2, inChannels: 2, outChannels: 3, height: 3, width: 4, kernel: 3, padding: 2),
-            Conv2d(batch: 1, inChannels: 3, outChannels: 5, height: 4, width: 4, kernel: 1, padding: 1),
-            Conv2d(batch: 1, inChannels: 2, outChannels: 2, height: 9, width: 2, kernelHeight: 1, kernelWidth: 5,
-                   padHeight: 1, padWidth: 2, hasBias: true),
-        ]
-        for (i, c) in cases.enumerated() { try check(c, seed: UInt64(900 + i)) }
+        try checkBothPaths({ Conv2d(batch: 1, inChannels: 3, outChannels: 2, height: $0 + 2, width: $1 - 1,
+                                    kernelHeight: 3, kernelWidth: 2, padHeight: 0, padWidth: 1, hasBias: true) }, seed: 900)
+        // Padding larger than kernel − 1: the output is larger than the input and
+        // backward-data crops the padded gradient.
+        try checkBothPaths({ Conv2d(batch: 2, inChannels: 2, outChannels: 3, height: $0 - 2, width: $1 - 2, kernel: 3,
+                                    padding: 2) }, seed: 910)
+        try checkBothPaths({ Conv2d(batch: 1, inChannels: 3, outChannels: 5, height: $0 - 2, width: $1 - 2, kernel: 1,
+                                    padding: 1) }, seed: 920)
+        try checkBothPaths({ Conv2d(batch: 1, inChannels: 2, outChannels: 2, height: $0 - 2, width: $1, kernelHeight: 1,
+                                    kernelWidth: 5, padHeight: 1, padWidth: 2, hasBias: true) }, seed: 930)
     }
 
-    /// Enough output rows that the weight gradient is cut into several splits, one of which
-    /// starts inside an image.
+    /// Enough output rows that the direct weight gradient is cut into several splits, one of
+    /// which starts inside an image.
     func testWeightGradientAcrossSplits() throws {
         let tiles = OpenCLTuning.forDevice(try TestDevice.shared().capabilities).conv
         let c = Conv2d(batch: 3, inChannels: 3, outChannels: 5, height: 20, width: 30, kernel: 3)
-        let rowsPerSplit = max(1, tiles.splitPositions / (c.outWidth + c.kernelWidth - 1))
-        XCTAssertGreaterThan(c.batch * c.outHeight, rowsPerSplit, "the case must need more than one split")
+        if tiles.columnPositions < c.outHeight * c.outWidth {
+            let rowsPerSplit = max(1, tiles.splitPositions / (c.outWidth + c.kernelWidth - 1))
+            XCTAssertGreaterThan(c.batch * c.outHeight, rowsPerSplit, "the case must need more than one split")
+            XCTAssertNotEqual(rowsPerSplit % c.outHeight, 0, "a split must start inside an image")
+        }
         try check(c, seed: 1000)
     }
 

@@ -53,6 +53,22 @@ static launch_t pad_launch(cl_program p, cl_mem in, cl_mem out, int planes, int 
     return l;
 }
 
+// One launch of gemm.cl's `gemm` (tile sizes from its build options, group LXxLY).
+static launch_t gemm_launch(cl_program pg, const char* gopts, cl_mem a, cl_mem b, cl_mem c, cl_mem bias, int biasMode,
+                            int M, int N, int K, int sAm, int sAk, int sBk, int sBn, int ldc) {
+    int MR = optint(gopts, "GEMM_MR", 4), NR = optint(gopts, "GEMM_NV", 3) * optint(gopts, "GEMM_VW", 8);
+    int KC = optint(gopts, "GEMM_KC", 256), LX = 16, LY = 4;
+    while (LX > 1 && (M + MR - 1) / MR <= LX / 2) LX /= 2;
+    while (LY > 1 && (N + NR - 1) / NR <= LY / 2) LY /= 2;
+    launch_t l = { cl_kern(pg, "gemm"), { (M + MR * LX - 1) / (MR * LX) * LX, (N + NR * LY - 1) / (NR * LY) * LY, 1 }, { LX, LY, 1 } };
+    cl_ulong z = 0; int zero = 0; float one = 1, fzero = 0; int i = 0; cl_kernel k = l.k;
+    ARG(k, i++, a); ARG(k, i++, z); ARG(k, i++, b); ARG(k, i++, z); ARG(k, i++, c); ARG(k, i++, z); ARG(k, i++, bias); ARG(k, i++, z);
+    ARG(k, i++, M); ARG(k, i++, N); ARG(k, i++, K); ARG(k, i++, sAm); ARG(k, i++, sAk); ARG(k, i++, sBk); ARG(k, i++, sBn); ARG(k, i++, ldc);
+    ARG(k, i++, zero); ARG(k, i++, zero); ARG(k, i++, zero); ARG(k, i++, one); ARG(k, i++, fzero); ARG(k, i++, biasMode);
+    CHECK(clSetKernelArg(k, i++, (size_t)LY * KC * NR * 4, NULL));
+    return l;
+}
+
 int main(int argc, char** argv) {
     if (argc < 15) { fprintf(stderr, "usage: %s FILE.cl OPTS MODE N Cin Cout H W KH KW PH PW LX LY [reps]\n", argv[0]); return 2; }
     const char* file = argv[1]; const char* opts = argv[2]; const char* mode = argv[3];
@@ -93,13 +109,60 @@ int main(int argc, char** argv) {
         ARG(k, i++, M); ARG(k, i++, Mp); ARG(k, i++, C); ARG(k, i++, KK); ARG(k, i++, sWm); ARG(k, i++, sWc); ARG(k, i++, tapBase); ARG(k, i++, tapStep);
         l[nl++] = pw;
         nout = fwd ? ny : nx; out = cl_buf(nout, NULL);
-        launch_t c = { cl_kern(p, "conv_direct"), {0}, {LX, LY, 1} };
+        int LZ = getenv("LZ") ? atoi(getenv("LZ")) : 1;
+        launch_t c = { cl_kern(p, "conv_direct"), {0}, {LX, LY, LZ} };
         int Q = oh * Wp;
-        c.gws[0] = ((M + MR - 1) / MR + LX - 1) / LX * LX; c.gws[1] = ((Q + NR - 1) / NR + LY - 1) / LY * LY; c.gws[2] = Nb;
+        c.gws[0] = ((M + MR - 1) / MR + LX - 1) / LX * LX; c.gws[1] = ((Q + NR - 1) / NR + LY - 1) / LY * LY; c.gws[2] = (Nb + LZ - 1) / LZ * LZ;
         i = 0; k = c.k;
         ARG(k, i++, xp); ARG(k, i++, z); ARG(k, i++, wk); ARG(k, i++, z); ARG(k, i++, out); ARG(k, i++, z); ARG(k, i++, dbias); ARG(k, i++, z);
         ARG(k, i++, C); ARG(k, i++, M); ARG(k, i++, Mp); ARG(k, i++, Hp); ARG(k, i++, Wp); ARG(k, i++, KH); ARG(k, i++, KW); ARG(k, i++, oh); ARG(k, i++, ow); ARG(k, i++, hasBias); ARG(k, i++, readable);
         timed = nl; l[nl++] = c;
+    } else if (!strcmp(mode, "fwdg") || !strcmp(mode, "bwddg")) {
+        // im2col + GEMM + axis swap.
+        const char* gopts = getenv("GEMMOPTS") ? getenv("GEMMOPTS") : "-DGEMM_MR=4 -DGEMM_NV=3";
+        cl_program pg = cl_build("../../Kernels/gemm.cl", gopts);
+        int fwd = !strcmp(mode, "fwdg");
+        int C = fwd ? Ci : Co, M = fwd ? Co : Ci, ih = fwd ? H : OH, iw = fwd ? W : OW;
+        int top = fwd ? PH : KH - 1 - PH, left = fwd ? PW : KW - 1 - PW;
+        int oh = fwd ? OH : H, ow = fwd ? OW : W, KK = KH * KW, P = oh * ow, i; cl_kernel k;
+        cl_mem col = cl_buf((size_t)C * KK * Nb * P, NULL), out2 = cl_buf((size_t)M * Nb * P, NULL);
+        launch_t ic = { cl_kern(p, "conv_im2col"), {Nb * oh, C * KK, 1}, {0} };
+        i = 0; k = ic.k;
+        cl_mem src = fwd ? dx_ : ddy; ARG(k, i++, src); ARG(k, i++, z); ARG(k, i++, col); ARG(k, i++, z);
+        ARG(k, i++, Nb); ARG(k, i++, C); ARG(k, i++, ih); ARG(k, i++, iw); ARG(k, i++, KH); ARG(k, i++, KW); ARG(k, i++, oh); ARG(k, i++, ow); ARG(k, i++, top); ARG(k, i++, left);
+        l[nl++] = ic;
+        cl_mem wa = dw_; int sAm = Ci * KK, sAk = 1;
+        if (!fwd) {
+            int Mp = (M + MR - 1) / MR * MR, sWm = KK, sWc = Ci * KK, tapBase = KK - 1, tapStep = -1;
+            wa = cl_buf((size_t)Mp * C * KK, NULL);
+            launch_t pw = { cl_kern(p, "conv_pack_weights"), {Mp, C * KK, 1}, {0} };
+            i = 0; k = pw.k;
+            ARG(k, i++, dw_); ARG(k, i++, z); ARG(k, i++, wa); ARG(k, i++, z);
+            ARG(k, i++, M); ARG(k, i++, Mp); ARG(k, i++, C); ARG(k, i++, KK); ARG(k, i++, sWm); ARG(k, i++, sWc); ARG(k, i++, tapBase); ARG(k, i++, tapStep);
+            l[nl++] = pw; sAm = 1; sAk = Mp;
+        }
+        timed = nl; l[nl++] = gemm_launch(pg, gopts, wa, col, out2, dbias, 0, M, Nb * P, C * KK, sAm, sAk, Nb * P, 1, Nb * P);
+        nout = fwd ? ny : nx; out = cl_buf(nout, NULL);
+        launch_t sw = { cl_kern(p, "conv_swap_outer"), {Nb, M, 1}, {0} };
+        i = 0; k = sw.k;
+        ARG(k, i++, out2); ARG(k, i++, z); ARG(k, i++, out); ARG(k, i++, z); ARG(k, i++, M); ARG(k, i++, Nb); ARG(k, i++, P);
+        l[nl++] = sw;
+    } else if (!strcmp(mode, "bwdwg")) {
+        const char* gopts = getenv("GEMMOPTS") ? getenv("GEMMOPTS") : "-DGEMM_MR=4 -DGEMM_NV=3";
+        cl_program pg = cl_build("../../Kernels/gemm.cl", gopts);
+        int KK = KH * KW, P = OH * OW, R = Ci * KK, J = Nb * P, i; cl_kernel k;
+        cl_mem col = cl_buf((size_t)R * J, NULL), dyp = cl_buf((size_t)Co * J, NULL);
+        launch_t ic = { cl_kern(p, "conv_im2col"), {Nb * OH, R, 1}, {0} };
+        i = 0; k = ic.k;
+        ARG(k, i++, dx_); ARG(k, i++, z); ARG(k, i++, col); ARG(k, i++, z);
+        ARG(k, i++, Nb); ARG(k, i++, Ci); ARG(k, i++, H); ARG(k, i++, W); ARG(k, i++, KH); ARG(k, i++, KW); ARG(k, i++, OH); ARG(k, i++, OW); ARG(k, i++, PH); ARG(k, i++, PW);
+        l[nl++] = ic;
+        launch_t sw = { cl_kern(p, "conv_swap_outer"), {Co, Nb, 1}, {0} };
+        i = 0; k = sw.k;
+        ARG(k, i++, ddy); ARG(k, i++, z); ARG(k, i++, dyp); ARG(k, i++, z); ARG(k, i++, Nb); ARG(k, i++, Co); ARG(k, i++, P);
+        l[nl++] = sw;
+        nout = nw; out = cl_buf(nout, NULL);
+        timed = nl; l[nl++] = gemm_launch(pg, gopts, dyp, col, out, dbias, 0, Co, R, J, J, 1, 1, J, R);
     } else if (!strcmp(mode, "bwdw")) {
         int DM = optint(opts, "WGRAD_DM", 4), DT = optint(opts, "WGRAD_DT", 3);
         int Hp = OH + KH - 1, Wp = OW + KW - 1, R = Ci * KH * KW, P = OH * OW, i; cl_kernel k;
@@ -153,8 +216,8 @@ int main(int argc, char** argv) {
     double maxerr = 0; size_t step = nout > 4000 ? nout / 4000 : 1;
     for (size_t idx = 0; idx < nout; idx += step) {
         double r;
-        if (!strcmp(mode, "fwd")) { int ow = idx % OW, oh = (idx / OW) % OH, co = (idx / OW / OH) % Co, n = idx / OW / OH / Co; r = ref_fwd(n, co, oh, ow); }
-        else if (!strcmp(mode, "bwdd")) { int iw = idx % W, ih = (idx / W) % H, c = (idx / W / H) % Ci, n = idx / W / H / Ci; r = ref_bwdd(n, c, ih, iw); }
+        if (!strcmp(mode, "fwd") || !strcmp(mode, "fwdg")) { int ow = idx % OW, oh = (idx / OW) % OH, co = (idx / OW / OH) % Co, n = idx / OW / OH / Co; r = ref_fwd(n, co, oh, ow); }
+        else if (!strcmp(mode, "bwdd") || !strcmp(mode, "bwddg")) { int iw = idx % W, ih = (idx / W) % H, c = (idx / W / H) % Ci, n = idx / W / H / Ci; r = ref_bwdd(n, c, ih, iw); }
         else { int kw = idx % KW, kh = (idx / KW) % KH, c = (idx / KW / KH) % Ci, co = idx / KW / KH / Ci; r = ref_bwdw(co, c, kh, kw); }
         double e = fabs(r - res[idx]) / (1 + fabs(r)); if (e > maxerr || e != e) maxerr = e;
     }
