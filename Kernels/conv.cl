@@ -73,16 +73,19 @@ __kernel void conv_pad(
 // for M <= m < Mp, where Wt(m, c, t) = W[m*sWm + c*sWc + tapBase + tapStep*t] and Mp is M rounded
 // up to CONV_MR. Forward: sWm = C*KK, sWc = KK, tapBase = 0, tapStep = 1. Backward-data (m is an
 // input channel, c an output channel, taps flipped): sWm = KK, sWc = M*KK, tapBase = KK-1, tapStep = -1.
+// Global size: (C*KK); each work-item writes one row of Mp floats (a work-item per element
+// would cost more in scheduling than in copying on CPU drivers).
 __kernel void conv_pack_weights(
     __global const float* W, ulong offW, __global float* out, ulong offOut,
     int M, int Mp, int C, int KK, int sWm, int sWc, int tapBase, int tapStep)
 {
-    const int m = get_global_id(0);
-    const int ct = get_global_id(1);
-    if (m >= Mp || ct >= C * KK) return;
+    const int ct = get_global_id(0);
+    if (ct >= C * KK) return;
     const int c = ct / KK, t = ct - c * KK;
-    out[offOut + (long)ct * Mp + m] =
-        m < M ? W[offW + (long)m * sWm + (long)c * sWc + tapBase + tapStep * t] : 0.0f;
+    __global const float* src = W + offW + (long)c * sWc + tapBase + tapStep * t;
+    __global float* dst = out + offOut + (long)ct * Mp;
+    for (int m = 0; m < M; m++) dst[m] = src[(long)m * sWm];
+    for (int m = M; m < Mp; m++) dst[m] = 0.0f;
 }
 
 // out[n, m, oh, ow] = sum_{c, kh, kw} Wk[((c*KH + kh)*KW + kw)*Mp + m] * Xp[n, c, oh + kh, ow + kw] (+ bias[m]).
@@ -329,29 +332,31 @@ __kernel void conv_bias_grad(
 
 // col[(c*KH + kh)*KW + kw, n*P + oh*OW + ow] = in[n, c, oh + kh - top, ow + kw - left] inside
 // [H, W], else 0. in is [N, C, H, W]; col is [C*KH*KW, N*P] with P = OH*OW.
-// Global size: (N*OH, C*KH*KW); each work-item writes one output row (OW floats).
+// Global size: (N, C*KH*KW); each work-item writes the P floats of one image and tap.
 __kernel void conv_im2col(
     __global const float* in, ulong offIn, __global float* col, ulong offCol,
     int N, int C, int H, int W, int KH, int KW, int OH, int OW, int top, int left)
 {
-    const int g = get_global_id(0);
+    const int n = get_global_id(0);
     const int k = get_global_id(1);
-    if (g >= N * OH || k >= C * KH * KW) return;
-    const int n = g / OH, oh = g - n * OH;
+    if (n >= N || k >= C * KH * KW) return;
     const int c = k / (KH * KW), t = k - c * KH * KW;
     const int kh = t / KW, kw = t - kh * KW;
-    __global float* dst = col + offCol + (long)k * N * OH * OW + (long)g * OW;
-    const int ih = oh + kh - top;
-    if (ih < 0 || ih >= H) {
-        for (int ow = 0; ow < OW; ow++) dst[ow] = 0.0f;
-        return;
-    }
-    __global const float* src = in + offIn + (((long)n * C + c) * H + ih) * W + kw - left;
     // Columns ow with 0 <= ow + kw - left < W read the input row; the rest are padding.
     const int lo = clamp(left - kw, 0, OW), hi = clamp(W + left - kw, lo, OW);
-    for (int ow = 0; ow < lo; ow++) dst[ow] = 0.0f;
-    for (int ow = lo; ow < hi; ow++) dst[ow] = src[ow];
-    for (int ow = hi; ow < OW; ow++) dst[ow] = 0.0f;
+    __global float* dst = col + offCol + ((long)k * N + n) * OH * OW;
+    __global const float* plane = in + offIn + ((long)n * C + c) * H * W;
+    for (int oh = 0; oh < OH; oh++, dst += OW) {
+        const int ih = oh + kh - top;
+        if (ih < 0 || ih >= H) {
+            for (int ow = 0; ow < OW; ow++) dst[ow] = 0.0f;
+            continue;
+        }
+        __global const float* src = plane + (long)ih * W + kw - left;
+        for (int ow = 0; ow < lo; ow++) dst[ow] = 0.0f;
+        for (int ow = lo; ow < hi; ow++) dst[ow] = src[ow];
+        for (int ow = hi; ow < OW; ow++) dst[ow] = 0.0f;
+    }
 }
 
 // Swaps the two outer axes: out[b, a, :] = in[a, b, :] for in [A, B, P].

@@ -134,7 +134,7 @@ extension OpenCLQueue {
     /// `conv_pack_weights`: `Wt(m, c, t)` tap-major as `[C·KK, rowsPadded]`, zero past `outputs`.
     private func packWeights(_ p: Correlation, _ weights: BufferSlice, into packed: DeviceTensor, rowsPadded: Int,
                              family: String) throws {
-        try dispatch(Self.convFile, "conv_pack_weights", family: family, global: [rowsPadded, p.depth]) { args in
+        try dispatch(Self.convFile, "conv_pack_weights", family: family, global: [p.depth]) { args in
             try args.tensor(weights)
             try args.bind(packed)
             for value in [p.outputs, rowsPadded, p.channels, p.taps, p.weightRowStride, p.weightChannelStride,
@@ -326,7 +326,7 @@ extension OpenCLQueue {
                         width: Int, kernelHeight: Int, kernelWidth: Int, outHeight: Int, outWidth: Int, top: Int,
                         left: Int, family: String) throws {
         let depth = channels * kernelHeight * kernelWidth
-        try dispatch(Self.convFile, "conv_im2col", family: family, global: [batch * outHeight, depth]) { args in
+        try dispatch(Self.convFile, "conv_im2col", family: family, global: [batch, depth]) { args in
             try args.bind(input)
             try args.bind(col)
             for value in [batch, channels, height, width, kernelHeight, kernelWidth, outHeight, outWidth, top, left] {

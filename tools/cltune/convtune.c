@@ -1,6 +1,13 @@
-// Times Kernels/conv.cl on one convolution and checks it against a double-precision reference.
+// Times Kernels/conv.cl (and, for the im2col modes, Kernels/gemm.cl) on one convolution and
+// checks the result against a double-precision reference on a sample of outputs.
 // usage: convtune FILE.cl "OPTS" MODE N Cin Cout H W KH KW PH PW LX LY [reps]
-//   MODE: fwd | bwdd (backward data) | bwdw (backward weight)
+//   MODE: fwd | bwdd | bwdw        the direct kernels (conv_direct, conv_wgrad), as the host runs them
+//         fwdg | bwddg | bwdwg     im2col + gemm (+ axis swap), the path for small images
+//   OPTS: conv.cl tile options (-DCONV_MR= -DCONV_NV= -DCONV_VW= -DWGRAD_DM= -DWGRAD_DT=)
+//   env:  GEMMOPTS (gemm.cl options for the im2col modes), SPLITPOS (positions per weight-gradient
+//         split, default 1024), LZ (images per work-group of conv_direct)
+// Prints the median wall time of the whole sequence, each launch's median in parentheses, and
+// GFLOP/s by wall time (median, best) and per CPU-second (robust when other processes share the cores).
 #include "common.h"
 
 static int optint(const char* opts, const char* name, int def) {
@@ -65,7 +72,8 @@ static launch_t gemm_launch(cl_program pg, const char* gopts, cl_mem a, cl_mem b
     ARG(k, i++, a); ARG(k, i++, z); ARG(k, i++, b); ARG(k, i++, z); ARG(k, i++, c); ARG(k, i++, z); ARG(k, i++, bias); ARG(k, i++, z);
     ARG(k, i++, M); ARG(k, i++, N); ARG(k, i++, K); ARG(k, i++, sAm); ARG(k, i++, sAk); ARG(k, i++, sBk); ARG(k, i++, sBn); ARG(k, i++, ldc);
     ARG(k, i++, zero); ARG(k, i++, zero); ARG(k, i++, zero); ARG(k, i++, one); ARG(k, i++, fzero); ARG(k, i++, biasMode);
-    CHECK(clSetKernelArg(k, i++, (size_t)LY * KC * NR * 4, NULL));
+    size_t localFloats = (size_t)LY * KC * NR + (optint(gopts, "GEMM_PACK_A", 0) ? (size_t)LX * KC * MR : 0);
+    CHECK(clSetKernelArg(k, i++, localFloats * 4, NULL));
     return l;
 }
 
@@ -85,7 +93,6 @@ int main(int argc, char** argv) {
     cl_mem dx_ = cl_buf(nx, x), dw_ = cl_buf(nw, w), ddy = cl_buf(ny, dy), dbias = cl_buf(Co + Ci, NULL);
     launch_t l[6]; int nl = 0; cl_mem out; size_t nout; cl_ulong z = 0; int hasBias = 0;
     int MR = optint(opts, "CONV_MR", 4), NR = optint(opts, "CONV_NV", 3) * VW;
-    int timed = 0;  // index of the main kernel, timed on its own
     if (!strcmp(mode, "fwd") || !strcmp(mode, "bwdd")) {
         int fwd = !strcmp(mode, "fwd");
         // The direct kernel correlates a padded input: x (fwd) or dy (bwdd, padded by K-1-P).
@@ -103,7 +110,7 @@ int main(int argc, char** argv) {
         int Mp = (M + MR - 1) / MR * MR, KK = KH * KW;
         int sWm = fwd ? Ci * KK : KK, sWc = fwd ? KK : Ci * KK, tapBase = fwd ? 0 : KK - 1, tapStep = fwd ? 1 : -1;
         cl_mem wk = cl_buf((size_t)Mp * C * KK, NULL);
-        launch_t pw = { cl_kern(p, "conv_pack_weights"), {Mp, C * KK, 1}, {0} };
+        launch_t pw = { cl_kern(p, "conv_pack_weights"), {C * KK, 1, 1}, {0} };
         int i = 0; cl_kernel k = pw.k;
         ARG(k, i++, dw_); ARG(k, i++, z); ARG(k, i++, wk); ARG(k, i++, z);
         ARG(k, i++, M); ARG(k, i++, Mp); ARG(k, i++, C); ARG(k, i++, KK); ARG(k, i++, sWm); ARG(k, i++, sWc); ARG(k, i++, tapBase); ARG(k, i++, tapStep);
@@ -116,7 +123,7 @@ int main(int argc, char** argv) {
         i = 0; k = c.k;
         ARG(k, i++, xp); ARG(k, i++, z); ARG(k, i++, wk); ARG(k, i++, z); ARG(k, i++, out); ARG(k, i++, z); ARG(k, i++, dbias); ARG(k, i++, z);
         ARG(k, i++, C); ARG(k, i++, M); ARG(k, i++, Mp); ARG(k, i++, Hp); ARG(k, i++, Wp); ARG(k, i++, KH); ARG(k, i++, KW); ARG(k, i++, oh); ARG(k, i++, ow); ARG(k, i++, hasBias); ARG(k, i++, readable);
-        timed = nl; l[nl++] = c;
+        l[nl++] = c;
     } else if (!strcmp(mode, "fwdg") || !strcmp(mode, "bwddg")) {
         // im2col + GEMM + axis swap.
         const char* gopts = getenv("GEMMOPTS") ? getenv("GEMMOPTS") : "-DGEMM_MR=4 -DGEMM_NV=3";
@@ -126,7 +133,7 @@ int main(int argc, char** argv) {
         int top = fwd ? PH : KH - 1 - PH, left = fwd ? PW : KW - 1 - PW;
         int oh = fwd ? OH : H, ow = fwd ? OW : W, KK = KH * KW, P = oh * ow, i; cl_kernel k;
         cl_mem col = cl_buf((size_t)C * KK * Nb * P, NULL), out2 = cl_buf((size_t)M * Nb * P, NULL);
-        launch_t ic = { cl_kern(p, "conv_im2col"), {Nb * oh, C * KK, 1}, {0} };
+        launch_t ic = { cl_kern(p, "conv_im2col"), {Nb, C * KK, 1}, {0} };
         i = 0; k = ic.k;
         cl_mem src = fwd ? dx_ : ddy; ARG(k, i++, src); ARG(k, i++, z); ARG(k, i++, col); ARG(k, i++, z);
         ARG(k, i++, Nb); ARG(k, i++, C); ARG(k, i++, ih); ARG(k, i++, iw); ARG(k, i++, KH); ARG(k, i++, KW); ARG(k, i++, oh); ARG(k, i++, ow); ARG(k, i++, top); ARG(k, i++, left);
@@ -135,13 +142,13 @@ int main(int argc, char** argv) {
         if (!fwd) {
             int Mp = (M + MR - 1) / MR * MR, sWm = KK, sWc = Ci * KK, tapBase = KK - 1, tapStep = -1;
             wa = cl_buf((size_t)Mp * C * KK, NULL);
-            launch_t pw = { cl_kern(p, "conv_pack_weights"), {Mp, C * KK, 1}, {0} };
+            launch_t pw = { cl_kern(p, "conv_pack_weights"), {C * KK, 1, 1}, {0} };
             i = 0; k = pw.k;
             ARG(k, i++, dw_); ARG(k, i++, z); ARG(k, i++, wa); ARG(k, i++, z);
             ARG(k, i++, M); ARG(k, i++, Mp); ARG(k, i++, C); ARG(k, i++, KK); ARG(k, i++, sWm); ARG(k, i++, sWc); ARG(k, i++, tapBase); ARG(k, i++, tapStep);
             l[nl++] = pw; sAm = 1; sAk = Mp;
         }
-        timed = nl; l[nl++] = gemm_launch(pg, gopts, wa, col, out2, dbias, 0, M, Nb * P, C * KK, sAm, sAk, Nb * P, 1, Nb * P);
+        l[nl++] = gemm_launch(pg, gopts, wa, col, out2, dbias, 0, M, Nb * P, C * KK, sAm, sAk, Nb * P, 1, Nb * P);
         nout = fwd ? ny : nx; out = cl_buf(nout, NULL);
         launch_t sw = { cl_kern(p, "conv_swap_outer"), {Nb, M, 1}, {0} };
         i = 0; k = sw.k;
@@ -152,7 +159,7 @@ int main(int argc, char** argv) {
         cl_program pg = cl_build("../../Kernels/gemm.cl", gopts);
         int KK = KH * KW, P = OH * OW, R = Ci * KK, J = Nb * P, i; cl_kernel k;
         cl_mem col = cl_buf((size_t)R * J, NULL), dyp = cl_buf((size_t)Co * J, NULL);
-        launch_t ic = { cl_kern(p, "conv_im2col"), {Nb * OH, R, 1}, {0} };
+        launch_t ic = { cl_kern(p, "conv_im2col"), {Nb, R, 1}, {0} };
         i = 0; k = ic.k;
         ARG(k, i++, dx_); ARG(k, i++, z); ARG(k, i++, col); ARG(k, i++, z);
         ARG(k, i++, Nb); ARG(k, i++, Ci); ARG(k, i++, H); ARG(k, i++, W); ARG(k, i++, KH); ARG(k, i++, KW); ARG(k, i++, OH); ARG(k, i++, OW); ARG(k, i++, PH); ARG(k, i++, PW);
@@ -162,7 +169,7 @@ int main(int argc, char** argv) {
         ARG(k, i++, ddy); ARG(k, i++, z); ARG(k, i++, dyp); ARG(k, i++, z); ARG(k, i++, Nb); ARG(k, i++, Co); ARG(k, i++, P);
         l[nl++] = sw;
         nout = nw; out = cl_buf(nout, NULL);
-        timed = nl; l[nl++] = gemm_launch(pg, gopts, dyp, col, out, dbias, 0, Co, R, J, J, 1, 1, J, R);
+        l[nl++] = gemm_launch(pg, gopts, dyp, col, out, dbias, 0, Co, R, J, J, 1, 1, J, R);
     } else if (!strcmp(mode, "bwdw")) {
         int DM = optint(opts, "WGRAD_DM", 4), DT = optint(opts, "WGRAD_DT", 3);
         int Hp = OH + KH - 1, Wp = OW + KW - 1, R = Ci * KH * KW, P = OH * OW, i; cl_kernel k;
@@ -185,7 +192,7 @@ int main(int argc, char** argv) {
         i = 0; k = wg.k;
         ARG(k, i++, xp); ARG(k, i++, z); ARG(k, i++, dyq); ARG(k, i++, z); ARG(k, i++, part); ARG(k, i++, z);
         ARG(k, i++, Nb); ARG(k, i++, Ci); ARG(k, i++, Co); ARG(k, i++, Hp); ARG(k, i++, Wp); ARG(k, i++, KH); ARG(k, i++, KW); ARG(k, i++, OH); ARG(k, i++, rows);
-        timed = nl; l[nl++] = wg;
+        l[nl++] = wg;
         if (splits > 1) {
             int count = R * Co;
             launch_t rd = { cl_kern(p, "conv_wgrad_reduce"), {count, 1, 1}, {0} };
