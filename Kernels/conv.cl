@@ -73,8 +73,8 @@ __kernel void conv_pad(
 // for M <= m < Mp, where Wt(m, c, t) = W[m*sWm + c*sWc + tapBase + tapStep*t] and Mp is M rounded
 // up to CONV_MR. Forward: sWm = C*KK, sWc = KK, tapBase = 0, tapStep = 1. Backward-data (m is an
 // input channel, c an output channel, taps flipped): sWm = KK, sWc = M*KK, tapBase = KK-1, tapStep = -1.
-// Global size: (C*KK); each work-item writes one row of Mp floats (a work-item per element
-// would cost more in scheduling than in copying on CPU drivers).
+// Global size: (C*KK); each work-item writes one row of Mp floats (a work-item per element would
+// cost more in scheduling than in copying on CPU drivers).
 __kernel void conv_pack_weights(
     __global const float* W, ulong offW, __global float* out, ulong offOut,
     int M, int Mp, int C, int KK, int sWm, int sWc, int tapBase, int tapStep)
@@ -86,6 +86,19 @@ __kernel void conv_pack_weights(
     __global float* dst = out + offOut + (long)ct * Mp;
     for (int m = 0; m < M; m++) dst[m] = src[(long)m * sWm];
     for (int m = M; m < Mp; m++) dst[m] = 0.0f;
+}
+
+// The weights of backward-data as a row-major GEMM operand: out[m, c, t] = W[c, m, KK-1-t] for
+// W [C, M, KK] (output channels c, input channels m). Global size: (M, C).
+__kernel void conv_flip_weights(
+    __global const float* W, ulong offW, __global float* out, ulong offOut, int M, int C, int KK)
+{
+    const int m = get_global_id(0);
+    const int c = get_global_id(1);
+    if (m >= M || c >= C) return;
+    __global const float* src = W + offW + ((long)c * M + m) * KK;
+    __global float* dst = out + offOut + ((long)m * C + c) * KK;
+    for (int t = 0; t < KK; t++) dst[t] = src[KK - 1 - t];
 }
 
 // out[n, m, oh, ow] = sum_{c, kh, kw} Wk[((c*KH + kh)*KW + kw)*Mp + m] * Xp[n, c, oh + kh, ow + kw] (+ bias[m]).

@@ -262,18 +262,24 @@ extension OpenCLQueue {
         try im2col(.slice(input), into: col, batch: p.batch, channels: p.channels, height: p.height, width: p.width,
                    kernelHeight: p.kernelHeight, kernelWidth: p.kernelWidth, outHeight: p.outHeight,
                    outWidth: p.outWidth, top: p.top, left: p.left, family: family)
-        // op(A)[m, k] over k = (c, t): the weights as stored (forward), or packed [C·KK, M] (backward-data).
+        // op(A)[m, k] over k = (c, t): row-major [M, C·KK], the weights as stored (forward) or
+        // transposed and flipped into scratch (backward-data).
         var a = DeviceTensor.slice(weights)
-        var aRowStride = p.weightRowStride, aDepthStride = 1
         if p.flipped {
             a = .scratch(scratch, elementOffset: packed)
-            try packWeights(p, weights, into: a, rowsPadded: p.outputs, family: family)
-            (aRowStride, aDepthStride) = (1, p.outputs)
+            let flipped = a
+            try dispatch(Self.convFile, "conv_flip_weights", family: family, global: [p.outputs, p.channels]) { args in
+                try args.tensor(weights)
+                try args.bind(flipped)
+                try args.int(p.outputs)
+                try args.int(p.channels)
+                try args.int(p.taps)
+            }
         }
         let target = p.batch > 1 ? DeviceTensor.scratch(scratch, elementOffset: product) : .slice(output)
-        let layoutC = GemmLayout(m: p.outputs, n: p.columns, k: p.depth, aRowStride: aRowStride,
-                                 aDepthStride: aDepthStride, bDepthStride: p.columns, bColumnStride: 1,
-                                 ldc: p.columns, bias: bias == nil ? .none : .perRow)
+        let layoutC = GemmLayout(m: p.outputs, n: p.columns, k: p.depth, aRowStride: p.depth, aDepthStride: 1,
+                                 bDepthStride: p.columns, bColumnStride: 1, ldc: p.columns,
+                                 bias: bias == nil ? .none : .perRow)
         try gemm(layoutC, a: a, b: col, c: target, bias: bias.map { .slice($0) }, family: family)
         if p.batch > 1 {
             try swapOuter(target, into: .slice(output), outer: p.outputs, inner: p.batch,

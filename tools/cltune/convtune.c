@@ -140,13 +140,12 @@ int main(int argc, char** argv) {
         l[nl++] = ic;
         cl_mem wa = dw_; int sAm = Ci * KK, sAk = 1;
         if (!fwd) {
-            int Mp = (M + MR - 1) / MR * MR, sWm = KK, sWc = Ci * KK, tapBase = KK - 1, tapStep = -1;
-            wa = cl_buf((size_t)Mp * C * KK, NULL);
-            launch_t pw = { cl_kern(p, "conv_pack_weights"), {C * KK, 1, 1}, {0} };
+            int depth = C * KK;
+            wa = cl_buf((size_t)M * depth, NULL);
+            launch_t pw = { cl_kern(p, "conv_flip_weights"), {M, C, 1}, {0} };
             i = 0; k = pw.k;
-            ARG(k, i++, dw_); ARG(k, i++, z); ARG(k, i++, wa); ARG(k, i++, z);
-            ARG(k, i++, M); ARG(k, i++, Mp); ARG(k, i++, C); ARG(k, i++, KK); ARG(k, i++, sWm); ARG(k, i++, sWc); ARG(k, i++, tapBase); ARG(k, i++, tapStep);
-            l[nl++] = pw; sAm = 1; sAk = Mp;
+            ARG(k, i++, dw_); ARG(k, i++, z); ARG(k, i++, wa); ARG(k, i++, z); ARG(k, i++, M); ARG(k, i++, C); ARG(k, i++, KK);
+            l[nl++] = pw; sAm = depth; sAk = 1;
         }
         l[nl++] = gemm_launch(pg, gopts, wa, col, out2, dbias, 0, M, Nb * P, C * KK, sAm, sAk, Nb * P, 1, Nb * P);
         nout = fwd ? ny : nx; out = cl_buf(nout, NULL);
