@@ -23,10 +23,6 @@ extension OpenCLQueue {
 
     func gather(rows: Int, width: Int, tableRows: Int, table: BufferSlice, index: BufferSlice, out: BufferSlice,
                 family: String) throws {
-        if rows * width == 0 { return }
-        guard tableRows > 0 else {
-            throw DeviceError.invalidOperands(kernel: family, reason: "the table has no rows to gather from")
-        }
         try dispatch(Self.diffusionFile, "gather_rows", family: family, global: [rows * width]) { args in
             try args.tensor(table)
             try args.tensor(index)
