@@ -12,11 +12,16 @@
 //
 // Backward-weight is a GEMM whose reduction runs over all output positions:
 //   dW[m, c, kh, kw] = sum_{n, oh, ow} dY[n, m, oh, ow] * Xp[n, c, oh + kh, ow + kw]
-// computed as dot products along the same padded-width grid. The positions are cut into
-// splits (rows of the batch) whose partial sums conv_wgrad_reduce adds in a fixed order, so the
-// result does not depend on scheduling.
+// conv_wgrad computes it as dot products along the same padded-width grid. The positions are
+// cut into splits (rows of the batch) whose partial sums conv_wgrad_reduce adds in a fixed
+// order, so the result does not depend on scheduling; conv_bias_grad sums dY per channel.
 //
-// Tile sizes are compiled in with -D and chosen per device by OpenCLTuning.
+// For small images with many channels the host runs the same three products as one gemm.cl GEMM
+// each over an im2col matrix (conv_im2col, conv_flip_weights, conv_swap_outer below), whose
+// cache-blocked tiles keep large weight tensors resident where conv_direct would stream them.
+//
+// Tile sizes are compiled in with -D and chosen per device by OpenCLTuning
+// (Sources/OpenCLBackend/OpenCLTuning.swift); tools/cltune times the candidates.
 
 #ifndef CONV_MR
 #define CONV_MR 4
@@ -119,7 +124,6 @@ __kernel void conv_direct(
     if (m0 >= M || q0 >= OH * Wp) return;
     __global const float* xc = Xp + offX + (long)n * C * plane + q0;
     __global const float* wk = Wk + offW + m0;
-    const int taps = KH * KW;
 
     cfloatV acc[CONV_MR][CONV_NV];
     #pragma unroll
@@ -218,8 +222,8 @@ __kernel void conv_direct(
 // (Wp = OW + KW - 1) both operands are contiguous along q: Xp is the input zero-padded to
 // [N, C, OH+KH-1, Wp] and dYq is dY widened to [N, M, OH, Wp] with zeros at ow >= OW, so the
 // dropped lanes of the forward pass contribute nothing. Reads of Xp reach KW-1 floats past its
-// end (taps of the last dropped lanes): Xp needs that much slack unless KW == 1. A work-item accumulates
-// WGRAD_DM x WGRAD_DT dot products in vectors along q and reduces them at the end.
+// end (taps of the last dropped lanes), so Xp needs that much (finite) slack unless KW == 1.
+// A work-item accumulates WGRAD_DM x WGRAD_DT dot products in vectors along q, then adds lanes.
 // Global size: (ceil(R / WGRAD_DT), ceil(M / WGRAD_DM), splits).
 __kernel void conv_wgrad(
     __global const float* Xp, ulong offX,
