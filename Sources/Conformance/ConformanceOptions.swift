@@ -15,7 +15,7 @@ public enum ConformanceMode: String, CaseIterable, Sendable {
 ///
 /// Substring matching comes first so case strings full of brackets and parentheses can be
 /// pasted verbatim (`--filter 'gemm(batch=1, m=3'`).
-public struct CaseFilter: Sendable {
+public struct CaseFilter: @unchecked Sendable {  // Regex is an immutable value
     public let pattern: String
     private let regex: Regex<AnyRegexOutput>?
 

@@ -36,9 +36,11 @@ public struct ConformanceSuite {
     /// The case strings this run would execute, in order.
     public func caseNames() -> [String] {
         switch options.mode {
-        case .test: return queueCases().map(\.name) + kernelCases().map(\.name) + [Self.finalLeakCheck]
+        case .test:
+            let leakCheck = selected(Self.finalLeakCheck) ? [Self.finalLeakCheck] : []
+            return queueCases().map(\.name) + kernelCases().map(\.name) + leakCheck
         case .grad: return gradientCases().map(\.name)
-        case .perf: return perfKernels().map(\.caseDescription)
+        case .perf: return perfKernels().map(\.caseString)
         case .support: return SupportMatrix.build(columns: [.device(device)], filter: options.filter).families
         }
     }
@@ -73,7 +75,7 @@ public struct ConformanceSuite {
 
     func gradientCases() -> [GradientCase] { GradientCatalog.cases().filter { selected($0.name) } }
 
-    func perfKernels() -> [Kernel] { PerfCatalog.kernels().filter { selected($0.caseDescription) } }
+    func perfKernels() -> [Kernel] { PerfCatalog.kernels().filter { selected($0.caseString) } }
 
     static let finalLeakCheck = "memory.no-leaks(after the whole run)"
 
@@ -89,7 +91,11 @@ public struct ConformanceSuite {
     }
 
     private func report(_ outcome: CaseOutcome) {
-        if outcome.isFailure || options.verbose || options.mode == .perf { output(outcome.line) }
+        if options.verbose {
+            output(outcome.line + String(format: "  [%.3f s]", outcome.seconds))
+        } else if outcome.isFailure || options.mode == .perf {
+            output(outcome.line)
+        }
     }
 
     private func runTestMode() throws -> [CaseOutcome] {

@@ -72,9 +72,9 @@ public struct GradientCase: Sendable {
 
     /// Settings for functions linear in each perturbed element (GEMM, convolution, copies, sums):
     /// a large step, because the stencil is exact and a large step drowns float rounding.
-    static let linear = (epsilon: Float(0.5), stencil: Stencil.central2, threshold: 1e-3)
+    static let linear = (epsilon: Float(0.5), stencil: Stencil.central2, threshold: 1e-4)
     /// Settings for smooth non-linear functions.
-    static let smooth = (epsilon: Float(1e-2), stencil: Stencil.central4, threshold: 1e-2)
+    static let smooth = (epsilon: Float(1e-2), stencil: Stencil.central4, threshold: 1e-3)
 
     /// A case with the family name of the backward kernels appended to the forward case string.
     static func make(_ forward: Kernel, wrt: [Int], steps: [Step], temporaries: [Int] = [], linear: Bool,
@@ -84,7 +84,7 @@ public struct GradientCase: Sendable {
         let wrtNames = wrt.map { names[$0].name }.joined(separator: ", ")
         var via: [String] = []
         for step in steps where !via.contains(step.kernel.family) { via.append(step.kernel.family) }
-        let name = "grad \(forward.caseDescription) d/d[\(wrtNames)] via \(label ?? via.joined(separator: " + "))"
+        let name = "grad \(forward.caseString) d/d[\(wrtNames)] via \(label ?? via.joined(separator: " + "))"
         return GradientCase(name: name, forward: forward, wrt: wrt, steps: steps, temporaries: temporaries,
                             epsilon: settings.epsilon, stencil: settings.stencil, threshold: settings.threshold,
                             kinks: kinks)

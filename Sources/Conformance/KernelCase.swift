@@ -40,13 +40,44 @@ public struct KernelCase: Sendable {
     }
 
     /// The exact case string printed for failures and matched by `--filter`.
+    ///
+    /// Parameters that ``Kernel/caseDescription`` leaves out (batch strides of a GEMM, the
+    /// range of a random distribution, Adam's betas) are appended in braces, so every case
+    /// string names its launch completely and uniquely.
     public var name: String {
-        guard let variant else { return kernel.caseDescription }
-        return "\(kernel.caseDescription) [\(variant)]"
+        guard let variant else { return kernel.caseString }
+        return "\(kernel.caseString) [\(variant)]"
     }
 
     /// The same kernel run in place: operand `output` reuses operand `input`'s slice.
     public static func inPlace(_ kernel: Kernel, output: Int, input: Int) -> KernelCase {
         KernelCase(kernel, variant: "in-place", aliases: [output: input])
+    }
+}
+
+extension Kernel {
+    /// ``caseDescription`` plus, in braces, the parameters it leaves out: a unique case string.
+    public var caseString: String {
+        guard let hidden = undescribedParameters else { return caseDescription }
+        return "\(caseDescription) {\(hidden)}"
+    }
+
+    /// The parameters of this launch that ``caseDescription`` does not print, or nil.
+    var undescribedParameters: String? {
+        switch self {
+        case let .gemm(g):
+            let natural = Gemm(batch: g.batch, m: g.m, n: g.n, k: g.k, transA: g.transA, transB: g.transB,
+                               lda: g.lda, ldb: g.ldb, ldc: g.ldc)
+            if (g.strideA, g.strideB, g.strideC) == (natural.strideA, natural.strideB, natural.strideC) { return nil }
+            return "strides=\(g.strideA)/\(g.strideB)/\(g.strideC)"
+        case let .random(.uniform(low, high), _, _): return "low=\(low), high=\(high)"
+        case let .random(.normal(mean, std), _, _): return "mean=\(mean), std=\(std)"
+        case let .random(.integer(low, high), _, _): return "low=\(low), high=\(high)"
+        case let .adam(a):
+            let standard = Adam(count: a.count, weightDecay: a.weightDecay)
+            if a == standard { return nil }
+            return "beta1=\(a.beta1), beta2=\(a.beta2), eps=\(a.eps)"
+        default: return nil
+        }
     }
 }

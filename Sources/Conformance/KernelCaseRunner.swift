@@ -68,11 +68,9 @@ struct KernelCaseRunner {
         for (i, operand) in operands.enumerated() {
             guard let result = tested.results[i], let oracleResult = reference.results[i] else { continue }
             if let violation = result.guardViolation {
-                let place = violation.before
-                    ? "\(violation.index) word(s) before its start"
-                    : "\(violation.index) word(s) after its end"
+                let element = violation.before ? -violation.index : operand.count + violation.index
                 return CaseOutcome(name: name, status: .failed(
-                    reason: "guard overwritten: operand '\(operand.name)' (\(operand.count) elements) was written \(place)"))
+                    reason: "guard overwritten: operand '\(operand.name)' was written at element [\(element)], outside 0..<\(operand.count)"))
             }
             if let violation = oracleResult.guardViolation {
                 return CaseOutcome(name: name, status: .failed(
@@ -80,7 +78,7 @@ struct KernelCaseRunner {
             }
             if !written.contains(i) {
                 if let input = inputs[i], input != result.data {
-                    let k = zip(input, result.data).firstIndex { $0 != $1 } ?? 0
+                    let k = input.indices.first { input[$0] != result.data[$0] } ?? 0
                     return CaseOutcome(name: name, status: .failed(
                         reason: "read-only operand '\(operand.name)' was modified at element [\(k)]"))
                 }

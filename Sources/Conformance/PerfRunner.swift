@@ -54,7 +54,7 @@ struct PerfRunner {
     var device: Device { queue.device }
 
     func run(_ kernel: Kernel) -> CaseOutcome {
-        let name = kernel.caseDescription
+        let name = kernel.caseString
         guard device.supports(kernel) else { return CaseOutcome(name: name, status: .skipped(reason: "not supported")) }
         do {
             let operands = kernel.operands

@@ -78,9 +78,9 @@ extension QueueCatalog {
     }
 
     /// Polls `memoryStats` until live counts return to `baseline` (a backend may release buffers
-    /// from a completion callback shortly after the host drops them), failing after 5 s.
+    /// from a completion callback shortly after the host drops them), failing after 2 s.
     static func waitForBaseline(_ device: Device, _ baseline: MemoryStats, what: String) throws {
-        let deadline = Date().addingTimeInterval(5)
+        let deadline = Date().addingTimeInterval(2)
         var now = device.memoryStats
         while now.liveBuffers != baseline.liveBuffers || now.liveBytes != baseline.liveBytes {
             if Date() > deadline {

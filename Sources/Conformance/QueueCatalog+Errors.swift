@@ -18,10 +18,6 @@ extension QueueCatalog {
             try expect(buffer.byteCount == 12, "allocate(bytes: 12) returned \(buffer.byteCount) bytes")
         })
 
-        func isInvalidOperands(_ error: DeviceError) -> Bool {
-            if case .invalidOperands = error { return true }
-            return false
-        }
         let silu = Kernel.unary(.silu, count: 64)
         cases.append(QueueCase("launch.invalid(too few operands)") { device in
             let queue = try device.makeQueue()
@@ -85,5 +81,10 @@ extension QueueCatalog {
                        "refused launches were counted: kernelsLaunched is \(queue.counters.kernelsLaunched), expected 1")
         })
         return cases
+    }
+
+    @Sendable static func isInvalidOperands(_ error: DeviceError) -> Bool {
+        if case .invalidOperands = error { return true }
+        return false
     }
 }
