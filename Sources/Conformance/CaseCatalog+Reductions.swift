@@ -63,8 +63,11 @@ extension CaseCatalog {
         ]
         for shape in rms {
             cases.append(KernelCase(.rmsNorm(shape)))
-            cases.append(KernelCase(.rmsNormBackward(shape)))
+            // With one channel y = ±g·√C whatever |x| is, so dx is exactly 0 and what a device
+            // returns is pure cancellation noise, which NMSE cannot judge: no backward case for C = 1.
+            if shape.channels > 1 { cases.append(KernelCase(.rmsNormBackward(shape))) }
         }
+        cases.append(KernelCase(.rmsNormBackward(ChannelNorm(batch: 3, channels: 2, spatial: 1))))
         cases.append(KernelCase(.rmsNorm(ChannelNorm(batch: 16, channels: 64, spatial: 1024)), heavy: true))
         cases.append(KernelCase(.rmsNormBackward(ChannelNorm(batch: 16, channels: 64, spatial: 1024)), heavy: true))
 
