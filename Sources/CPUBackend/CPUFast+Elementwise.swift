@@ -4,7 +4,8 @@ import Foundation
 /// Fast unary and binary elementwise kernels in Float.
 ///
 /// Each op is a closure handed to an always-inlined loop, so the compiler specialises (and,
-/// for arithmetic ops, vectorises) one loop per op; loops split over the cores when large.
+/// for arithmetic ops and ``FastMath/exp(_:)``, vectorises) one loop per op; loops split over
+/// the cores when large. tanh, GELU's erf, log, sin and cos stay libm calls.
 extension CPUFast {
     /// `y[i] = f(x[i])`; `y` may alias `x`.
     func unary(_ op: UnaryOp, count: Int, x: Pointer, y: Pointer) {
@@ -13,11 +14,11 @@ extension CPUFast {
         case .neg: map(count, x, y) { -$0 }
         case .abs: map(count, x, y) { Swift.abs($0) }
         case .relu: map(count, x, y) { $0 > 0 ? $0 : 0 }
-        case .silu: map(count, x, y) { $0 / (1 + exp(-$0)) }
-        case .sigmoid: map(count, x, y) { 1 / (1 + exp(-$0)) }
+        case .silu: map(count, x, y) { $0 / (1 + FastMath.exp(-$0)) }
+        case .sigmoid: map(count, x, y) { 1 / (1 + FastMath.exp(-$0)) }
         case .tanh: map(count, x, y) { tanh($0) }
         case .gelu: map(count, x, y) { 0.5 * $0 * (1 + erf($0 * 0.70710678118654752)) }
-        case .exp: map(count, x, y) { exp($0) }
+        case .exp: map(count, x, y) { FastMath.exp($0) }
         case .log: map(count, x, y) { log($0) }
         case .sqrt: map(count, x, y) { $0.squareRoot() }
         case .rsqrt: map(count, x, y) { 1 / $0.squareRoot() }
@@ -39,12 +40,12 @@ extension CPUFast {
         case .relu: zip(count, x, dy, dx) { v, g in v > 0 ? g : 0 }
         case .silu:
             zip(count, x, dy, dx) { v, g in
-                let s = 1 / (1 + exp(-v))
+                let s = 1 / (1 + FastMath.exp(-v))
                 return g * s * (1 + v * (1 - s))
             }
         case .sigmoid:
             zip(count, x, dy, dx) { v, g in
-                let s = 1 / (1 + exp(-v))
+                let s = 1 / (1 + FastMath.exp(-v))
                 return g * s * (1 - s)
             }
         case .tanh:
@@ -57,7 +58,7 @@ extension CPUFast {
                 let cdf = 0.5 * (1 + erf(v * 0.70710678118654752))
                 return g * (cdf + v * exp(-0.5 * v * v) * 0.39894228040143268)
             }
-        case .exp: zip(count, x, dy, dx) { v, g in g * exp(v) }
+        case .exp: zip(count, x, dy, dx) { v, g in g * FastMath.exp(v) }
         case .log: zip(count, x, dy, dx) { v, g in g / v }
         case .sqrt: zip(count, x, dy, dx) { v, g in 0.5 * g / v.squareRoot() }
         case .rsqrt: zip(count, x, dy, dx) { v, g in -0.5 * g / (v * v.squareRoot()) }

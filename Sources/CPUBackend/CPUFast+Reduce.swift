@@ -84,7 +84,7 @@ extension CPUFast {
             for e in 0..<r.extent { maximum = Swift.max(maximum, x[base + e * s]) }
             var sum: Float = 0
             for e in 0..<r.extent {
-                let v = exp(x[base + e * s] - maximum)
+                let v = FastMath.exp(x[base + e * s] - maximum)
                 y[base + e * s] = v
                 sum += v
             }
