@@ -1,0 +1,252 @@
+import Devices
+
+/// Settings of a ``TrainingStep`` (defaults: the lucidrains Trainer's).
+public struct TrainingConfiguration: Sendable {
+    public var learningRate: Float = 1e-4
+    public var beta1: Float = 0.9
+    public var beta2: Float = 0.99
+    public var eps: Float = 1e-8
+    /// Decoupled weight decay (AdamW) when non-zero.
+    public var weightDecay: Float = 0
+    /// Global gradient-norm clip (`clip_grad_norm_`); nil disables it.
+    public var maxGradNorm: Float? = 1
+    /// EMA decay of the weights, updated every step on the device; nil disables the EMA.
+    public var emaDecay: Float? = 0.995
+    /// The loss is downloaded every `lossEvery` steps and read back `lossEvery` steps later.
+    public var lossEvery: Int = 10
+    /// Seeds the parameter initialisation and the device random state.
+    public var seed: UInt64 = 0
+    public var fusion: Bool = true
+
+    public init() {}
+}
+
+/// One training step as ONE schedule on one queue: forward, loss, backward, global grad-norm
+/// clip, Adam and EMA, with timesteps and noise drawn on the device.
+///
+/// Per step the host uploads the image batch and enqueues the schedule; nothing else. The
+/// learning rate, step count and clip factor live in a device `hyper` buffer (``AdamHyper``): the
+/// step count is incremented by a kernel, the clip factor written by `grad_clip_scale`, and the
+/// learning rate uploaded (4 bytes) only when ``setLearningRate(_:)`` changes it. Every
+/// `lossEvery` steps the loss (and the squared gradient norm) is downloaded asynchronously into a
+/// host buffer and read at the next such boundary, so the host blocks at most once per
+/// `lossEvery` steps, which also keeps it from running arbitrarily far ahead of the device.
+public final class TrainingStep {
+    public let configuration: TrainingConfiguration
+    /// The compiled forward + backward graph (its parameters are the trained weights).
+    public let compiled: CompiledGraph
+    /// The EMA of the weights (same layout), when enabled.
+    public let ema: ParameterStore?
+    /// The whole step: graph launches then the optimiser tail.
+    public let schedule: Schedule
+    public var queue: Queue { compiled.queue }
+    public var parameters: ParameterStore { compiled.parameters }
+
+    /// Steps enqueued so far.
+    public private(set) var stepCount = 0
+    /// Losses read back so far, oldest first.
+    public private(set) var losses: [LossRecord] = []
+
+    private let executor: Executor
+    private let m: Buffer
+    private let v: Buffer
+    private let hyper: Buffer
+    private let emaHyper: Buffer
+    private let stats: Buffer
+    private var learningRate: Float
+    private var pending: (step: Int, loss: HostBuffer, norm: HostBuffer, event: Event)?
+    private let inputName: String?
+
+    /// Differentiates `loss` with respect to every parameter of `builder`, compiles the step for
+    /// `queue`'s device, initialises the parameters from `configuration.seed`, the moments to 0 and
+    /// the EMA to the initial weights.
+    public init(builder: GraphBuilder, loss: Tensor, queue: Queue, configuration: TrainingConfiguration = TrainingConfiguration()) throws {
+        guard loss.rank == 0 || loss.count == 1 else {
+            throw GraphError.invalidUse("the training loss must be a scalar, got \(loss.type)")
+        }
+        guard configuration.lossEvery >= 1 else { throw GraphError.invalidUse("lossEvery must be at least 1") }
+        self.configuration = configuration
+        let params = builder.parameters
+        guard !params.isEmpty else { throw GraphError.invalidUse("the graph has no parameters to train") }
+        let grads = try builder.gradients(of: loss, withRespectTo: params)
+        var gradientMap: [String: Tensor] = [:]
+        for (p, g) in zip(builder.graph.parameters, grads) { gradientMap[p.name] = g }
+        let compiled = try CompiledGraph(builder, outputs: ["loss": loss], gradients: gradientMap, queue: queue,
+                                         options: CompileOptions(fusion: configuration.fusion, randomSeed: configuration.seed))
+        self.compiled = compiled
+        let device = queue.device
+        let count = compiled.parameters.layout.count
+        let store = compiled.parameters
+        let gradBuffer = compiled.gradients!
+        m = try device.allocate(bytes: count * 4)
+        v = try device.allocate(bytes: count * 4)
+        hyper = try device.allocate(bytes: AdamHyper.count * 4)
+        emaHyper = try device.allocate(bytes: 4)
+        stats = try device.allocate(bytes: 4)
+        learningRate = configuration.learningRate
+        ema = try configuration.emaDecay.map { _ in try ParameterStore(layout: store.layout, device: device) }
+        inputName = compiled.inputTypes.count == 1 ? compiled.inputTypes.keys.first : nil
+
+        // The optimiser tail, appended to the graph's launches.
+        var tail: [Launch] = []
+        func add(_ kernel: Kernel, _ operands: [BufferSlice], _ label: String) throws {
+            guard device.supports(kernel) else {
+                throw GraphError.unsupportedKernel(device: device.info.name, kernel: kernel.caseDescription, node: label)
+            }
+            try kernel.validate(operands, on: device.info.name)
+            tail.append(Launch(kernel: kernel, operands: operands, label: label))
+        }
+        let hyperStep = hyper.slice(offset: AdamHyper.step * 4)
+        try add(.reduce(.sumOfSquares, Reduction(outer: 1, extent: count, inner: 1)), [gradBuffer.slice(), stats.slice()],
+                "optimizer/grad_norm")
+        if let maxNorm = configuration.maxGradNorm {
+            try add(.gradClipScale(maxNorm: maxNorm), [stats.slice(), hyper.slice(offset: AdamHyper.gradScale * 4)],
+                    "optimizer/clip")
+        }
+        try add(.unary(.affine(scale: 1, shift: 1), count: 1), [hyperStep, hyperStep], "optimizer/step+1")
+        let adam = Adam(count: count, beta1: configuration.beta1, beta2: configuration.beta2, eps: configuration.eps,
+                        weightDecay: configuration.weightDecay)
+        try add(.adam(adam), [store.buffer.slice(), gradBuffer.slice(), m.slice(), v.slice(), hyper.slice()], "optimizer/adam")
+        if let ema {
+            try add(.emaUpdate(count: count), [ema.buffer.slice(), store.buffer.slice(), emaHyper.slice()], "optimizer/ema")
+        }
+        try add(.randomAdvance, [compiled.randomState.slice()], "optimizer/random_advance")
+        schedule = compiled.schedule.followed(by: Schedule(tail))
+        executor = Executor(schedule: schedule, queue: queue)
+
+        // Initial state: weights from the seed, zero moments, step 0, scale 1, EMA = weights.
+        try store.initialize(seed: configuration.seed, queue: queue)
+        try queue.launch(.fill(count: count, value: 0), [m.slice()])
+        try queue.launch(.fill(count: count, value: 0), [v.slice()])
+        try queue.upload([configuration.learningRate, 0, 1], to: hyper.slice())
+        try queue.upload([configuration.emaDecay ?? 0], to: emaHyper.slice())
+        try resetEMA()
+    }
+
+    /// Copies the current weights into the EMA (after loading weights, or to restart it).
+    public func resetEMA() throws {
+        guard let ema else { return }
+        try queue.launch(.copy(.contiguous(parameters.layout.count)), [parameters.buffer.slice(), ema.buffer.slice()])
+    }
+
+    /// Runs one step on `batch`, the data of the graph's only input.
+    public func step(_ batch: [Float]) throws {
+        guard let name = inputName else {
+            throw GraphError.invalidUse("the graph has \(compiled.inputTypes.count) inputs; use step(inputs:)")
+        }
+        try compiled.setInput(name, batch)
+        try enqueueStep()
+    }
+
+    /// Runs one step with raw f32 batch bytes (no host copy), for the graph's only input.
+    public func step(bytes: UnsafeRawBufferPointer) throws {
+        guard let name = inputName else {
+            throw GraphError.invalidUse("the graph has \(compiled.inputTypes.count) inputs; use step(inputs:)")
+        }
+        try compiled.setInput(name, bytes: bytes)
+        try enqueueStep()
+    }
+
+    /// Runs one step with every input given by name.
+    public func step(inputs: [String: [Float]]) throws {
+        for (name, values) in inputs { try compiled.setInput(name, values) }
+        try enqueueStep()
+    }
+
+    private func enqueueStep() throws {
+        try executor.run()
+        stepCount += 1
+        if stepCount % configuration.lossEvery == 0 { try rotateLoss() }
+    }
+
+    /// Reads the previous boundary's loss (waiting only if the device has not reached it) and
+    /// enqueues the download of this one.
+    private func rotateLoss() throws {
+        try collectPending()
+        let (lossSlice, _) = try compiled.outputSlice("loss")
+        let lossHost = HostBuffer(byteCount: 4), normHost = HostBuffer(byteCount: 4)
+        try queue.download(lossSlice, into: lossHost)
+        try queue.download(stats.slice(), into: normHost)
+        pending = (stepCount, lossHost, normHost, try queue.record())
+    }
+
+    private func collectPending() throws {
+        guard let p = pending else { return }
+        if !p.event.isComplete { try p.event.wait() }
+        losses.append(LossRecord(step: p.step, loss: p.loss.floats()[0], gradNorm: p.norm.floats()[0].squareRoot()))
+        pending = nil
+    }
+
+    /// Waits for the device and collects the last pending loss (one host synchronisation).
+    @discardableResult
+    public func synchronize() throws -> LossRecord? {
+        try queue.synchronize()
+        try collectPending()
+        return losses.last
+    }
+
+    /// Sets the learning rate of the following steps (a 4-byte upload, only when it changes).
+    public func setLearningRate(_ lr: Float) throws {
+        guard lr != learningRate else { return }
+        learningRate = lr
+        try queue.upload([lr], to: hyper.slice(offset: AdamHyper.lr * 4))
+    }
+
+    /// Sets the EMA decay of the following steps (a 4-byte upload).
+    public func setEMADecay(_ decay: Float) throws {
+        try queue.upload([decay], to: emaHyper.slice())
+    }
+
+    /// Replaces the weights by name and restarts the EMA from them.
+    public func loadParameters(_ tensors: [String: [Float]]) throws {
+        try parameters.load(tensors, queue: queue)
+        try resetEMA()
+    }
+
+    /// The optimiser state for a checkpoint (one synchronisation per buffer).
+    public func readOptimizerState() throws -> OptimizerState {
+        let count = parameters.layout.count
+        let h = try queue.readFloats(hyper.slice(), count: AdamHyper.count)
+        return OptimizerState(step: Int(h[AdamHyper.step]),
+                              m: try queue.readFloats(m.slice(), count: count),
+                              v: try queue.readFloats(v.slice(), count: count),
+                              randomState: try queue.read(UInt32.self, compiled.randomState.slice(), count: 4))
+    }
+
+    /// Restores the optimiser state of a checkpoint.
+    public func loadOptimizerState(_ state: OptimizerState) throws {
+        let count = parameters.layout.count
+        guard state.m.count == count, state.v.count == count, state.randomState.count == 4 else {
+            throw GraphError.hostDataMismatch(name: "optimizer state", expected: count, got: state.m.count)
+        }
+        try queue.upload(state.m, to: m.slice())
+        try queue.upload(state.v, to: v.slice())
+        try queue.upload([Float(state.step)], to: hyper.slice(offset: AdamHyper.step * 4))
+        try queue.upload(state.randomState, to: compiled.randomState.slice())
+        stepCount = state.step
+    }
+}
+
+/// A loss read back from the device.
+public struct LossRecord: Sendable, Equatable {
+    /// The 1-based step that produced it.
+    public var step: Int
+    public var loss: Float
+    /// Global L2 norm of the gradients before clipping.
+    public var gradNorm: Float
+}
+
+/// Adam moments, step count and random state: what a checkpoint needs beyond the weights.
+public struct OptimizerState: Sendable, Equatable {
+    public var step: Int
+    public var m: [Float]
+    public var v: [Float]
+    public var randomState: [UInt32]
+
+    public init(step: Int, m: [Float], v: [Float], randomState: [UInt32]) {
+        self.step = step
+        self.m = m
+        self.v = v
+        self.randomState = randomState
+    }
+}
