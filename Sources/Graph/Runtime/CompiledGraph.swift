@@ -124,7 +124,7 @@ public final class CompiledGraph {
     }
 
     /// Uploads one i32 input.
-    public func setInput(_ name: String, _ values: [Int32]) throws {
+    public func setInput(_ name: String, integers values: [Int32]) throws {
         try values.withUnsafeBytes { try setInput(name, bytes: $0, dtype: .int32) }
     }
 
