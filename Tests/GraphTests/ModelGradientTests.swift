@@ -1,0 +1,46 @@
+import Devices
+import Graph
+import XCTest
+
+/// Gradients of a whole (miniature) Unet training graph.
+final class ModelGradientTests: XCTestCase {
+    /// The loss's parameter gradients against finite differences on the reference device.
+    func testTinyUnetGradientsMatchFiniteDifferences() throws {
+        let net = TinyUnet()
+        let queue = try TestDevices.queue("cpu-reference")
+        let (g, loss) = try net.buildLoss()
+        let params = g.parameters
+        let grads = try g.gradients(of: loss, withRespectTo: params)
+        let names = g.graph.parameters.map(\.name)
+        let compiled = try CompiledGraph(g, outputs: ["loss": loss], gradients: Dictionary(uniqueKeysWithValues: zip(names, grads)),
+                                         queue: queue, options: CompileOptions(randomSeed: 5))
+        try compiled.parameters.initialize(seed: 3, queue: queue)
+        let image = testValues(net.imageCount, seed: 1).map { $0 * 0.5 + 0.5 }
+        try compiled.setInput("image", image)
+        try compiled.run()
+        let analytic = try compiled.readGradients()
+        let initial = try compiled.parameters.read(queue: queue)
+        let checked = ["init_conv.weight", "time_mlp.1.weight", "downs.0.0.mlp.1.bias", "downs.0.0.block1.norm.g",
+                       "downs.0.2.mem_kv", "downs.0.2.to_qkv.weight", "downs.0.3.1.weight", "mid_attn.mem_kv",
+                       "mid_attn.to_qkv.weight", "mid_attn.to_out.bias", "ups.0.0.res_conv.weight", "final_conv.bias"]
+        let h: Float = 1e-2
+        for name in checked {
+            let values = try XCTUnwrap(initial[name], "no parameter \(name)")
+            for i in [values.count / 2, values.count - 1] {
+                var plus = values, minus = values
+                plus[i] += h
+                minus[i] -= h
+                try compiled.parameters.load([name: plus], queue: queue)
+                try compiled.run()
+                let lp = try compiled.readOutput("loss")[0]
+                try compiled.parameters.load([name: minus], queue: queue)
+                try compiled.run()
+                let lm = try compiled.readOutput("loss")[0]
+                let numeric = (lp - lm) / (2 * h)
+                let a = analytic[name]![i]
+                XCTAssertEqual(a, numeric, accuracy: 3e-5 + 1e-2 * max(abs(a), abs(numeric)), "d loss / d \(name)[\(i)]")
+            }
+            try compiled.parameters.load([name: values], queue: queue)
+        }
+    }
+}
