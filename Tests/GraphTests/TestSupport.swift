@@ -1,4 +1,4 @@
-import CPUBackend
+import Backends
 import Devices
 import Graph
 import XCTest
@@ -7,16 +7,8 @@ import XCTest
 enum TestDevices {
     /// A device by registry name; unavailable devices throw (so a missing OpenCL fails the test).
     static func device(_ name: String) throws -> Device {
-        if let d = cache[name] { return d }
-        guard let entry = CPUDeviceFactory().enumerate().first(where: { $0.name == name }) else {
-            throw DeviceError.unavailable(name: name, reason: "not in this build")
-        }
-        guard case let .available(make) = entry.status else { throw DeviceError.unavailable(name: name, reason: "unavailable") }
-        let d = try make()
-        cache[name] = d
-        return d
+        try DeviceRegistry.device(named: name)
     }
-    nonisolated(unsafe) static var cache: [String: Device] = [:]
 
     static func queue(_ name: String) throws -> Queue {
         try device(name).makeQueue()
