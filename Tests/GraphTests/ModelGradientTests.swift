@@ -44,3 +44,39 @@ final class ModelGradientTests: XCTestCase {
         }
     }
 }
+
+/// The same graph's parameter gradients on different devices.
+final class CrossDeviceGradientTests: XCTestCase {
+    func testTinyUnetGradientsOnOpenCLEqualCPU() throws {
+        try compare("opencl", "cpu")
+    }
+
+    func testTinyUnetGradientsOnCPUEqualReference() throws {
+        try compare("cpu", "cpu-reference")
+    }
+
+    private func gradients(_ device: String) throws -> (grads: [String: [Float]], loss: Float) {
+        let net = TinyUnet()
+        let queue = try TestDevices.queue(device)
+        let (g, loss) = try net.buildLoss()
+        let grads = try g.gradients(of: loss, withRespectTo: g.parameters)
+        let names = g.graph.parameters.map(\.name)
+        let compiled = try CompiledGraph(g, outputs: ["loss": loss], gradients: Dictionary(uniqueKeysWithValues: zip(names, grads)),
+                                         queue: queue, options: CompileOptions(randomSeed: 9))
+        try compiled.parameters.initialize(seed: 4, queue: queue)
+        try compiled.setInput("image", testValues(net.imageCount, seed: 6).map { $0 * 0.5 + 0.5 })
+        try compiled.run()
+        return (try compiled.readGradients(), try compiled.readOutput("loss")[0])
+    }
+
+    private func compare(_ first: String, _ second: String) throws {
+        let a = try gradients(first), b = try gradients(second)
+        XCTAssertEqual(a.loss, b.loss, accuracy: 1e-5 * abs(b.loss), "loss, \(first) vs \(second)")
+        XCTAssertEqual(Set(a.grads.keys), Set(b.grads.keys))
+        for (name, reference) in b.grads {
+            let value = try XCTUnwrap(a.grads[name])
+            XCTAssertGreaterThan(reference.map { abs($0) }.max() ?? 0, 0, "gradient of \(name) is all zero")
+            XCTAssertLessThanOrEqual(nmse(value, reference), 1e-6, "gradient of \(name), \(first) vs \(second)")
+        }
+    }
+}
