@@ -9,11 +9,7 @@ final class ModelGradientTests: XCTestCase {
         let net = TinyUnet()
         let queue = try TestDevices.queue("cpu-reference")
         let (g, loss) = try net.buildLoss()
-        let params = g.parameters
-        let grads = try g.gradients(of: loss, withRespectTo: params)
-        let names = g.graph.parameters.map(\.name)
-        let compiled = try CompiledGraph(g, outputs: ["loss": loss], gradients: Dictionary(uniqueKeysWithValues: zip(names, grads)),
-                                         queue: queue, options: CompileOptions(randomSeed: 5))
+        let compiled = try CompiledGraph(g, differentiating: loss, queue: queue, options: CompileOptions(randomSeed: 5))
         try compiled.parameters.initialize(seed: 3, queue: queue)
         let image = testValues(net.imageCount, seed: 1).map { $0 * 0.5 + 0.5 }
         try compiled.setInput("image", image)
@@ -59,10 +55,7 @@ final class CrossDeviceGradientTests: XCTestCase {
         let net = TinyUnet()
         let queue = try TestDevices.queue(device)
         let (g, loss) = try net.buildLoss()
-        let grads = try g.gradients(of: loss, withRespectTo: g.parameters)
-        let names = g.graph.parameters.map(\.name)
-        let compiled = try CompiledGraph(g, outputs: ["loss": loss], gradients: Dictionary(uniqueKeysWithValues: zip(names, grads)),
-                                         queue: queue, options: CompileOptions(randomSeed: 9))
+        let compiled = try CompiledGraph(g, differentiating: loss, queue: queue, options: CompileOptions(randomSeed: 9))
         try compiled.parameters.initialize(seed: 4, queue: queue)
         try compiled.setInput("image", testValues(net.imageCount, seed: 6).map { $0 * 0.5 + 0.5 })
         try compiled.run()

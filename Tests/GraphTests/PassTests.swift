@@ -102,3 +102,29 @@ final class PassTests: XCTestCase {
         XCTAssertEqual(device.memoryStats.liveBuffers, before)
     }
 }
+
+/// Runs that chain on the device: feedback of outputs into inputs and a per-run random state.
+final class ChainTests: XCTestCase {
+    func testFeedbackKeepsTheChainOnTheDevice() throws {
+        let queue = try TestDevices.queue("cpu")
+        let g = GraphBuilder()
+        let x = try g.input("x", [2, 3])
+        let noise = try g.randomNormal([2, 3])
+        let next = try g.add(g.mul(x, 0.5), g.mul(noise, 0.1))
+        let compiled = try CompiledGraph(g, outputs: ["next": next, "noise": noise], feedback: ["x": next], queue: queue,
+                                         options: CompileOptions(randomSeed: 3, advancesRandomState: true))
+        var host = testValues(6, seed: 1)
+        try compiled.setInput("x", host)
+        queue.resetCounters()
+        var draws: [[Float]] = []
+        for _ in 0..<3 {
+            try compiled.run()
+            let z = try compiled.readOutput("noise")
+            draws.append(z)
+            host = zip(host, z).map { $0 * 0.5 + $1 * 0.1 }
+        }
+        XCTAssertEqual(queue.counters.bytesUploaded, 0, "the chain needs no uploads")
+        XCTAssertNotEqual(draws[0], draws[1], "every run draws fresh noise")
+        XCTAssertLessThan(nmse(try compiled.readOutput("next"), host), 1e-12)
+    }
+}
