@@ -23,10 +23,6 @@ extension OpenCLQueue {
 
     func gather(rows: Int, width: Int, tableRows: Int, table: BufferSlice, index: BufferSlice, out: BufferSlice,
                 family: String) throws {
-        if rows * width == 0 { return }
-        guard tableRows > 0 else {
-            throw DeviceError.invalidOperands(kernel: family, reason: "the table has no rows to gather from")
-        }
         try dispatch(Self.diffusionFile, "gather_rows", family: family, global: [rows * width]) { args in
             try args.tensor(table)
             try args.tensor(index)
@@ -73,8 +69,17 @@ extension OpenCLQueue {
 
     func adam(_ a: Adam, param: BufferSlice, grad: BufferSlice, m: BufferSlice, v: BufferSlice, hyper: BufferSlice,
               family: String) throws {
+        if a.count == 0 { return }
+        let factors = DeviceTensor.scratch(try scratchMemory(bytes: 8))
+        try dispatch(Self.optimFile, "adam_prepare", family: family, global: [1]) { args in
+            try args.tensor(hyper)
+            try args.bind(factors)
+            try args.float(a.beta1)
+            try args.float(a.beta2)
+        }
         try dispatch(Self.optimFile, "adam", family: family, global: [a.count]) { args in
             for tensor in [param, grad, m, v, hyper] { try args.tensor(tensor) }
+            try args.bind(factors)
             try args.int(a.count)
             try args.float(a.beta1)
             try args.float(a.beta2)
