@@ -1,26 +1,5 @@
 import Devices
 
-/// Settings of a ``TrainingStep`` (defaults: the lucidrains Trainer's).
-public struct TrainingConfiguration: Sendable {
-    public var learningRate: Float = 1e-4
-    public var beta1: Float = 0.9
-    public var beta2: Float = 0.99
-    public var eps: Float = 1e-8
-    /// Decoupled weight decay (AdamW) when non-zero.
-    public var weightDecay: Float = 0
-    /// Global gradient-norm clip (`clip_grad_norm_`); nil disables it.
-    public var maxGradNorm: Float? = 1
-    /// EMA decay of the weights, updated every step on the device; nil disables the EMA.
-    public var emaDecay: Float? = 0.995
-    /// The loss is downloaded every `lossEvery` steps and read back `lossEvery` steps later.
-    public var lossEvery: Int = 10
-    /// Seeds the parameter initialisation and the device random state.
-    public var seed: UInt64 = 0
-    public var fusion: Bool = true
-
-    public init() {}
-}
-
 /// One training step as ONE schedule on one queue: forward, loss, backward, global grad-norm
 /// clip, Adam and EMA, with timesteps and noise drawn on the device.
 ///
@@ -37,8 +16,12 @@ public final class TrainingStep {
     public let compiled: CompiledGraph
     /// The EMA of the weights (same layout), when enabled.
     public let ema: ParameterStore?
-    /// The whole step: graph launches then the optimiser tail.
+    /// A step without an EMA update: graph launches, then the optimiser tail.
     public let schedule: Schedule
+    /// What a step that copies the weights into the EMA appends (before `updateAfterStep`).
+    public let emaCopyTail: Schedule
+    /// What a step that updates the EMA appends (decay computed on the device from the step count).
+    public let emaUpdateTail: Schedule
     public var queue: Queue { compiled.queue }
     public var parameters: ParameterStore { compiled.parameters }
 
@@ -48,6 +31,8 @@ public final class TrainingStep {
     public private(set) var losses: [LossRecord] = []
 
     private let executor: Executor
+    private let emaCopyExecutor: Executor
+    private let emaUpdateExecutor: Executor
     private let m: Buffer
     private let v: Buffer
     private let hyper: Buffer
@@ -60,6 +45,9 @@ public final class TrainingStep {
     /// Differentiates `loss` with respect to every parameter of `builder`, compiles the step for
     /// `queue`'s device, initialises the parameters from `configuration.seed`, the moments to 0 and
     /// the EMA to the initial weights.
+    ///
+    /// Steps differ only in their EMA tail (none, copy, or update, as ema-pytorch decides from the
+    /// step count), which the host picks from its own step counter: no data moves for it.
     public init(builder: GraphBuilder, loss: Tensor, queue: Queue, configuration: TrainingConfiguration = TrainingConfiguration()) throws {
         guard loss.rank == 0 || loss.count == 1 else {
             throw GraphError.invalidUse("the training loss must be a scalar, got \(loss.type)")
@@ -84,7 +72,7 @@ public final class TrainingStep {
         emaHyper = try device.allocate(bytes: 4)
         stats = try device.allocate(bytes: 4)
         learningRate = configuration.learningRate
-        ema = try configuration.emaDecay.map { _ in try ParameterStore(layout: store.layout, device: device) }
+        ema = try configuration.ema.map { _ in try ParameterStore(layout: store.layout, device: device) }
         inputName = compiled.inputTypes.count == 1 ? compiled.inputTypes.keys.first : nil
 
         // The optimiser tail, appended to the graph's launches.
@@ -107,19 +95,26 @@ public final class TrainingStep {
         let adam = Adam(count: count, beta1: configuration.beta1, beta2: configuration.beta2, eps: configuration.eps,
                         weightDecay: configuration.weightDecay)
         try add(.adam(adam), [store.buffer.slice(), gradBuffer.slice(), m.slice(), v.slice(), hyper.slice()], "optimizer/adam")
-        if let ema {
-            try add(.emaUpdate(count: count), [ema.buffer.slice(), store.buffer.slice(), emaHyper.slice()], "optimizer/ema")
-        }
         try add(.randomAdvance, [compiled.randomState.slice()], "optimizer/random_advance")
         schedule = compiled.schedule.followed(by: Schedule(tail))
         executor = Executor(schedule: schedule, queue: queue)
+        if let ema, let config = configuration.ema {
+            emaCopyTail = try TrainingStep.emaCopy(parameters: store, ema: ema)
+            emaUpdateTail = try TrainingStep.emaUpdate(config, step: hyperStep, decay: emaHyper.slice(), parameters: store, ema: ema)
+        } else {
+            emaCopyTail = Schedule([])
+            emaUpdateTail = Schedule([])
+        }
+        emaCopyExecutor = Executor(schedule: emaCopyTail, queue: queue)
+        emaUpdateExecutor = Executor(schedule: emaUpdateTail, queue: queue)
 
         // Initial state: weights from the seed, zero moments, step 0, scale 1, EMA = weights.
         try store.initialize(seed: configuration.seed, queue: queue)
         try queue.launch(.fill(count: count, value: 0), [m.slice()])
         try queue.launch(.fill(count: count, value: 0), [v.slice()])
         try queue.upload([configuration.learningRate, 0, 1], to: hyper.slice())
-        try queue.upload([configuration.emaDecay ?? 0], to: emaHyper.slice())
+        // Without warm-up the decay is the constant beta; with it the tail computes it every update.
+        try queue.upload([configuration.ema?.beta ?? 0], to: emaHyper.slice())
         try resetEMA()
     }
 
@@ -155,6 +150,11 @@ public final class TrainingStep {
 
     private func enqueueStep() throws {
         try executor.run()
+        switch emaAction(forStep: stepCount) {
+        case .none: break
+        case .copy: try emaCopyExecutor.run()
+        case .update: try emaUpdateExecutor.run()
+        }
         stepCount += 1
         if stepCount % configuration.lossEvery == 0 { try rotateLoss() }
     }
@@ -190,11 +190,6 @@ public final class TrainingStep {
         guard lr != learningRate else { return }
         learningRate = lr
         try queue.upload([lr], to: hyper.slice(offset: AdamHyper.lr * 4))
-    }
-
-    /// Sets the EMA decay of the following steps (a 4-byte upload).
-    public func setEMADecay(_ decay: Float) throws {
-        try queue.upload([decay], to: emaHyper.slice())
     }
 
     /// Replaces the weights by name and restarts the EMA from them.
