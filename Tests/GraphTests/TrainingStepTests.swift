@@ -81,6 +81,33 @@ final class TrainingStepTests: XCTestCase {
         }
     }
 
+    /// A constant-decay EMA whose decay the host drives (1 keeps it, 0 copies the weights).
+    func testHostDrivenEMADecay() throws {
+        let queue = try TestDevices.queue("cpu-reference")
+        func build() throws -> (GraphBuilder, Tensor) {
+            let g = GraphBuilder()
+            let x = try g.input("x", [4, 3])
+            let w = try g.parameter("w", [2, 3], initializer: .uniform(bound: 1))
+            return (g, try g.meanAll(g.square(g.linear(x, weight: w))))
+        }
+        var config = TrainingConfiguration()
+        config.emaDecay = 0.5
+        config.learningRate = 0.1
+        let (g, loss) = try build()
+        let trainer = try TrainingStep(builder: g, loss: loss, queue: queue, configuration: config)
+        let start = try trainer.parameters.readFlat(queue: queue)
+        try trainer.setEMADecay(1)
+        try trainer.step(testValues(12, seed: 1))
+        XCTAssertEqual(try XCTUnwrap(trainer.ema).readFlat(queue: queue), start, "decay 1 leaves the EMA unchanged")
+        try trainer.setEMADecay(0)
+        try trainer.step(testValues(12, seed: 2))
+        XCTAssertEqual(try XCTUnwrap(trainer.ema).readFlat(queue: queue), try trainer.parameters.readFlat(queue: queue),
+                       "decay 0 copies the weights")
+        let (h, hLoss) = try build()
+        let scheduled = try TrainingStep(builder: h, loss: hLoss, queue: queue)
+        XCTAssertThrowsError(try scheduled.setEMADecay(0.9), "the warm-up schedule owns the decay")
+    }
+
     /// Per step: the batch is the only upload, at most 64 bytes come back, at most one host wait.
     func testTrainingStepStaysOnTheDevice() throws {
         for device in ["cpu", "opencl"] {

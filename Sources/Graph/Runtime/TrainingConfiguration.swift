@@ -10,6 +10,12 @@ public struct TrainingConfiguration: Sendable {
     public var maxGradNorm: Float? = 1
     /// The EMA of the weights; nil disables it.
     public var ema: EMAConfiguration? = EMAConfiguration()
+    /// Setting a value selects a constant-decay EMA updated every step (``EMAConfiguration/constant(_:)``),
+    /// whose decay the host may then drive with ``TrainingStep/setEMADecay(_:)``.
+    public var emaDecay: Float? {
+        get { ema?.beta }
+        set { ema = newValue.map { .constant($0) } }
+    }
     /// The loss is downloaded every `lossEvery` steps and read back `lossEvery` steps later.
     public var lossEvery: Int = 10
     /// Seeds the parameter initialisation and the device random state.

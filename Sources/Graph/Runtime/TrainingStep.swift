@@ -48,6 +48,7 @@ public final class TrainingStep {
     private let emaHyper: Buffer
     private let stats: Buffer
     private var learningRate: Float
+    private var emaDecay: Float
     private var pending: (step: Int, loss: HostBuffer, norm: HostBuffer, event: Event)?
 
     /// Differentiates `loss` with respect to every parameter of `builder`, compiles the step for
@@ -101,6 +102,7 @@ public final class TrainingStep {
         emaHyper = try device.allocate(bytes: 4)
         stats = try device.allocate(bytes: 4)
         learningRate = configuration.learningRate
+        emaDecay = configuration.ema?.beta ?? 0
         ema = try configuration.ema.map { _ in try ParameterStore(layout: store.layout, device: device) }
 
         // The optimiser tail, appended to the graph's launches.
@@ -225,6 +227,18 @@ public final class TrainingStep {
         guard lr != learningRate else { return }
         learningRate = lr
         try queue.upload([lr], to: hyper.slice(offset: AdamHyper.lr * 4))
+    }
+
+    /// Sets the EMA decay of the following steps (a 4-byte upload, only when it changes), for a
+    /// constant-decay EMA driven from the host: 1 leaves the EMA unchanged, 0 copies the weights.
+    /// With a warm-up schedule the device computes the decay itself, so this throws.
+    public func setEMADecay(_ decay: Float) throws {
+        guard let c = configuration.ema, !c.warmup else {
+            throw GraphError.invalidUse("setEMADecay needs a constant-decay EMA (TrainingConfiguration.emaDecay); the warm-up schedule computes the decay on the device")
+        }
+        guard decay != emaDecay else { return }
+        emaDecay = decay
+        try queue.upload([decay], to: emaHyper.slice())
     }
 
     /// Replaces the weights by name and restarts the EMA from them.
