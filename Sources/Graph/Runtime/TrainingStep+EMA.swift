@@ -13,11 +13,13 @@ extension TrainingStep {
     /// The launches of a step that steps the EMA: `step` is the Adam step count after this
     /// step's increment (`k + 1`), `decay` the EMA's 1-float hyper buffer.
     static func emaUpdate(_ c: EMAConfiguration, step: BufferSlice, decay: BufferSlice,
-                          parameters: ParameterStore, ema: ParameterStore) throws -> Schedule {
-        let device = parameters.buffer.deviceName
+                          parameters: ParameterStore, ema: ParameterStore, device: Device) throws -> Schedule {
         var launches: [Launch] = []
         func add(_ kernel: Kernel, _ operands: [BufferSlice], _ label: String) throws {
-            try kernel.validate(operands, on: device)
+            guard device.supports(kernel) else {
+                throw GraphError.unsupportedKernel(device: device.info.name, kernel: kernel.caseDescription, node: label)
+            }
+            try kernel.validate(operands, on: device.info.name)
             launches.append(Launch(kernel: kernel, operands: operands, label: label))
         }
         if c.warmup {
@@ -37,10 +39,13 @@ extension TrainingStep {
     }
 
     /// The launch of a step that copies the weights into the EMA.
-    static func emaCopy(parameters: ParameterStore, ema: ParameterStore) throws -> Schedule {
+    static func emaCopy(parameters: ParameterStore, ema: ParameterStore, device: Device) throws -> Schedule {
         let kernel = Kernel.copy(.contiguous(parameters.layout.count))
         let operands = [parameters.buffer.slice(), ema.buffer.slice()]
-        try kernel.validate(operands, on: parameters.buffer.deviceName)
+        guard device.supports(kernel) else {
+            throw GraphError.unsupportedKernel(device: device.info.name, kernel: kernel.caseDescription, node: "ema/copy")
+        }
+        try kernel.validate(operands, on: device.info.name)
         return Schedule([Launch(kernel: kernel, operands: operands, label: "ema/copy")])
     }
 }

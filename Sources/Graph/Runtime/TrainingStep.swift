@@ -130,8 +130,9 @@ public final class TrainingStep {
         executors = compiledVariants.map { Executor(schedule: $0.schedule, queue: queue) }
         tailExecutor = Executor(schedule: optimizerTail, queue: queue)
         if let ema, let config = configuration.ema {
-            emaCopyTail = try TrainingStep.emaCopy(parameters: store, ema: ema)
-            emaUpdateTail = try TrainingStep.emaUpdate(config, step: hyperStep, decay: emaHyper.slice(), parameters: store, ema: ema)
+            emaCopyTail = try TrainingStep.emaCopy(parameters: store, ema: ema, device: device)
+            emaUpdateTail = try TrainingStep.emaUpdate(config, step: hyperStep, decay: emaHyper.slice(), parameters: store,
+                                                       ema: ema, device: device)
         } else {
             emaCopyTail = Schedule([])
             emaUpdateTail = Schedule([])
