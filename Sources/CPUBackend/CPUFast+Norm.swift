@@ -45,7 +45,8 @@ extension CPUFast {
         let tiles = (spatial + Self.tile - 1) / Self.tile
         let rootC = Float(channels).squareRoot()
         let items = n.batch * tiles
-        let partials = Parallel.map(items, grain: max(1, Parallel.elementGrain / (4 * channels * Self.tile))) { range in
+        let perItem = channels * Swift.min(Self.tile, spatial)
+        let partials = Parallel.map(items, grain: Swift.max(1, Parallel.elementGrain / Swift.max(perItem, 1))) { range in
             var dgPartial = [Double](repeating: 0, count: channels)
             let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 3 * Self.tile)
             defer { scratch.deallocate() }
