@@ -4,7 +4,7 @@ import Devices
 import SafeTensors
 
 /// The runner on the extra cases (per-stage attention, non-square images, init_dim, theta,
-/// pred_x0, min-SNR, DDIM with eta > 0, the shortest linear schedule; written by
+/// pred_x0, min-SNR, DDIM with eta > 0, the shortest linear schedule, self-conditioning; written by
 /// `Tests/Fixtures/golden/make_extra_golden.py` with PyTorch), and proof that its checks can fail.
 final class GoldenRunnerTests: XCTestCase {
     var extraDirectory: String { GoldenFixtures.directory + "/extra" }
@@ -13,8 +13,8 @@ final class GoldenRunnerTests: XCTestCase {
         for name in ["cpu", "opencl"] {
             var lines: [String] = []
             let summary = try GoldenRunner.run(directory: extraDirectory, device: TestDevices.device(name)) { lines.append($0) }
-            XCTAssertEqual(summary.cases.map(\.name), ["full-attn-minsnr", "stages-nonsquare"], name)
-            XCTAssertEqual(lines, ["2 passed, 0 failed"], name)
+            XCTAssertEqual(summary.cases.map(\.name), ["full-attn-minsnr", "selfcond", "stages-nonsquare"], name)
+            XCTAssertEqual(lines, ["3 passed, 0 failed"], name)
         }
     }
 

@@ -82,13 +82,43 @@ final class TrainingLossTests: XCTestCase {
         XCTAssertLessThan(losses.suffix(3).reduce(0, +), losses.prefix(3).reduce(0, +) * 0.7, "\(losses)")
     }
 
-    func testUnsupportedTrainingSetupsAreRefusedByName() throws {
-        let selfCond = try GaussianDiffusion(
-            unet: Unet(UnetConfiguration(dim: 8, dimMults: [1, 2], channels: 1, selfCondition: true)),
-            configuration: DiffusionConfiguration(imageHeight: 4, imageWidth: 4))
-        XCTAssertThrowsError(try selfCond.buildTrainingLoss(in: GraphBuilder(), batch: 2)) {
-            XCTAssertTrue("\($0)".contains("self-conditioning"), "\($0)")
+    /// The device coin is exactly 0 or 1: every run's loss is one of the two outcomes, and both occur.
+    func testSelfConditioningCoinOnTheDevice() throws {
+        let d = try GaussianDiffusion(
+            unet: Unet(UnetConfiguration(dim: 8, dimMults: [1, 2], channels: 1, selfCondition: true, attnDimHead: .all(4), attnHeads: .all(2))),
+            configuration: DiffusionConfiguration(imageHeight: 4, imageWidth: 4, timesteps: 100, objective: .predV))
+        let queue = try TestDevices.device("cpu").makeQueue()
+        func compile(_ coin: TrainingSource) throws -> CompiledGraph {
+            let g = GraphBuilder()
+            let built = try d.buildTrainingLoss(in: g, batch: 2, timesteps: .input("t"), noise: .input("noise"), selfConditioning: coin)
+            let c = try CompiledGraph(g, outputs: ["loss": built.loss], queue: queue,
+                                      options: CompileOptions(randomSeed: 4, advancesRandomState: true))
+            try c.parameters.initialize(seed: 3, queue: queue)
+            try c.setInput("image", image)
+            try c.setInput("t", integers: t)
+            try c.setInput("noise", noise)
+            return c
         }
+        let fixed = try compile(.input("coin"))
+        var outcomes: [Float] = []
+        for coin: Float in [0, 1] {
+            try fixed.setInput("coin", [coin])
+            try fixed.run()
+            outcomes.append(try fixed.readOutput("loss")[0])
+        }
+        XCTAssertNotEqual(outcomes[0], outcomes[1])
+        let device = try compile(.device)
+        var seen = Set<Float>()
+        for _ in 0..<16 {
+            try device.run()
+            let loss = try device.readOutput("loss")[0]
+            XCTAssertTrue(outcomes.contains(loss), "\(loss) is neither \(outcomes)")
+            seen.insert(loss)
+        }
+        XCTAssertEqual(seen.count, 2)
+    }
+
+    func testUnsupportedTrainingSetupsAreRefusedByName() throws {
         let dropout = try GaussianDiffusion(unet: Unet(UnetConfiguration(dim: 8, dimMults: [1, 2], channels: 1, dropout: 0.1)),
                                             configuration: DiffusionConfiguration(imageHeight: 4, imageWidth: 4))
         XCTAssertThrowsError(try dropout.buildTrainingLoss(in: GraphBuilder(), batch: 2)) { XCTAssertTrue("\($0)".contains("dropout"), "\($0)") }

@@ -3,7 +3,7 @@
 weights.safetensors, io.safetensors), for options the shipped cases do not reach: per-stage
 attention tuples, init_dim, a non-default sinusoidal theta, non-square images, pred_x0 and
 pred_v, min-SNR loss weights, DDIM with eta > 0 (its later noise draws are zeros, as in
-make_golden.py) and the shortest linear schedule.
+make_golden.py), the shortest linear schedule and self-conditioning (its coin fixed to "condition").
 
 usage: make_extra_golden.py CASE OUT_DIR      (same environment as make_golden.py)
 """
@@ -28,6 +28,13 @@ CASES = {
         diffusion=dict(timesteps=1000, sampling_timesteps=3, objective="pred_v", beta_schedule="sigmoid",
                        min_snr_loss_weight=True),
         ddpm=dict(timesteps=12, objective="pred_noise", beta_schedule="sigmoid"),
+    ),
+    "selfcond": dict(
+        unet=dict(dim=8, dim_mults=[1, 2], channels=1, self_condition=True, attn_heads=1, attn_dim_head=8),
+        image_size=[8, 8], batch=2, seed=5,
+        diffusion=dict(timesteps=50, sampling_timesteps=4, objective="pred_noise", beta_schedule="linear"),
+        ddpm=dict(timesteps=30, objective="pred_x0", beta_schedule="cosine"),
+        self_condition_draw=0.25,
     ),
 }
 
@@ -67,7 +74,13 @@ def main(case, out):
     x_start = torch.rand(B, C, H, W)
     lt = torch.randint(0, T, (B,))
     noise = torch.randn(B, C, H, W)
-    loss = diff.p_losses(diff.normalize(x_start), lt, noise=noise)
+    # The self-conditioning coin is Python's random() < 0.5; fix the draw so the case is reproducible.
+    real_random = ddp.random
+    ddp.random = lambda: c.get("self_condition_draw", real_random())
+    try:
+        loss = diff.p_losses(diff.normalize(x_start), lt, noise=noise)
+    finally:
+        ddp.random = real_random
     loss.backward()
     t["loss.x_start"], t["loss.t"], t["loss.noise"], t["loss.value"] = x_start, lt, noise, loss.detach().reshape(1)
     for name, p in unet.named_parameters():
