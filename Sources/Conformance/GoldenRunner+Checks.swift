@@ -45,14 +45,15 @@ extension GoldenContext {
     ///
     /// For a self-conditioning Unet the reference flips its self-conditioning coin with Python's
     /// unseeded `random()`, which the case does not record, so both outcomes are computed and the
-    /// one whose loss is closer is checked (and named in the report).
+    /// one whose loss is closer is checked (and named in the report). The reference computes the
+    /// loss after `unet.eval()`, so dropout is the identity here too.
     func checkLossAndGradients() throws -> [GoldenCheck] {
         let diffusion = try GaussianDiffusion(unet: unet, configuration: golden.diffusion)
         let batch = try shape("loss.x_start")[0]
         let selfConditioning = unet.configuration.selfCondition
         let g = GraphBuilder()
         let built = try diffusion.buildTrainingLoss(in: g, batch: batch, timesteps: .input("t"), noise: .input("noise"),
-                                                    selfConditioning: .input("self_condition_coin"))
+                                                    selfConditioning: .input("self_condition_coin"), evaluationMode: true)
         let compiled = try CompiledGraph(g, differentiating: built.loss, queue: queue)
         try unet.loadStateDict(weights, into: compiled.parameters, queue: queue)
         try compiled.setInput(built.imageInput, tensor("loss.x_start"))

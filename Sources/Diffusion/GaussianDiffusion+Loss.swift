@@ -37,13 +37,16 @@ extension GaussianDiffusion {
     ///   - selfConditioning: for a self-conditioning Unet, the reference's coin (one per batch,
     ///     p = ½) that decides whether the model is conditioned on its own detached x̂₀ prediction:
     ///     `.device` flips it with Philox every step; `.input(name)` reads f32 `[1]` (1 = condition).
+    ///   - evaluationMode: the loss of the model in `eval()` mode, where dropout is the identity (what
+    ///     the golden cases record). Without it a Unet with dropout is refused: only the evaluation
+    ///     form of dropout is built.
     public func buildTrainingLoss(in g: GraphBuilder, batch: Int, imageInput: String = "image",
                                   timesteps: TrainingSource = .device, noise: TrainingSource = .device,
-                                  selfConditioning: TrainingSource = .device) throws -> TrainingLoss {
+                                  selfConditioning: TrainingSource = .device, evaluationMode: Bool = false) throws -> TrainingLoss {
         guard batch >= 1 else { throw DiffusionError.invalidConfiguration("the batch size must be positive, got \(batch)") }
-        guard unet.configuration.dropout == 0 else {
+        guard unet.configuration.dropout == 0 || evaluationMode else {
             throw DiffusionError.invalidConfiguration(
-                "dropout \(unet.configuration.dropout) is only supported in evaluation form (sampling); train with dropout 0")
+                "dropout \(unet.configuration.dropout) is only built in evaluation form (identity); train with dropout 0")
         }
         let shape = imageShape(batch: batch)
         let T = schedule.timesteps

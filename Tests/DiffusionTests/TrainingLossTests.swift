@@ -122,6 +122,7 @@ final class TrainingLossTests: XCTestCase {
         let dropout = try GaussianDiffusion(unet: Unet(UnetConfiguration(dim: 8, dimMults: [1, 2], channels: 1, dropout: 0.1)),
                                             configuration: DiffusionConfiguration(imageHeight: 4, imageWidth: 4))
         XCTAssertThrowsError(try dropout.buildTrainingLoss(in: GraphBuilder(), batch: 2)) { XCTAssertTrue("\($0)".contains("dropout"), "\($0)") }
+        XCTAssertNoThrow(try dropout.buildTrainingLoss(in: GraphBuilder(), batch: 2, evaluationMode: true))
         XCTAssertThrowsError(try GaussianDiffusion(unet: Unet(UnetConfiguration(dim: 8, dimMults: [1, 2], learnedVariance: true)),
                                                    configuration: DiffusionConfiguration(imageHeight: 4, imageWidth: 4))) {
             XCTAssertTrue("\($0)".contains("learned variance"), "\($0)")

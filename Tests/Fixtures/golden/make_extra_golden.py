@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes extra golden cases in the format of the reference make_golden.py (config.json,
 weights.safetensors, io.safetensors), for options the shipped cases do not reach: per-stage
-attention tuples, init_dim, a non-default sinusoidal theta, non-square images, pred_x0 and
+attention tuples, init_dim, a non-default sinusoidal theta, non-square images, dropout (evaluation mode), pred_x0 and
 pred_v, min-SNR loss weights, DDIM with eta > 0 (its later noise draws are zeros, as in
 make_golden.py), the shortest linear schedule and self-conditioning (its coin fixed to "condition").
 
@@ -16,7 +16,7 @@ from denoising_diffusion_pytorch import denoising_diffusion_pytorch as ddp
 CASES = {
     "stages-nonsquare": dict(
         unet=dict(dim=8, init_dim=12, dim_mults=[1, 2, 2], channels=2, attn_heads=[1, 2, 1], attn_dim_head=[8, 4, 8],
-                  full_attn=[True, False, True], sinusoidal_pos_emb_theta=100),
+                  full_attn=[True, False, True], sinusoidal_pos_emb_theta=100, dropout=0.1),
         image_size=[8, 16], batch=2, seed=3,
         diffusion=dict(timesteps=100, sampling_timesteps=7, objective="pred_x0", beta_schedule="cosine",
                        ddim_sampling_eta=0.5, min_snr_loss_weight=True, min_snr_gamma=3),
