@@ -4,9 +4,10 @@ import Foundation
 /// Splits loops over the cores with `DispatchQueue.concurrentPerform`, or runs them inline when
 /// the work is too small to pay for waking another thread (~5-10 µs).
 ///
-/// Every entry point is `@inline(__always)`: the loop bodies handed in usually call a per-op
-/// closure, and only after inlining can the compiler see that closure, inline it and vectorise
-/// the loop (otherwise each element costs an indirect call, measured 9x slower for `add`).
+/// Every entry point is `@inline(__always)` so a loop body written at the call site lands
+/// directly in the `concurrentPerform` closure, where the compiler can vectorise it. Per-op
+/// functions must reach such loops as generic types (``UnaryFunction``, ``Fn``), not as closure
+/// values: a closure two closure levels down stays an indirect call per element.
 enum Parallel {
     /// Threads the fast kernels use: every core the process may run on.
     static let workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
