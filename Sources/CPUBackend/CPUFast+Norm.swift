@@ -26,7 +26,8 @@ extension CPUFast {
                     let row = x + (b * channels + c) * spatial + s0
                     for s in 0..<len { scale[s] += row[s] * row[s] }
                 }
-                for s in 0..<len { scale[s] = rootC / Swift.max(scale[s].squareRoot(), n.eps) }
+                // max(·, 0) is a no-op on sums of squares; it lets the root vectorise (no errno branch).
+                for s in 0..<len { scale[s] = rootC / Swift.max(Swift.max(scale[s], 0).squareRoot(), n.eps) }
                 for c in 0..<channels {
                     let offset = (b * channels + c) * spatial + s0
                     let (row, out, gc) = (x + offset, y + offset, g[c])
@@ -66,7 +67,7 @@ extension CPUFast {
                 }
                 // squares → √C/d (for dg and the g·dy term), slope → the coefficient of x in dx.
                 for s in 0..<len {
-                    let r = squares[s].squareRoot()
+                    let r = Swift.max(squares[s], 0).squareRoot()   // vectorisable root, as in rmsNorm
                     let inverse = rootC / Swift.max(r, n.eps)
                     squares[s] = inverse
                     slope[s] = r >= n.eps ? -rootC * dots[s] / (r * r * r) : 0

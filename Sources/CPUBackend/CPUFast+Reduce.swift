@@ -76,7 +76,20 @@ extension CPUFast {
     /// `y = exp(x − max) / Σ exp(x − max)` along the extent; `y` may alias `x`.
     func softmax(_ r: Reduction, x: Pointer, y: Pointer) {
         guard r.extent > 0 else { return }
-        Parallel.forEachItem(r.outer * r.inner, itemCost: 3 * r.extent) { item in
+        if r.inner == 1 {
+            // Contiguous rows: three separate sweeps (max, exp, scale) each vectorise; the sum
+            // runs over the stored exponentials with SIMD lanes.
+            Parallel.forEachItem(r.outer, itemCost: 4 * r.extent) { o in
+                let (row, out) = (x + o * r.extent, y + o * r.extent)
+                var maximum = -Float.infinity
+                for e in 0..<r.extent { maximum = Swift.max(maximum, row[e]) }
+                for e in 0..<r.extent { out[e] = FastMath.exp(row[e] - maximum) }
+                let scale = 1 / Self.sumContiguous(out, r.extent)
+                for e in 0..<r.extent { out[e] *= scale }
+            }
+            return
+        }
+        Parallel.forEachItem(r.outer * r.inner, itemCost: 4 * r.extent) { item in
             let (o, i) = item.quotientAndRemainder(dividingBy: r.inner)
             let base = o * r.extent * r.inner + i
             let s = r.inner
@@ -84,7 +97,7 @@ extension CPUFast {
             for e in 0..<r.extent { maximum = Swift.max(maximum, x[base + e * s]) }
             var sum: Float = 0
             for e in 0..<r.extent {
-                let v = exp(x[base + e * s] - maximum)
+                let v = FastMath.exp(x[base + e * s] - maximum)
                 y[base + e * s] = v
                 sum += v
             }
