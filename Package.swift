@@ -13,6 +13,8 @@ let package = Package(
         .library(name: "Backends", targets: ["Backends"]),
         .library(name: "Conformance", targets: ["Conformance"]),
         .library(name: "Graph", targets: ["Graph"]),
+        .library(name: "SafeTensors", targets: ["SafeTensors"]),
+        .library(name: "Diffusion", targets: ["Diffusion"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -29,8 +31,10 @@ let package = Package(
         .target(name: "OpenCLBackend", dependencies: ["Devices", "COpenCL"],
                 plugins: ["EmbedKernelsPlugin"]),
         .target(name: "Backends", dependencies: ["Devices", "CPUBackend", "OpenCLBackend"]),
-        .target(name: "Conformance", dependencies: ["Devices", "Backends"]),
+        .target(name: "Conformance", dependencies: ["Devices", "Backends", "Diffusion", "SafeTensors"]),
         .target(name: "Graph", dependencies: ["Devices"]),
+        .target(name: "SafeTensors"),
+        .target(name: "Diffusion", dependencies: ["Devices", "Graph", "SafeTensors"]),
         .executableTarget(
             name: "DDPMCLI",
             dependencies: [
@@ -42,6 +46,9 @@ let package = Package(
         .testTarget(name: "OpenCLBackendTests", dependencies: ["Devices", "OpenCLBackend"]),
         .testTarget(name: "ConformanceTests", dependencies: ["Devices", "Backends", "Conformance"]),
         .testTarget(name: "GraphTests", dependencies: ["Devices", "Backends", "Graph"]),
+        .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"]),
+        .testTarget(name: "DiffusionTests",
+                    dependencies: ["Devices", "Backends", "Graph", "SafeTensors", "Diffusion", "Conformance"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -1,0 +1,66 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Devices
+import Foundation
+
+/// Host memory posing as opaque device memory: a 64-byte-aligned allocation owned by one CPU device.
+///
+/// Only the queue's worker touches ``base``; everything above the backend sees a ``Buffer``.
+/// The allocation is zero-filled so that a fresh buffer never holds stale NaNs.
+final class CPUBuffer: Buffer, @unchecked Sendable {
+    let byteCount: Int
+    let deviceName: String
+    /// Start of the allocation (never nil, even for zero bytes).
+    let base: UnsafeMutableRawPointer
+    private let tracker: MemoryTracker
+
+    /// Alignment of every buffer base, in bytes: one cache line, enough for AVX-512 loads.
+    static let alignment = 64
+
+    /// Allocates and zero-fills `byteCount` bytes; nil when the system is out of memory.
+    init?(byteCount: Int, deviceName: String, tracker: MemoryTracker) {
+        var raw: UnsafeMutableRawPointer?
+        guard posix_memalign(&raw, CPUBuffer.alignment, max(byteCount, 1)) == 0, let raw else { return nil }
+        memset(raw, 0, max(byteCount, 1))
+        self.base = raw
+        self.byteCount = byteCount
+        self.deviceName = deviceName
+        self.tracker = tracker
+        tracker.allocated(byteCount)
+    }
+
+    deinit {
+        free(base)
+        tracker.freed(byteCount)
+    }
+}
+
+/// Thread-safe live-allocation counters of one device (buffers are freed on any thread).
+final class MemoryTracker: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stats = MemoryStats()
+
+    func allocated(_ bytes: Int) {
+        lock.lock()
+        defer { lock.unlock() }
+        stats.liveBuffers += 1
+        stats.liveBytes += bytes
+        stats.peakBytes = max(stats.peakBytes, stats.liveBytes)
+    }
+
+    func freed(_ bytes: Int) {
+        lock.lock()
+        defer { lock.unlock() }
+        stats.liveBuffers -= 1
+        stats.liveBytes -= bytes
+    }
+
+    var snapshot: MemoryStats {
+        lock.lock()
+        defer { lock.unlock() }
+        return stats
+    }
+}

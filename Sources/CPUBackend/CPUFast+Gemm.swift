@@ -1,0 +1,67 @@
+import Devices
+
+/// Fast strided batched GEMM: one OpenBLAS `cblas_sgemm` per batch entry plus a bias pass.
+extension CPUFast {
+    /// `C_b = α · op(A_b) · op(B_b) + β · C_b (+ bias)`, row-major.
+    ///
+    /// OpenBLAS already treats `β == 0` as "overwrite" and threads large products itself; batches
+    /// of products too small for its threading run side by side, one per core.
+    func gemm(_ g: Gemm, a: Pointer, b: Pointer, c: Pointer, bias: Pointer?) throws {
+        guard g.batch > 0, g.m > 0, g.n > 0 else { return }
+        let largest = [g.m, g.n, g.k, g.lda, g.ldb, g.ldc].max() ?? 0
+        guard largest <= Int(Int32.max) else {
+            throw DeviceError.invalidOperands(kernel: "gemm", reason: "dimension \(largest) exceeds OpenBLAS's 32-bit limit")
+        }
+        if g.k == 0 {
+            // An empty sum: C = β·C. (cblas rejects lda < 1, which k == 0 allows.)
+            for batch in 0..<g.batch { scaleMatrix(c + batch * g.strideC, rows: g.m, cols: g.n, ld: g.ldc, beta: g.beta) }
+        } else {
+            let product = { (batch: Int) in
+                self.blas.sgemm(
+                    OpenBLAS.rowMajor, g.transA ? OpenBLAS.trans : OpenBLAS.noTrans,
+                    g.transB ? OpenBLAS.trans : OpenBLAS.noTrans,
+                    Int32(g.m), Int32(g.n), Int32(g.k), g.alpha,
+                    a + batch * g.strideA, Int32(g.lda), b + batch * g.strideB, Int32(g.ldb),
+                    g.beta, c + batch * g.strideC, Int32(g.ldc))
+            }
+            // OpenBLAS runs products below 4·65536 multiply-adds on the calling thread only, so
+            // small batches go one product per core (when their outputs do not overlap).
+            let perProduct = g.m * g.n * g.k
+            if g.batch > 1, perProduct < 4 * 65536, g.strideC >= (g.m - 1) * g.ldc + g.n {
+                Parallel.forEachItem(g.batch, itemCost: perProduct / 8) { product($0) }
+            } else {
+                for batch in 0..<g.batch { product(batch) }
+            }
+        }
+        if let bias { addBias(g, c: c, bias: bias) }
+    }
+
+    /// `C = β·C` for one `[rows, cols]` matrix with leading dimension `ld` (`β == 0` overwrites).
+    private func scaleMatrix(_ c: Pointer, rows: Int, cols: Int, ld: Int, beta: Float) {
+        for i in 0..<rows {
+            let row = c + i * ld
+            if beta == 0 {
+                row.update(repeating: 0, count: cols)
+            } else {
+                for j in 0..<cols { row[j] *= beta }
+            }
+        }
+    }
+
+    /// Adds `bias[m]` to row `m` (per-row) or `bias[n]` to column `n` (per-column) of every batch.
+    private func addBias(_ g: Gemm, c: Pointer, bias: Pointer) {
+        let rows = g.batch * g.m
+        Parallel.forEach(rows, grain: max(1, Parallel.elementGrain / g.n)) { range in
+            for r in range {
+                let (batch, i) = r.quotientAndRemainder(dividingBy: g.m)
+                let row = c + batch * g.strideC + i * g.ldc
+                if g.bias == .perRow {
+                    let value = bias[i]
+                    for j in 0..<g.n { row[j] += value }
+                } else {
+                    for j in 0..<g.n { row[j] += bias[j] }
+                }
+            }
+        }
+    }
+}

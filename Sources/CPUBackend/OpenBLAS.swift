@@ -1,0 +1,119 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation
+
+/// OpenBLAS, loaded at run time with `dlopen` so the package has no link-time BLAS dependency.
+///
+/// Loading is lazy and happens once per process. Before the library's constructor runs, the
+/// loader sets `OPENBLAS_CORETYPE` from the CPU's feature flags unless the user set it (see
+/// ``CPUFeatures/openBLASCoreType``): OpenBLAS reads that variable only while loading, and its own
+/// detection picks a ~6x slower kernel on processors newer than its tables.
+final class OpenBLAS: @unchecked Sendable {
+    /// `cblas_sgemm` (row-major order code 101, no-transpose 111, transpose 112).
+    typealias Sgemm = @convention(c) (
+        Int32, Int32, Int32, Int32, Int32, Int32, Float,
+        UnsafePointer<Float>?, Int32, UnsafePointer<Float>?, Int32, Float,
+        UnsafeMutablePointer<Float>?, Int32
+    ) -> Void
+    typealias SetThreads = @convention(c) (Int32) -> Void
+    typealias GetInt = @convention(c) () -> Int32
+    typealias GetString = @convention(c) () -> UnsafePointer<CChar>?
+
+    static let rowMajor: Int32 = 101
+    static let noTrans: Int32 = 111
+    static let trans: Int32 = 112
+
+    let sgemm: Sgemm
+    private let setThreads: SetThreads?
+    /// The file that was loaded (`libopenblas.so.0`).
+    let libraryName: String
+    /// The kernel set OpenBLAS runs, e.g. `Haswell`, `SkylakeX` (`openblas_get_corename`).
+    let coreName: String
+    /// `openblas_get_config`, e.g. `OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY Zen MAX_THREADS=64`.
+    let config: String
+    /// Where the core type came from: the environment, this loader's detection, or OpenBLAS itself.
+    let coreTypeSource: String
+    /// OpenBLAS's thread count (`openblas_get_num_threads`).
+    let threads: Int
+
+    private init(handle: UnsafeMutableRawPointer, libraryName: String, sgemm: Sgemm, coreTypeSource: String) {
+        func symbol<T>(_ name: String, as: T.Type) -> T? {
+            dlsym(handle, name).map { unsafeBitCast($0, to: T.self) }
+        }
+        self.sgemm = sgemm
+        self.libraryName = libraryName
+        self.setThreads = symbol("openblas_set_num_threads", as: SetThreads.self)
+        self.coreName = symbol("openblas_get_corename", as: GetString.self).flatMap { $0() }.map { String(cString: $0) } ?? "unknown"
+        self.config = symbol("openblas_get_config", as: GetString.self).flatMap { $0() }.map { String(cString: $0) } ?? "OpenBLAS"
+        self.threads = symbol("openblas_get_num_threads", as: GetInt.self).map { Int($0()) } ?? 1
+        self.coreTypeSource = coreTypeSource
+    }
+
+    /// The library version from `openblas_get_config`, e.g. `0.3.21`, or the config text itself.
+    var version: String {
+        let words = config.split(separator: " ")
+        if words.count >= 2, words[0] == "OpenBLAS" { return String(words[1]) }
+        return config
+    }
+
+    /// One line for `ddpm devices`: `OpenBLAS 0.3.21, core Haswell, 2 threads`.
+    var summary: String { "OpenBLAS \(version), core \(coreName), \(threads) thread\(threads == 1 ? "" : "s")" }
+
+    /// The process-wide instance, or why OpenBLAS cannot be used.
+    static let shared: Result<OpenBLAS, DeviceLoadError> = load(candidates: defaultCandidates)
+
+    /// Library names tried in order: the versioned soname first (present without `-dev` packages).
+    static let defaultCandidates = ["libopenblas.so.0", "libopenblas.so", "libopenblas.dylib"]
+
+    /// Why a library could not be loaded, in words a user can act on.
+    struct DeviceLoadError: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    /// Loads the first of `candidates` that opens and exports `cblas_sgemm`.
+    static func load(candidates: [String]) -> Result<OpenBLAS, DeviceLoadError> {
+        // A library that is already mapped (linked by someone else) has read its core type already.
+        let alreadyLoaded = candidates.contains { name in
+            guard let handle = dlopen(name, RTLD_NOW | RTLD_NOLOAD) else { return false }
+            dlclose(handle)   // RTLD_NOLOAD still takes a reference
+            return true
+        }
+        var source = "OpenBLAS's own detection"
+        var restore: (() -> Void)?
+        if let user = getenv("OPENBLAS_CORETYPE").map({ String(cString: $0) }), !user.isEmpty {
+            source = "OPENBLAS_CORETYPE=\(user) from the environment"
+        } else if alreadyLoaded {
+            source = "OpenBLAS's own detection (library was loaded before this device)"
+        } else if let core = CPUFeatures.host.openBLASCoreType {
+            setenv("OPENBLAS_CORETYPE", core, 1)
+            // Leave the environment as the user had it once the library has read the variable.
+            restore = { unsetenv("OPENBLAS_CORETYPE") }
+            source = "detected from CPU flags (\(CPUFeatures.host.simdLevel))"
+        }
+        defer { restore?() }
+
+        var errors: [String] = []
+        for name in candidates {
+            guard let handle = dlopen(name, RTLD_NOW | RTLD_LOCAL) else {
+                errors.append(dlerror().map { String(cString: $0) } ?? "\(name) not found")
+                continue
+            }
+            guard let raw = dlsym(handle, "cblas_sgemm") else {
+                errors.append("\(name) has no cblas_sgemm")
+                dlclose(handle)
+                continue
+            }
+            let sgemm = unsafeBitCast(raw, to: Sgemm.self)
+            return .success(OpenBLAS(handle: handle, libraryName: name, sgemm: sgemm, coreTypeSource: source))
+        }
+        let detail = errors.first ?? "no candidate library"
+        return .failure(DeviceLoadError(
+            description: "libopenblas.so.0 not found (\(detail)): apt-get install libopenblas-dev"))
+    }
+
+    /// Sets OpenBLAS's thread count for the following calls (process-wide).
+    func setThreadCount(_ count: Int) { setThreads?(Int32(count)) }
+}

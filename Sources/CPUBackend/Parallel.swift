@@ -1,0 +1,61 @@
+import Dispatch
+import Foundation
+
+/// Splits loops over the cores with `DispatchQueue.concurrentPerform`, or runs them inline when
+/// the work is too small to pay for waking another thread (~5-10 µs).
+///
+/// Every entry point is `@inline(__always)` so a loop body written at the call site lands
+/// directly in the `concurrentPerform` closure, where the compiler can vectorise it. Per-op
+/// functions must reach such loops as generic types (``UnaryFunction``, ``Fn``), not as closure
+/// values: a closure two closure levels down stays an indirect call per element.
+enum Parallel {
+    /// Threads the fast kernels use: every core the process may run on.
+    static let workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
+
+    /// Elements below which an elementwise loop stays on the calling thread.
+    static let elementGrain = 32 * 1024
+
+    /// Runs `body` over disjoint ranges covering `0..<count`, in parallel when `count ≥ 2·grain`.
+    ///
+    /// `grain` is the smallest range worth a thread; ranges are contiguous and balanced.
+    @inline(__always)
+    static func forEach(_ count: Int, grain: Int = elementGrain, _ body: (Range<Int>) -> Void) {
+        guard count > 0 else { return }
+        let chunks = min(workers, count / max(grain, 1))
+        if chunks <= 1 {
+            body(0..<count)
+            return
+        }
+        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+            let start = count * chunk / chunks
+            let end = count * (chunk + 1) / chunks
+            body(start..<end)
+        }
+    }
+
+    /// Runs `body(i)` for every `i < count` (items of roughly equal cost `itemCost` elements),
+    /// distributing items over the cores when the total cost is large enough.
+    @inline(__always)
+    static func forEachItem(_ count: Int, itemCost: Int, _ body: (Int) -> Void) {
+        let grain = max(1, elementGrain / max(itemCost, 1))
+        forEach(count, grain: grain) { range in
+            for i in range { body(i) }
+        }
+    }
+
+    /// Like ``forEach(_:grain:_:)``, but each range returns a partial result (e.g. per-thread
+    /// sums), collected in range order so the combination is deterministic.
+    @inline(__always)
+    static func map<T>(_ count: Int, grain: Int = elementGrain, _ body: (Range<Int>) -> T) -> [T] {
+        guard count > 0 else { return [] }
+        let chunks = min(workers, count / max(grain, 1))
+        if chunks <= 1 { return [body(0..<count)] }
+        var results = [T?](repeating: nil, count: chunks)
+        results.withUnsafeMutableBufferPointer { slots in
+            DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+                slots[chunk] = body((count * chunk / chunks)..<(count * (chunk + 1) / chunks))
+            }
+        }
+        return results.map { $0! }
+    }
+}

@@ -1,0 +1,99 @@
+import Diffusion
+import Foundation
+
+/// One golden case folder written by `make_golden.py`: `config.json`, `weights.safetensors`
+/// (a reference Unet state_dict) and `io.safetensors` (inputs and expected outputs).
+public struct GoldenCase {
+    public let name: String
+    public let directory: String
+    public let unet: UnetConfiguration
+    public let imageHeight: Int
+    public let imageWidth: Int
+    public let batch: Int
+    /// The settings of the forward, loss and DDIM checks.
+    public let diffusion: DiffusionConfiguration
+    /// The settings of the ancestral-chain check (the `ddpm` block; sampling_timesteps = timesteps).
+    public let ddpm: DiffusionConfiguration
+    /// Every tensor of `io.safetensors` with its shape, as config.json lists it.
+    public let tensors: [String: [Int]]
+
+    public var weightsPath: String { directory + "/weights.safetensors" }
+    public var ioPath: String { directory + "/io.safetensors" }
+
+    /// Reads `directory/config.json`, refusing a malformed one with the file named.
+    public init(directory: String) throws {
+        let path = directory + "/config.json"
+        let object: Any
+        do {
+            object = try JSONSerialization.jsonObject(with: try Data(contentsOf: URL(fileURLWithPath: path)))
+        } catch {
+            throw GoldenCaseError.badConfig(file: path, reason: "\(error.localizedDescription)")
+        }
+        func fail(_ reason: String) -> GoldenCaseError { .badConfig(file: path, reason: reason) }
+        guard let top = object as? [String: Any] else { throw fail("the top level is not a JSON object") }
+        guard let unetJSON = top["unet"] as? [String: Any] else { throw fail("missing \"unet\" object") }
+        guard let diffusionJSON = top["diffusion"] as? [String: Any] else { throw fail("missing \"diffusion\" object") }
+        guard let ddpmJSON = top["ddpm"] as? [String: Any] else { throw fail("missing \"ddpm\" object") }
+        guard let batch = top["batch"] as? Int, batch >= 1 else { throw fail("\"batch\" must be a positive integer") }
+        let size: (Int, Int)
+        if let s = top["image_size"] as? Int {
+            size = (s, s)
+        } else if let s = top["image_size"] as? [Int], s.count == 2 {
+            size = (s[0], s[1])
+        } else {
+            throw fail("\"image_size\" must be an integer or [height, width]")
+        }
+        guard let tensorList = top["tensors"] as? [String: Any] else { throw fail("missing \"tensors\" object") }
+        var tensors: [String: [Int]] = [:]
+        for (k, v) in tensorList {
+            guard let shape = v as? [Int] else { throw fail("tensors.\(k) is not a shape") }
+            tensors[k] = shape
+        }
+        do {
+            unet = try UnetConfiguration(json: unetJSON)
+            diffusion = try DiffusionConfiguration(json: diffusionJSON, imageSize: size)
+            var ddpmSettings = ddpmJSON
+            if ddpmSettings["sampling_timesteps"] == nil { ddpmSettings["sampling_timesteps"] = ddpmJSON["timesteps"] }
+            ddpm = try DiffusionConfiguration(json: ddpmSettings, imageSize: size, context: "ddpm")
+        } catch {
+            throw fail("\(error)")
+        }
+        self.name = URL(fileURLWithPath: directory).lastPathComponent
+        self.directory = directory
+        self.imageHeight = size.0
+        self.imageWidth = size.1
+        self.batch = batch
+        self.tensors = tensors
+    }
+
+    /// Every case folder (a folder holding `config.json`) directly inside `directory`, by name.
+    public static func discover(in directory: String) throws -> [String] {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw GoldenCaseError.badDirectory(path: directory, reason: "no such directory")
+        }
+        let entries: [String]
+        do {
+            entries = try FileManager.default.contentsOfDirectory(atPath: directory)
+        } catch {
+            throw GoldenCaseError.badDirectory(path: directory, reason: error.localizedDescription)
+        }
+        return entries.sorted().filter { FileManager.default.fileExists(atPath: "\(directory)/\($0)/config.json") }
+            .map { "\(directory)/\($0)" }
+    }
+}
+
+/// Why a golden case could not be read.
+public enum GoldenCaseError: Error, CustomStringConvertible {
+    case badConfig(file: String, reason: String)
+    case badDirectory(path: String, reason: String)
+    case missingTensor(file: String, name: String)
+
+    public var description: String {
+        switch self {
+        case let .badConfig(file, reason): return "\(file): \(reason)"
+        case let .badDirectory(path, reason): return "\(path): cannot list golden cases: \(reason)"
+        case let .missingTensor(file, name): return "\(file): the golden case has no tensor '\(name)'"
+        }
+    }
+}

@@ -1,0 +1,51 @@
+import Devices
+
+/// One kernel launch of a schedule: the kernel and its operand slices, fixed at lowering time.
+public struct Launch: @unchecked Sendable {
+    public let kernel: Kernel
+    public let operands: [BufferSlice]
+    /// The graph node it comes from (`downs.0.0.block1/conv2d`), or the training tail's step name.
+    public let label: String
+}
+
+/// An immutable list of kernel launches over fixed buffers: what an ``Executor`` replays.
+///
+/// Every operand is a slice of a buffer allocated when the schedule was made (the arena,
+/// the parameter/gradient/optimizer buffers, inputs, constants, outputs), so replaying it
+/// allocates nothing and does no host work beyond one `queue.launch` per entry.
+public struct Schedule: @unchecked Sendable {
+    public let launches: [Launch]
+
+    public init(_ launches: [Launch]) { self.launches = launches }
+
+    public var count: Int { launches.count }
+
+    /// Launches per kernel family, e.g. `["gemm": 12, "conv2d": 8]`.
+    public var familyCounts: [String: Int] {
+        launches.reduce(into: [:]) { $0[$1.kernel.family, default: 0] += 1 }
+    }
+
+    /// Forward-equivalent floating-point operations of one replay.
+    public var flops: Double { launches.reduce(0) { $0 + $1.kernel.flops } }
+
+    /// Appends `other` after this schedule.
+    public func followed(by other: Schedule) -> Schedule { Schedule(launches + other.launches) }
+}
+
+/// Replays a ``Schedule`` on one queue: the whole per-run host work is one `launch` per entry.
+public final class Executor {
+    public let queue: Queue
+    public let schedule: Schedule
+
+    public init(schedule: Schedule, queue: Queue) {
+        self.schedule = schedule
+        self.queue = queue
+    }
+
+    /// Enqueues every launch in order; returns without waiting for the device.
+    public func run() throws {
+        for launch in schedule.launches {
+            try queue.launch(launch.kernel, launch.operands)
+        }
+    }
+}
