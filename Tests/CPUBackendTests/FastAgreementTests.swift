@@ -17,6 +17,9 @@ final class FastAgreementTests: XCTestCase {
         // The adjoint of that broadcast: accumulate 6 rows into one.
         try assertAgreement(.copy(StridedCopy(shape: [6, 9], srcStrides: [13, 1], dstStrides: [0, 1], accumulate: true)))
         try assertAgreement(.copy(StridedCopy(shape: [400, 300], srcStrides: [1, 400], dstStrides: [300, 1])), exact: true)
+        // Negative strides walk down from the top of the span (the slice is its lowest address).
+        try assertAgreement(.copy(StridedCopy(shape: [4, 5], srcStrides: [-5, -1], dstStrides: [5, 1])), exact: true)
+        try assertAgreement(.copy(StridedCopy(shape: [300, 200], srcStrides: [200, 1], dstStrides: [-1, 300])), exact: true)
         try assertAgreement(.copy(StridedCopy(shape: [2, 1, 3, 1, 2, 5], srcStrides: [30, 0, 10, 0, 5, 1],
                                               dstStrides: [1, 7, 2, 3, 6, 12], accumulate: true)))
     }
@@ -44,7 +47,8 @@ final class FastAgreementTests: XCTestCase {
     func testReductionsAndSoftmax() throws {
         let shapes = [Reduction(outer: 3, extent: 17, inner: 1), Reduction(outer: 2, extent: 33, inner: 5),
                       Reduction(outer: 1, extent: 100_003, inner: 1), Reduction(outer: 4, extent: 0, inner: 3),
-                      Reduction(outer: 5, extent: 2100, inner: 7), Reduction(outer: 1, extent: 70_000, inner: 2)]
+                      Reduction(outer: 5, extent: 2100, inner: 7), Reduction(outer: 1, extent: 70_000, inner: 2),
+                      Reduction(outer: 1, extent: 16, inner: 1500)]
         for r in shapes {
             for op in ReduceOp.allCases { try assertAgreement(.reduce(op, r)) }
             try assertAgreement(.softmax(r))
