@@ -86,8 +86,9 @@ extension GradientCatalog {
 
     // MARK: Copies
 
-    /// A copy's adjoint is the accumulating copy with the strides swapped; a broadcast's
-    /// adjoint sums over the broadcast axes, which the graph lowers to `reduce.sum`.
+    /// A copy's adjoint is the accumulating copy with the strides swapped. For a broadcast that
+    /// accumulating copy has destination stride 0 (a sum over the broadcast axes); the same
+    /// adjoint is also checked as the `reduce.sum` a graph may lower it to.
     static func copyCases() -> [GradientCase] {
         var cases: [GradientCase] = []
         let copies = [
@@ -103,13 +104,18 @@ extension GradientCatalog {
             cases.append(.make(.copy(c), wrt: [0], steps: [Step(.copy(adjoint), [.upstream(1), .gradient(0)])], linear: true))
         }
         let rowBroadcast = StridedCopy(shape: [4, 5], srcStrides: [0, 1], dstStrides: [5, 1])
+        let columnBroadcast = StridedCopy(shape: [3, 4, 2], srcStrides: [1, 0, 0], dstStrides: [8, 2, 1])
+        for c in [rowBroadcast, columnBroadcast, StridedCopy(shape: [2, 3, 2], srcStrides: [0, 2, 1], dstStrides: [1, 4, 2])] {
+            let adjoint = StridedCopy(shape: c.shape, srcStrides: c.dstStrides, dstStrides: c.srcStrides, accumulate: true)
+            cases.append(.make(.copy(c), wrt: [0], steps: [Step(.copy(adjoint), [.upstream(1), .gradient(0)])], linear: true,
+                               label: "copy (accumulate, destination stride 0)"))
+        }
         cases.append(.make(.copy(rowBroadcast), wrt: [0], steps: [
             Step(.reduce(.sum, Reduction(outer: 1, extent: 4, inner: 5)), [.upstream(1), .gradient(0)]),
-        ], linear: true))
-        let columnBroadcast = StridedCopy(shape: [3, 4, 2], srcStrides: [1, 0, 0], dstStrides: [8, 2, 1])
+        ], linear: true, label: "reduce.sum"))
         cases.append(.make(.copy(columnBroadcast), wrt: [0], steps: [
             Step(.reduce(.sum, Reduction(outer: 3, extent: 8, inner: 1)), [.upstream(1), .gradient(0)]),
-        ], linear: true))
+        ], linear: true, label: "reduce.sum"))
         return cases
     }
 }
