@@ -1,0 +1,63 @@
+// fill_copy.cl: fill and strided copy (Kernel.fill, Kernel.copy).
+//
+// Kernel ABI (every Kernels/*.cl file follows it; docs/kernel-abi.md restates it):
+//  * A tensor operand is two arguments, `__global T* x, ulong x_off`: the buffer and the offset of
+//    the tensor's first element IN ELEMENTS (the slice's byte offset / 4). Kernels do `x += x_off`
+//    first and then index with 32-bit `int`; the host guarantees every extent is below 2^31.
+//  * T is float, except Int32 tensors (`int`) and the random state (`uint`).
+//  * Tensors come in the order of Kernel.operands, then scalars: sizes, flags and op codes as
+//    `int`, real parameters as `float`, random-stream values as `uint`.
+//  * A shape or stride list of rank <= 6 is one `int8`, lanes s0..s5 in row-major dimension
+//    order; unused lanes are extent 1 / stride 0.
+//  * Element-wise kernels run one work item per element over a 1-D range rounded up to the
+//    work-group size; items past the end return at once.
+
+// One work item per element: out[i] = value.
+__kernel void fill(__global float* out, ulong out_off, int count, float value) {
+    int i = get_global_id(0);
+    if (i >= count) return;
+    out += out_off;
+    out[i] = value;
+}
+
+// Strided copy of up to 6 dimensions: dst[sum i_k * dst_k] (+)= src[sum i_k * src_k].
+//
+// The host orders the dimensions so that [0, outer_rank) are the ones in which dst elements are
+// distinct, and [outer_rank, 6) the ones along which dst has stride 0 (several source elements
+// land on one destination element: the adjoint of a broadcast). One work item owns one distinct
+// destination element and walks the stride-0 dimensions in row-major order, so accumulation adds
+// the contributions in exactly the order of a sequential loop and never races. Without
+// `accumulate` the last contribution wins, again as in a sequential loop.
+__kernel void copy_strided(__global const float* src, ulong src_off, __global float* dst, ulong dst_off,
+                           int8 shape, int8 src_strides, int8 dst_strides,
+                           int outer_rank, int outer_count, int inner_count, int accumulate) {
+    int item = get_global_id(0);
+    if (item >= outer_count) return;
+    src += src_off;
+    dst += dst_off;
+    const int extent[6] = {shape.s0, shape.s1, shape.s2, shape.s3, shape.s4, shape.s5};
+    const int ss[6] = {src_strides.s0, src_strides.s1, src_strides.s2, src_strides.s3, src_strides.s4, src_strides.s5};
+    const int ds[6] = {dst_strides.s0, dst_strides.s1, dst_strides.s2, dst_strides.s3, dst_strides.s4, dst_strides.s5};
+    int s = 0, d = 0, rest = item;
+    for (int k = outer_rank - 1; k >= 0; --k) {
+        int i = rest % extent[k];
+        rest /= extent[k];
+        s += i * ss[k];
+        d += i * ds[k];
+    }
+    if (inner_count == 1) {
+        dst[d] = accumulate ? dst[d] + src[s] : src[s];
+        return;
+    }
+    float acc = accumulate ? dst[d] : 0.0f;
+    int first = accumulate ? 0 : inner_count - 1;
+    for (int r = first; r < inner_count; ++r) {
+        int offset = 0, left = r;
+        for (int k = 5; k >= outer_rank; --k) {
+            offset += (left % extent[k]) * ss[k];
+            left /= extent[k];
+        }
+        acc = accumulate ? acc + src[s + offset] : src[s + offset];
+    }
+    dst[d] = acc;
+}

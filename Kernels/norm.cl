@@ -1,0 +1,220 @@
+// norm.cl: the reference Unet's channel RMS norm and group norm, with their backward passes
+// (Kernel.rmsNorm, Kernel.rmsNormBackward, Kernel.groupNorm, Kernel.groupNormBackward).
+//
+// Kernel ABI: tensors are (`__global float* x, ulong x_off`) pairs with the offset in elements,
+// followed by int sizes and float parameters; `__local float*` scratch comes last. See the header
+// of fill_copy.cl and docs/kernel-abi.md. Tensors are [N, C, S] (S = H·W), row-major.
+//
+// Multi-pass backward kernels exchange per-row statistics through a queue-private scratch buffer
+// passed like any tensor (`stats`, `norms`). Sums over many elements use one work group per
+// output with a fixed-order tree reduction, so results are reproducible.
+
+inline float group_sum(__local float* scratch, float value) {
+    int lid = get_local_id(0);
+    scratch[lid] = value;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int s = get_local_size(0) / 2; s > 0; s >>= 1) {
+        if (lid < s) scratch[lid] += scratch[lid + s];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    float result = scratch[0];
+    barrier(CLK_LOCAL_MEM_FENCE);
+    return result;
+}
+
+// ---------------------------------------------------------------- RMS norm
+// y = x / max(‖x‖₂ over C, eps) · g[c] · scale, scale = √C. One work item per (n, s).
+__kernel void rms_norm(__global const float* x, ulong x_off, __global const float* g, ulong g_off,
+                       __global float* y, ulong y_off, int N, int C, int S, float eps, float scale) {
+    int item = get_global_id(0);
+    if (item >= N * S) return;
+    x += x_off;
+    g += g_off;
+    y += y_off;
+    int base = (item / S) * C * S + item % S;
+    float ss = 0.0f;
+    for (int c = 0; c < C; ++c) {
+        float v = x[base + c * S];
+        ss += v * v;
+    }
+    float d = fmax(sqrt(ss), eps);
+    for (int c = 0; c < C; ++c) y[base + c * S] = x[base + c * S] / d * g[c] * scale;
+}
+
+// norms[n·S + s] = ‖x[n, :, s]‖₂ (unclamped). One work item per (n, s).
+__kernel void rms_norm_norms(__global const float* x, ulong x_off, __global float* norms, ulong norms_off,
+                             int N, int C, int S) {
+    int item = get_global_id(0);
+    if (item >= N * S) return;
+    x += x_off;
+    norms += norms_off;
+    int base = (item / S) * C * S + item % S;
+    float ss = 0.0f;
+    for (int c = 0; c < C; ++c) {
+        float v = x[base + c * S];
+        ss += v * v;
+    }
+    norms[item] = sqrt(ss);
+}
+
+// dg[c] = scale · Σ_{n,s} dy · x / max(norm, eps). One work group per channel.
+__kernel void rms_norm_backward_dg(__global const float* x, ulong x_off, __global const float* dy, ulong dy_off,
+                                   __global const float* norms, ulong norms_off, __global float* dg, ulong dg_off,
+                                   int N, int C, int S, float eps, float scale, __local float* scratch) {
+    int c = get_group_id(0);
+    x += x_off;
+    dy += dy_off;
+    norms += norms_off;
+    dg += dg_off;
+    float acc = 0.0f;
+    for (int q = get_local_id(0); q < N * S; q += get_local_size(0)) {
+        int n = q / S, s = q % S;
+        int k = (n * C + c) * S + s;
+        acc += dy[k] * (x[k] / fmax(norms[q], eps));
+    }
+    acc = group_sum(scratch, acc);
+    if (get_local_id(0) == 0) dg[c] = acc * scale;
+}
+
+// dx = scale·(g·dy/d − x·Σ_c(dy·g·x)/d³) with d = ‖x‖ where ‖x‖ ≥ eps; scale·g·dy/eps where the
+// norm was clamped (no gradient through the clamp, as torch's clamp_min). One work item per (n, s).
+__kernel void rms_norm_backward_dx(__global const float* x, ulong x_off, __global const float* g, ulong g_off,
+                                   __global const float* dy, ulong dy_off, __global const float* norms, ulong norms_off,
+                                   __global float* dx, ulong dx_off, int N, int C, int S, float eps, float scale) {
+    int item = get_global_id(0);
+    if (item >= N * S) return;
+    x += x_off;
+    g += g_off;
+    dy += dy_off;
+    norms += norms_off;
+    dx += dx_off;
+    int base = (item / S) * C * S + item % S;
+    float norm = norms[item];
+    if (norm >= eps) {
+        float dot = 0.0f;
+        for (int c = 0; c < C; ++c) dot += dy[base + c * S] * g[c] * x[base + c * S];
+        float inv = 1.0f / norm;
+        float coefficient = dot * inv * inv * inv;
+        for (int c = 0; c < C; ++c) {
+            int k = base + c * S;
+            dx[k] = scale * (g[c] * dy[k] * inv - x[k] * coefficient);
+        }
+    } else {
+        for (int c = 0; c < C; ++c) {
+            int k = base + c * S;
+            dx[k] = scale * g[c] * dy[k] / eps;
+        }
+    }
+}
+
+// ---------------------------------------------------------------- group norm
+// Mean and biased variance of group (n, gr) (its C/G·S elements are contiguous), two passes.
+inline float2 group_moments(__global const float* x, int count, __local float* scratch) {
+    float acc = 0.0f;
+    for (int e = get_local_id(0); e < count; e += get_local_size(0)) acc += x[e];
+    float mean = group_sum(scratch, acc) / (float)count;
+    acc = 0.0f;
+    for (int e = get_local_id(0); e < count; e += get_local_size(0)) {
+        float d = x[e] - mean;
+        acc += d * d;
+    }
+    float variance = group_sum(scratch, acc) / (float)count;
+    return (float2)(mean, variance);
+}
+
+// y = (x − μ)/√(σ² + eps)·γ[c] + β[c]. One work group per (n, group).
+__kernel void group_norm(__global const float* x, ulong x_off, __global const float* gamma, ulong gamma_off,
+                         __global const float* beta, ulong beta_off, __global float* y, ulong y_off,
+                         int N, int C, int S, int G, float eps, __local float* scratch) {
+    int ng = get_group_id(0);
+    int group = ng % G, cpg = C / G, count = cpg * S;
+    int base = ng * count;
+    x += x_off + base;
+    y += y_off + base;
+    gamma += gamma_off;
+    beta += beta_off;
+    float2 moments = group_moments(x, count, scratch);
+    float rstd = 1.0f / sqrt(moments.y + eps);
+    for (int e = get_local_id(0); e < count; e += get_local_size(0)) {
+        int c = group * cpg + e / S;
+        y[e] = (x[e] - moments.x) * rstd * gamma[c] + beta[c];
+    }
+}
+
+// stats[4·(n·G + g) + {0,1,2,3}] = μ, rstd, Σ dy·γ, Σ dy·γ·x̂ over the group. One work group per (n, group).
+__kernel void group_norm_backward_stats(__global const float* x, ulong x_off, __global const float* gamma,
+                                        ulong gamma_off, __global const float* dy, ulong dy_off,
+                                        __global float* stats, ulong stats_off, int N, int C, int S, int G,
+                                        float eps, __local float* scratch) {
+    int ng = get_group_id(0);
+    int group = ng % G, cpg = C / G, count = cpg * S;
+    int base = ng * count;
+    x += x_off + base;
+    dy += dy_off + base;
+    gamma += gamma_off;
+    stats += stats_off;
+    float2 moments = group_moments(x, count, scratch);
+    float rstd = 1.0f / sqrt(moments.y + eps);
+    float s1 = 0.0f, s2 = 0.0f;
+    for (int e = get_local_id(0); e < count; e += get_local_size(0)) {
+        float dyg = dy[e] * gamma[group * cpg + e / S];
+        s1 += dyg;
+        s2 += dyg * (x[e] - moments.x) * rstd;
+    }
+    s1 = group_sum(scratch, s1);
+    s2 = group_sum(scratch, s2);
+    if (get_local_id(0) == 0) {
+        stats[4 * ng] = moments.x;
+        stats[4 * ng + 1] = rstd;
+        stats[4 * ng + 2] = s1;
+        stats[4 * ng + 3] = s2;
+    }
+}
+
+// dgamma[c] = Σ_{n,s} dy·x̂, dbeta[c] = Σ_{n,s} dy. One work group per channel.
+__kernel void group_norm_backward_params(__global const float* x, ulong x_off, __global const float* dy, ulong dy_off,
+                                         __global const float* stats, ulong stats_off, __global float* dgamma,
+                                         ulong dgamma_off, __global float* dbeta, ulong dbeta_off,
+                                         int N, int C, int S, int G, __local float* scratch) {
+    int c = get_group_id(0);
+    int group = c / (C / G);
+    x += x_off;
+    dy += dy_off;
+    stats += stats_off;
+    dgamma += dgamma_off;
+    dbeta += dbeta_off;
+    float sg = 0.0f, sb = 0.0f;
+    for (int q = get_local_id(0); q < N * S; q += get_local_size(0)) {
+        int n = q / S;
+        int k = (n * C + c) * S + q % S;
+        int st = 4 * (n * G + group);
+        sg += dy[k] * (x[k] - stats[st]) * stats[st + 1];
+        sb += dy[k];
+    }
+    sg = group_sum(scratch, sg);
+    sb = group_sum(scratch, sb);
+    if (get_local_id(0) == 0) {
+        dgamma[c] = sg;
+        dbeta[c] = sb;
+    }
+}
+
+// dx = rstd·(dy·γ − mean(dy·γ) − x̂·mean(dy·γ·x̂)) with means over the group. One work item per element.
+__kernel void group_norm_backward_dx(__global const float* x, ulong x_off, __global const float* gamma, ulong gamma_off,
+                                     __global const float* dy, ulong dy_off, __global const float* stats,
+                                     ulong stats_off, __global float* dx, ulong dx_off, int N, int C, int S, int G) {
+    int e = get_global_id(0);
+    if (e >= N * C * S) return;
+    x += x_off;
+    gamma += gamma_off;
+    dy += dy_off;
+    stats += stats_off;
+    dx += dx_off;
+    int n = e / (C * S), c = (e / S) % C;
+    int cpg = C / G;
+    int st = 4 * (n * G + c / cpg);
+    float count = (float)(cpg * S);
+    float rstd = stats[st + 1];
+    float xhat = (x[e] - stats[st]) * rstd;
+    dx[e] = rstd * (dy[e] * gamma[c] - stats[st + 2] / count - xhat * stats[st + 3] / count);
+}

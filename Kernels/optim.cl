@@ -1,0 +1,58 @@
+// optim.cl: Adam/AdamW step, EMA update and the global-norm clip factor
+// (Kernel.adam, Kernel.emaUpdate, Kernel.gradClipScale).
+//
+// Kernel ABI: tensors are (`__global float* x, ulong x_off`) pairs with the offset in elements,
+// then int sizes and float constants. Per-step values (learning rate, step, gradient scale, EMA
+// decay) are read from device memory, so a recorded schedule replays without host uploads. See
+// the header of fill_copy.cl and docs/kernel-abi.md.
+
+// One Adam step with PyTorch's single-tensor formulas (torch.optim.Adam / AdamW), per element:
+//   g = grad·gradScale;  p ← p·(1 − lr·wd) when wd ≠ 0 (decoupled, AdamW)
+//   m ← m + (1 − β1)(g − m)  (torch's lerp);  v ← β2·v + (1 − β2)·g²
+//   p ← p − lr/(1 − β1^step) · m / (√v / √(1 − β2^step) + eps)
+// hyper = [lr, step, gradScale] (AdamHyper).
+__kernel void adam(__global float* param, ulong param_off, __global const float* grad, ulong grad_off,
+                   __global float* m, ulong m_off, __global float* v, ulong v_off,
+                   __global const float* hyper, ulong hyper_off,
+                   int count, float beta1, float beta2, float eps, float weight_decay) {
+    int i = get_global_id(0);
+    if (i >= count) return;
+    param += param_off;
+    grad += grad_off;
+    m += m_off;
+    v += v_off;
+    hyper += hyper_off;
+    float lr = hyper[0], step = hyper[1], scale = hyper[2];
+    float g = grad[i] * scale;
+    float p = param[i];
+    if (weight_decay != 0.0f) p = p * (1.0f - lr * weight_decay);
+    float mi = m[i] + (1.0f - beta1) * (g - m[i]);
+    float vi = beta2 * v[i] + (1.0f - beta2) * g * g;
+    float correction1 = 1.0f - pow(beta1, step);
+    float correction2 = 1.0f - pow(beta2, step);
+    float denominator = sqrt(vi) / sqrt(correction2) + eps;
+    param[i] = p - (lr / correction1) * (mi / denominator);
+    m[i] = mi;
+    v[i] = vi;
+}
+
+// ema ← ema + (1 − decay)·(param − ema), decay = hyper[0] (torch's lerp_, as ema-pytorch).
+__kernel void ema_update(__global float* ema, ulong ema_off, __global const float* param, ulong param_off,
+                         __global const float* hyper, ulong hyper_off, int count) {
+    int i = get_global_id(0);
+    if (i >= count) return;
+    ema += ema_off;
+    param += param_off;
+    hyper += hyper_off;
+    float e = ema[i];
+    ema[i] = e + (1.0f - hyper[0]) * (param[i] - e);
+}
+
+// scale = min(1, max_norm / (√sum_of_squares + 1e-6)), as torch.nn.utils.clip_grad_norm_. One item.
+__kernel void grad_clip_scale(__global const float* sum_of_squares, ulong ss_off, __global float* scale,
+                              ulong scale_off, float max_norm) {
+    if (get_global_id(0) != 0) return;
+    sum_of_squares += ss_off;
+    scale += scale_off;
+    scale[0] = fmin(1.0f, max_norm / (sqrt(sum_of_squares[0]) + 1e-6f));
+}

@@ -1,0 +1,149 @@
+// reduce.cl: reductions over the middle axis of [outer, extent, inner], softmax and its backward
+// (Kernel.reduce, Kernel.softmax, Kernel.softmaxBackward).
+//
+// Kernel ABI: tensors are (`__global T* x, ulong x_off`) pairs with the offset in elements,
+// followed by int sizes and op codes. See the header of fill_copy.cl and docs/kernel-abi.md.
+//
+// A "row" is one (o, i) pair: elements x[(o·extent + r)·inner + i] for r in [0, extent); row
+// index = o·inner + i, which is also its output index. Two shapes of kernel:
+//  * *_rows: one work item per row, sequential over r (many rows or short rows);
+//  * *_groups: one work group per row (or per chunk of a row), each item taking r = lid, lid + L,
+//    ..., then a tree reduction in local memory. L is a power of two fixed per device, so the
+//    summation order, and therefore the result, is the same on every run.
+//
+// Reduce op codes (ReduceOp): 0 sum, 1 mean, 2 max, 3 sumOfSquares. An empty extent gives 0, or
+// -inf for max.
+
+#define OP_SUM 0
+#define OP_MEAN 1
+#define OP_MAX 2
+#define OP_SUM_OF_SQUARES 3
+
+inline float reduce_identity(int op) { return op == OP_MAX ? -INFINITY : 0.0f; }
+inline float reduce_term(int op, float v) { return op == OP_SUM_OF_SQUARES ? v * v : v; }
+inline float reduce_combine(int op, float a, float b) { return op == OP_MAX ? fmax(a, b) : a + b; }
+
+// Tree reduction of one value per work item; every item of the group must call it.
+inline float group_reduce(__local float* scratch, float value, int op) {
+    int lid = get_local_id(0);
+    scratch[lid] = value;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int s = get_local_size(0) / 2; s > 0; s >>= 1) {
+        if (lid < s) scratch[lid] = reduce_combine(op, scratch[lid], scratch[lid + s]);
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    float result = scratch[0];
+    barrier(CLK_LOCAL_MEM_FENCE);
+    return result;
+}
+
+// y[row] = reduction of the row; one work item per row.
+__kernel void reduce_rows(__global const float* x, ulong x_off, __global float* y, ulong y_off,
+                          int outer, int extent, int inner, int op) {
+    int row = get_global_id(0);
+    if (row >= outer * inner) return;
+    x += x_off;
+    y += y_off;
+    int o = row / inner, i = row % inner;
+    __global const float* p = x + o * extent * inner + i;
+    float acc = reduce_identity(op);
+    for (int r = 0; r < extent; ++r) acc = reduce_combine(op, acc, reduce_term(op, p[r * inner]));
+    y[row] = (op == OP_MEAN && extent > 0) ? acc / (float)extent : acc;
+}
+
+// One work group per (row, chunk): reduces r in [chunk·chunk_len, min(extent, (chunk+1)·chunk_len)).
+// With chunks == 1 it writes the finished value y[row]; otherwise the raw partial
+// y[row·chunks + chunk], which a second launch with raw_input = 1 (no squaring) combines, dividing
+// by mean_count for a mean.
+__kernel void reduce_groups(__global const float* x, ulong x_off, __global float* y, ulong y_off,
+                            int outer, int extent, int inner, int op, int chunks, int chunk_len,
+                            int raw_input, int mean_count, __local float* scratch) {
+    int group = get_group_id(0);
+    int row = group / chunks, chunk = group % chunks;
+    x += x_off;
+    y += y_off;
+    int o = row / inner, i = row % inner;
+    __global const float* p = x + o * extent * inner + i;
+    int begin = chunk * chunk_len;
+    int end = min(extent, begin + chunk_len);
+    float acc = reduce_identity(op);
+    for (int r = begin + (int)get_local_id(0); r < end; r += (int)get_local_size(0)) {
+        float v = p[r * inner];
+        acc = reduce_combine(op, acc, raw_input ? v : reduce_term(op, v));
+    }
+    acc = group_reduce(scratch, acc, op);
+    if (get_local_id(0) != 0) return;
+    if (chunks > 1) {
+        y[row * chunks + chunk] = acc;
+    } else {
+        y[row] = (op == OP_MEAN && mean_count > 0) ? acc / (float)mean_count : acc;
+    }
+}
+
+// Softmax of each row, max-subtracted; one work item per row. y may alias x.
+__kernel void softmax_rows(__global const float* x, ulong x_off, __global float* y, ulong y_off,
+                           int outer, int extent, int inner) {
+    int row = get_global_id(0);
+    if (row >= outer * inner) return;
+    x += x_off;
+    y += y_off;
+    int start = (row / inner) * extent * inner + row % inner;
+    float m = -INFINITY;
+    for (int r = 0; r < extent; ++r) m = fmax(m, x[start + r * inner]);
+    float s = 0.0f;
+    for (int r = 0; r < extent; ++r) s += exp(x[start + r * inner] - m);
+    for (int r = 0; r < extent; ++r) y[start + r * inner] = exp(x[start + r * inner] - m) / s;
+}
+
+// Softmax with one work group per row. y may alias x: each item rewrites only elements it read.
+__kernel void softmax_groups(__global const float* x, ulong x_off, __global float* y, ulong y_off,
+                             int outer, int extent, int inner, __local float* scratch) {
+    int row = get_group_id(0);
+    x += x_off;
+    y += y_off;
+    int start = (row / inner) * extent * inner + row % inner;
+    int lid = get_local_id(0), step = get_local_size(0);
+    float m = -INFINITY;
+    for (int r = lid; r < extent; r += step) m = fmax(m, x[start + r * inner]);
+    m = group_reduce(scratch, m, OP_MAX);
+    float s = 0.0f;
+    for (int r = lid; r < extent; r += step) s += exp(x[start + r * inner] - m);
+    s = group_reduce(scratch, s, OP_SUM);
+    for (int r = lid; r < extent; r += step) y[start + r * inner] = exp(x[start + r * inner] - m) / s;
+}
+
+// dx = y·(dy − Σ_r dy·y) per row; one work item per row. dx may alias dy.
+__kernel void softmax_backward_rows(__global const float* y, ulong y_off, __global const float* dy, ulong dy_off,
+                                    __global float* dx, ulong dx_off, int outer, int extent, int inner) {
+    int row = get_global_id(0);
+    if (row >= outer * inner) return;
+    y += y_off;
+    dy += dy_off;
+    dx += dx_off;
+    int start = (row / inner) * extent * inner + row % inner;
+    float dot = 0.0f;
+    for (int r = 0; r < extent; ++r) dot += dy[start + r * inner] * y[start + r * inner];
+    for (int r = 0; r < extent; ++r) {
+        int k = start + r * inner;
+        dx[k] = y[k] * (dy[k] - dot);
+    }
+}
+
+// Softmax backward with one work group per row. dx may alias dy.
+__kernel void softmax_backward_groups(__global const float* y, ulong y_off, __global const float* dy, ulong dy_off,
+                                      __global float* dx, ulong dx_off, int outer, int extent, int inner,
+                                      __local float* scratch) {
+    int row = get_group_id(0);
+    y += y_off;
+    dy += dy_off;
+    dx += dx_off;
+    int start = (row / inner) * extent * inner + row % inner;
+    int lid = get_local_id(0), step = get_local_size(0);
+    float dot = 0.0f;
+    for (int r = lid; r < extent; r += step) dot += dy[start + r * inner] * y[start + r * inner];
+    dot = group_reduce(scratch, dot, OP_SUM);
+    for (int r = lid; r < extent; r += step) {
+        int k = start + r * inner;
+        dx[k] = y[k] * (dy[k] - dot);
+    }
+}

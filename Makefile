@@ -1,0 +1,67 @@
+# ddpm: build, test and demo entry points. `make test` is what CI runs (.ci/run).
+#
+# SCRATCH selects the SwiftPM build directory (default .build), so several checkouts or
+# helpers can build side by side: `make test SCRATCH=.build-mine`.
+
+SWIFT   ?= swift
+SCRATCH ?= .build
+SWIFTPM  = --scratch-path $(SCRATCH)
+DDPM     = $(SCRATCH)/release/ddpm
+
+# Debian packages the build and the OpenCL tests need: OpenBLAS (CPU GEMM), the OpenCL ICD
+# loader and headers, PoCL (an OpenCL device on any CPU), clinfo, and libpng/libjpeg for images.
+APT_PACKAGES = libopenblas-dev ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo libpng-dev libjpeg-dev
+
+.PHONY: deps build test conformance demo clean
+
+## deps: install the Debian packages above that are missing (apt-get; sudo only when not root).
+deps:
+	@missing=""; \
+	for package in $(APT_PACKAGES); do \
+		dpkg -s $$package >/dev/null 2>&1 || missing="$$missing $$package"; \
+	done; \
+	if [ -z "$$missing" ]; then \
+		echo "deps: all present ($(APT_PACKAGES))"; \
+	else \
+		echo "deps: installing$$missing"; \
+		if [ "$$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi; \
+		$$sudo apt-get update && \
+		DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y --no-install-recommends $$missing; \
+	fi
+
+## build: the release `ddpm` binary ($(SCRATCH)/release/ddpm).
+build: deps
+	$(SWIFT) build -c release $(SWIFTPM) --product ddpm
+	@echo "built $(DDPM)"
+
+## test: the whole test suite (debug build), including the conformance suite on cpu and opencl.
+test: deps
+	$(SWIFT) build $(SWIFTPM) --build-tests
+	$(SWIFT) test $(SWIFTPM) --skip-build
+
+## conformance: test and grad modes of the conformance suite on cpu and opencl (release build,
+## heavy Unet shapes included). Runs all four and fails at the end if any of them failed.
+conformance: build
+	@status=0; \
+	for device in cpu opencl; do \
+		for mode in test grad; do \
+			echo "== ddpm --device $$device conformance --mode $$mode"; \
+			$(DDPM) --device $$device conformance --mode $$mode || status=1; \
+		done; \
+	done; \
+	exit $$status
+
+## demo: what this build can do today: the devices, what they support, conformance on both,
+## and the GEMM yardsticks on both.
+demo: build
+	$(DDPM) devices
+	$(DDPM) conformance --mode support
+	$(DDPM) --device cpu conformance --quick
+	$(DDPM) --device opencl conformance --quick
+	$(DDPM) --device opencl conformance --mode grad
+	$(DDPM) --device cpu conformance --mode perf --filter 'gemm\(batch=1, m=(1024|64), n=(1024|16384),'
+	$(DDPM) --device opencl conformance --mode perf --filter 'gemm\(batch=1, m=(1024|64), n=(1024|16384),'
+
+## clean: remove the build directory.
+clean:
+	rm -rf $(SCRATCH)

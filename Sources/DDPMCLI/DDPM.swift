@@ -1,0 +1,19 @@
+import ArgumentParser
+
+/// The `ddpm` command: train and sample diffusion models on pluggable devices.
+///
+/// Every subcommand lives in its own file as `<Name>Command` and is listed in
+/// ``configuration``'s `subcommands`; options shared by all of them are in ``GlobalOptions``.
+@main
+struct DDPM: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ddpm",
+        abstract: "Denoising diffusion (DDPM/DDIM) on pluggable devices: CPU, OpenCL, ...",
+        discussion: """
+            Global options go before the subcommand: `ddpm --device opencl conformance`.
+            Run `ddpm devices` to see the devices of this machine.
+            """,
+        subcommands: [DevicesCommand.self, ConformanceCommand.self])
+
+    @OptionGroup var global: GlobalOptions
+}

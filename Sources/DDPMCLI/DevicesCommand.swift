@@ -1,0 +1,112 @@
+import ArgumentParser
+import Backends
+import Devices
+import Foundation
+
+/// `ddpm devices`: every device of the registry, clinfo style, or as JSON.
+struct DevicesCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "devices",
+        abstract: "List the devices this build knows, with their properties or why they are unavailable.")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Flag(name: .long, help: "Print JSON instead of text.")
+    var json = false
+
+    func run() throws {
+        let reports = DeviceRegistry.entries().map(DeviceReport.init)
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            print(String(decoding: try encoder.encode(reports), as: UTF8.self))
+        } else {
+            print(reports.map(\.text).joined(separator: "\n\n"))
+        }
+    }
+}
+
+/// One registry entry as `ddpm devices` shows it.
+struct DeviceReport: Encodable {
+    struct Info: Encodable {
+        var deviceName: String
+        var vendor: String
+        var kind: String
+        var platform: String
+        var driverVersion: String
+        var computeUnits: Int
+        var globalMemoryBytes: Int
+        var maxAllocationBytes: Int
+        var alignment: Int
+        var supportsFP16: Bool
+        var openCLCVersion: String?
+        var properties: [String: String]
+        /// Display order of `properties` (JSON objects are unordered).
+        var propertyOrder: [String]
+    }
+
+    var name: String
+    var summary: String
+    var available: Bool
+    var reason: String?
+    var info: Info?
+
+    init(_ entry: DeviceEntry) {
+        name = entry.name
+        summary = entry.summary
+        switch entry.status {
+        case let .unavailable(reason):
+            available = false
+            self.reason = reason
+        case .available:
+            do {
+                let device = try DeviceRegistry.device(named: entry.name)
+                let i = device.info
+                available = true
+                info = Info(
+                    deviceName: i.deviceName, vendor: i.vendor, kind: i.kind.rawValue, platform: i.platform,
+                    driverVersion: i.driverVersion, computeUnits: i.computeUnits, globalMemoryBytes: i.globalMemoryBytes,
+                    maxAllocationBytes: i.maxAllocationBytes, alignment: i.alignment, supportsFP16: i.supportsFP16,
+                    openCLCVersion: i.openCLCVersion,
+                    properties: Dictionary(i.properties.map { ($0.key, $0.value) }, uniquingKeysWith: { first, _ in first }),
+                    propertyOrder: i.properties.map(\.key))
+            } catch {
+                available = false
+                reason = "construction failed: \(error)"
+            }
+        }
+    }
+
+    /// clinfo-like block: a title line, then aligned `key  value` lines.
+    var text: String {
+        guard available, let info else {
+            return "\(name)  (unavailable)\n  \(summary)\n  reason: \(reason ?? "unknown")"
+        }
+        var rows: [(String, String)] = [
+            ("Device name", info.deviceName), ("Vendor", info.vendor), ("Kind", info.kind),
+            ("Platform", info.platform), ("Driver version", info.driverVersion),
+            ("Compute units", "\(info.computeUnits)"),
+            ("Global memory", Self.bytes(info.globalMemoryBytes)),
+            ("Max allocation", Self.bytes(info.maxAllocationBytes)),
+            ("Base alignment", "\(info.alignment) bytes"),
+            ("FP16", info.supportsFP16 ? "yes" : "no"),
+        ]
+        if let version = info.openCLCVersion { rows.append(("OpenCL C", version)) }
+        rows += info.propertyOrder.map { ($0, info.properties[$0] ?? "") }
+        let width = rows.map(\.0.count).max() ?? 0
+        let lines = rows.map { "  " + $0.0.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + $0.1 }
+        return (["\(name)  (available)", "  \(summary)"] + lines).joined(separator: "\n")
+    }
+
+    /// `16.0 GiB (17179869184 bytes)`.
+    static func bytes(_ count: Int) -> String {
+        let units = ["bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"]
+        var value = Double(count)
+        var unit = 0
+        while value >= 1024 && unit < units.count - 1 {
+            value /= 1024
+            unit += 1
+        }
+        return unit == 0 ? "\(count) bytes" : "\(String(format: "%.1f", value)) \(units[unit]) (\(count) bytes)"
+    }
+}

@@ -1,0 +1,113 @@
+import Devices
+
+/// Host side of `reduce.cl`: axis reductions, softmax and softmax backward.
+///
+/// Each launch picks one work item per row when rows are many or short, else one work group per
+/// row. A reduction of a few very long rows (a global sum of squares over every gradient) is split
+/// into fixed chunks whose partial results a second pass combines, so the whole device works on
+/// it. Every choice depends only on the shape and the device, never on timing, so results are
+/// reproducible run to run.
+extension OpenCLQueue {
+    static let reduceFile = "reduce.cl"
+    /// Rows at most this long are reduced by one work item each.
+    static let shortRow = 64
+    /// With at least this many rows there is enough parallelism without splitting rows.
+    static let manyRows = 1024
+    /// Rows at least this long, when there are few of them, are split into chunks.
+    static let splitRowLength = 32768
+    static let chunkLength = 8192
+    static let maximumChunks = 1024
+
+    func reduce(_ op: ReduceOp, _ r: Reduction, x: BufferSlice, y: BufferSlice, family: String) throws {
+        let rows = r.outer * r.inner
+        let code = op.kernelCode
+        if r.extent <= Self.shortRow || rows >= Self.manyRows {
+            try dispatch(Self.reduceFile, "reduce_rows", family: family, global: [rows]) { args in
+                try args.tensor(x)
+                try args.tensor(y)
+                try args.int(r.outer)
+                try args.int(r.extent)
+                try args.int(r.inner)
+                try args.int(code)
+            }
+            return
+        }
+        let local = try localSize(Self.reduceFile, "reduce_groups")
+        let chunks = rows < 64 && r.extent >= Self.splitRowLength
+            ? min((r.extent + Self.chunkLength - 1) / Self.chunkLength, Self.maximumChunks) : 1
+        if chunks == 1 {
+            try reduceGroups(x: .slice(x), y: .slice(y), outer: r.outer, extent: r.extent, inner: r.inner, op: code,
+                             chunks: 1, rawInput: false, meanCount: r.extent, local: local, family: family)
+            return
+        }
+        let partials = try scratchMemory(bytes: rows * chunks * 4)
+        try reduceGroups(x: .slice(x), y: .scratch(partials), outer: r.outer, extent: r.extent, inner: r.inner,
+                         op: code, chunks: chunks, rawInput: false, meanCount: r.extent, local: local, family: family)
+        try reduceGroups(x: .scratch(partials), y: .slice(y), outer: rows, extent: chunks, inner: 1, op: code,
+                         chunks: 1, rawInput: true, meanCount: r.extent, local: local, family: family)
+    }
+
+    func softmax(_ r: Reduction, x: BufferSlice, y: BufferSlice, family: String) throws {
+        try rowKernel("softmax", r, tensors: [x, y], family: family)
+    }
+
+    func softmaxBackward(_ r: Reduction, y: BufferSlice, dy: BufferSlice, dx: BufferSlice, family: String) throws {
+        try rowKernel("softmax_backward", r, tensors: [y, dy, dx], family: family)
+    }
+
+    // MARK: - Private
+
+    /// `<name>_rows` or `<name>_groups` over the rows of `r`, with `tensors` bound first.
+    private func rowKernel(_ name: String, _ r: Reduction, tensors: [BufferSlice], family: String) throws {
+        let rows = r.outer * r.inner
+        if r.extent == 0 || rows == 0 { return }
+        if r.extent <= Self.shortRow || rows >= Self.manyRows {
+            try dispatch(Self.reduceFile, "\(name)_rows", family: family, global: [rows]) { args in
+                for tensor in tensors { try args.tensor(tensor) }
+                try args.int(r.outer)
+                try args.int(r.extent)
+                try args.int(r.inner)
+            }
+            return
+        }
+        let local = try localSize(Self.reduceFile, "\(name)_groups")
+        try dispatch(Self.reduceFile, "\(name)_groups", family: family, global: [rows * local], local: [local]) { args in
+            for tensor in tensors { try args.tensor(tensor) }
+            try args.int(r.outer)
+            try args.int(r.extent)
+            try args.int(r.inner)
+            try args.localFloats(local)
+        }
+    }
+
+    private func reduceGroups(x: DeviceTensor, y: DeviceTensor, outer: Int, extent: Int, inner: Int, op: Int,
+                              chunks: Int, rawInput: Bool, meanCount: Int, local: Int, family: String) throws {
+        let chunkLength = (extent + chunks - 1) / chunks
+        try dispatch(Self.reduceFile, "reduce_groups", family: family, global: [outer * inner * chunks * local],
+                     local: [local]) { args in
+            try args.bind(x)
+            try args.bind(y)
+            try args.int(outer)
+            try args.int(extent)
+            try args.int(inner)
+            try args.int(op)
+            try args.int(chunks)
+            try args.int(chunkLength)
+            try args.int(rawInput)
+            try args.int(meanCount)
+            try args.localFloats(local)
+        }
+    }
+}
+
+extension ReduceOp {
+    /// The op code of `reduce.cl`.
+    var kernelCode: Int {
+        switch self {
+        case .sum: return 0
+        case .mean: return 1
+        case .max: return 2
+        case .sumOfSquares: return 3
+        }
+    }
+}
