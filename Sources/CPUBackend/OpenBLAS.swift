@@ -63,17 +63,24 @@ final class OpenBLAS: @unchecked Sendable {
     var summary: String { "OpenBLAS \(version), core \(coreName), \(threads) thread\(threads == 1 ? "" : "s")" }
 
     /// The process-wide instance, or why OpenBLAS cannot be used.
-    static let shared: Result<OpenBLAS, DeviceLoadError> = load()
+    static let shared: Result<OpenBLAS, DeviceLoadError> = load(candidates: defaultCandidates)
+
+    /// Library names tried in order: the versioned soname first (present without `-dev` packages).
+    static let defaultCandidates = ["libopenblas.so.0", "libopenblas.so", "libopenblas.dylib"]
 
     /// Why a library could not be loaded, in words a user can act on.
     struct DeviceLoadError: Error, CustomStringConvertible {
         var description: String
     }
 
-    private static func load() -> Result<OpenBLAS, DeviceLoadError> {
-        let candidates = ["libopenblas.so.0", "libopenblas.so", "libopenblas.dylib"]
+    /// Loads the first of `candidates` that opens and exports `cblas_sgemm`.
+    static func load(candidates: [String]) -> Result<OpenBLAS, DeviceLoadError> {
         // A library that is already mapped (linked by someone else) has read its core type already.
-        let alreadyLoaded = candidates.contains { dlopen($0, RTLD_NOW | RTLD_NOLOAD) != nil }
+        let alreadyLoaded = candidates.contains { name in
+            guard let handle = dlopen(name, RTLD_NOW | RTLD_NOLOAD) else { return false }
+            dlclose(handle)   // RTLD_NOLOAD still takes a reference
+            return true
+        }
         var source = "OpenBLAS's own detection"
         var restore: (() -> Void)?
         if let user = getenv("OPENBLAS_CORETYPE").map({ String(cString: $0) }), !user.isEmpty {

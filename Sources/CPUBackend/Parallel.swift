@@ -35,4 +35,19 @@ enum Parallel {
             for i in range { body(i) }
         }
     }
+
+    /// Like ``forEach(_:grain:_:)``, but each range returns a partial result (e.g. per-thread
+    /// sums), collected in range order so the combination is deterministic.
+    static func map<T>(_ count: Int, grain: Int = elementGrain, _ body: (Range<Int>) -> T) -> [T] {
+        guard count > 0 else { return [] }
+        let chunks = min(workers, count / max(grain, 1))
+        if chunks <= 1 { return [body(0..<count)] }
+        var results = [T?](repeating: nil, count: chunks)
+        results.withUnsafeMutableBufferPointer { slots in
+            DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+                slots[chunk] = body((count * chunk / chunks)..<(count * (chunk + 1) / chunks))
+            }
+        }
+        return results.map { $0! }
+    }
 }

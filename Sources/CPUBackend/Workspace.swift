@@ -11,12 +11,12 @@ import Foundation
 /// A workspace is used by one kernel at a time: the device lends one to a queue's worker for the
 /// duration of a command (``WorkspacePool``), so convolutions do not allocate per launch.
 final class Workspace: @unchecked Sendable {
-    private var slots: [(pointer: UnsafeMutableRawPointer, bytes: Int)] = []
+    private var slots: [(pointer: UnsafeMutableRawPointer?, bytes: Int)] = []
     let deviceName: String
 
     init(deviceName: String) { self.deviceName = deviceName }
 
-    deinit { for slot in slots { free(slot.pointer) } }
+    deinit { for slot in slots { free(slot.pointer) } }   // free(nil) is a no-op
 
     /// Bytes held across all slots.
     var byteCount: Int { slots.reduce(0) { $0 + $1.bytes } }
@@ -26,11 +26,11 @@ final class Workspace: @unchecked Sendable {
     /// Throws ``DeviceError/outOfMemory(device:requested:)`` when the memory cannot be had;
     /// the error surfaces at the queue's next synchronisation.
     func floats(_ index: Int, count: Int) throws -> UnsafeMutablePointer<Float> {
-        while slots.count <= index { slots.append((UnsafeMutableRawPointer(bitPattern: 0x40)!, 0)) }
+        while slots.count <= index { slots.append((nil, 0)) }
         let bytes = max(count, 1) * MemoryLayout<Float>.stride
         if slots[index].bytes < bytes {
-            if slots[index].bytes > 0 { free(slots[index].pointer) }
-            slots[index] = (UnsafeMutableRawPointer(bitPattern: 0x40)!, 0)
+            free(slots[index].pointer)
+            slots[index] = (nil, 0)
             var raw: UnsafeMutableRawPointer?
             // Grow by 25% more than asked so slowly rising sizes do not reallocate every launch.
             let grown = bytes + bytes / 4
@@ -39,7 +39,7 @@ final class Workspace: @unchecked Sendable {
             }
             slots[index] = (raw, grown)
         }
-        return slots[index].pointer.assumingMemoryBound(to: Float.self)
+        return slots[index].pointer!.assumingMemoryBound(to: Float.self)
     }
 }
 

@@ -22,6 +22,10 @@ extension GraphBuilder {
         let seed = try expand(scalar(1), to: loss.shape)
         grads[loss.id] = seed
 
+        // Gradients of slices are kept apart until every reader of the sliced value has been
+        // visited, then joined by one concatenation instead of a zero-filled pad and an add per slice.
+        var pieces: [ValueID: [SliceGradient]] = [:]
+
         func accumulate(_ value: ValueID, _ g: Tensor) throws {
             if let existing = grads[value] {
                 grads[value] = try add(existing, g)
@@ -29,12 +33,22 @@ extension GraphBuilder {
                 grads[value] = g
             }
         }
+        func resolve(_ value: ValueID) throws -> Tensor? {
+            if let ps = pieces.removeValue(forKey: value) {
+                for g in try joinSlices(ps, of: tensor(value)) { try accumulate(value, g) }
+            }
+            return grads[value]
+        }
 
         try scope("grad") {
             for n in stride(from: loss.id.node, through: 0, by: -1) where n < forwardEnd {
                 let node = nodes[n]
-                let dys = node.results.indices.map { grads[ValueID(node: n, index: $0)] }
+                let dys = try node.results.indices.map { try resolve(ValueID(node: n, index: $0)) }
                 guard dys.contains(where: { $0 != nil }), node.inputs.contains(where: { needs.contains($0) }) else { continue }
+                if case let .slice(axis, start, _) = node.op, let dy = dys[0] {
+                    pieces[node.inputs[0], default: []].append(SliceGradient(axis: axis, start: start, gradient: dy))
+                    continue
+                }
                 let inputGrads = try vjp(node, index: n, dys: dys, needs: needs)
                 for (i, g) in inputGrads.enumerated() {
                     guard let g, needs.contains(node.inputs[i]) else { continue }
@@ -43,9 +57,51 @@ extension GraphBuilder {
             }
         }
         return try wrt.map { t in
-            if let g = grads[t.id] { return g }
+            if let g = try scope("grad", { try resolve(t.id) }) { return g }
             return try expand(scalar(0), to: t.shape)
         }
+    }
+
+    /// The gradient of one slice of a value: which window it covers.
+    private struct SliceGradient {
+        var axis: Int
+        var start: Int
+        var gradient: Tensor
+    }
+
+    /// Joins slice gradients into full-size contributions: per axis, disjoint slices become one
+    /// concatenation (gaps filled from a stride-0 zero view); overlapping ones are padded singly.
+    private func joinSlices(_ pieces: [SliceGradient], of x: Tensor) throws -> [Tensor] {
+        var out: [Tensor] = []
+        for axis in Set(pieces.map(\.axis)).sorted() {
+            let sorted = pieces.filter { $0.axis == axis }.sorted { $0.start < $1.start }
+            var parts: [Tensor] = []
+            var cursor = 0
+            var disjoint = true
+            for p in sorted {
+                if p.start < cursor { disjoint = false; break }
+                if p.start > cursor { parts.append(try zeros(like: x, axis: axis, length: p.start - cursor)) }
+                parts.append(p.gradient)
+                cursor = p.start + p.gradient.shape[axis]
+            }
+            if disjoint {
+                if cursor < x.shape[axis] { parts.append(try zeros(like: x, axis: axis, length: x.shape[axis] - cursor)) }
+                out.append(try concat(parts, axis: axis))
+            } else {
+                for p in sorted {
+                    out.append(try pad(p.gradient, axis: axis, before: p.start,
+                                       after: x.shape[axis] - p.start - p.gradient.shape[axis]))
+                }
+            }
+        }
+        return out
+    }
+
+    /// A zero view shaped like `x` except `length` entries along `axis`.
+    private func zeros(like x: Tensor, axis: Int, length: Int) throws -> Tensor {
+        var shape = x.shape
+        shape[axis] = length
+        return try expand(scalar(0), to: shape)
     }
 
     /// Values that depend on a member of `roots` through f32 data, among nodes `0...last`.

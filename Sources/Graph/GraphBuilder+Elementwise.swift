@@ -56,6 +56,8 @@ extension GraphBuilder {
         let spatial = Array(repeating: 1, count: x.rank - 2)
         let s = try reshape(scale, scale.shape + spatial)
         let b = try reshape(shift, shift.shape + spatial)
-        return try add(mul(x, add(s, 1)), b)
+        // A binary add with a scalar reads the `scale` half of the FiLM projection in place; an
+        // affine kernel would first need a dense copy of that strided view.
+        return try add(mul(x, add(s, scalar(1))), b)
     }
 }

@@ -38,7 +38,10 @@ extension GraphBuilder {
     }
 
     /// Sum of every element, as a scalar `[]`.
-    public func sumAll(_ x: Tensor) throws -> Tensor { try sum(x, axes: Array(0..<max(x.rank, 1)).filter { $0 < x.rank }) }
+    public func sumAll(_ x: Tensor) throws -> Tensor {
+        if x.rank == 0 { return x }
+        return try sum(x, axes: Array(0..<x.rank))
+    }
 
     /// Mean of every element, as a scalar `[]`.
     public func meanAll(_ x: Tensor) throws -> Tensor {

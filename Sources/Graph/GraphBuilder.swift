@@ -94,8 +94,8 @@ public final class GraphBuilder {
         try constant(.floats(values), shape: shape)
     }
 
-    /// An i32 constant of `shape`, uploaded once.
-    public func constant(_ values: [Int32], shape: [Int]) throws -> Tensor {
+    /// An i32 constant of `shape`, uploaded once (e.g. fixed timesteps).
+    public func integerConstant(_ values: [Int32], shape: [Int]) throws -> Tensor {
         try constant(.ints(values), shape: shape)
     }
 

@@ -46,17 +46,25 @@ struct OpenCLProgramCache: Sendable {
     /// The file that holds (or would hold) the entry `key`.
     func entryURL(key: String) -> URL { directory.appendingPathComponent("\(key).clbin") }
 
-    /// The binary stored under `key`, or `nil` when absent, truncated or corrupt.
-    func load(key: String) -> [UInt8]? {
-        guard let data = FileManager.default.contents(atPath: entryURL(key: key).path) else { return nil }
+    /// What ``load(key:)`` found.
+    enum Entry: Equatable {
+        case missing
+        /// A file exists but is truncated, has a foreign header or fails its checksum.
+        case corrupt
+        case binary([UInt8])
+    }
+
+    /// The binary stored under `key`, if a valid entry exists.
+    func load(key: String) -> Entry {
+        guard let data = FileManager.default.contents(atPath: entryURL(key: key).path) else { return .missing }
         let bytes = [UInt8](data)
         let header = Self.magic.count + 32
-        guard bytes.count > header, Array(bytes[0..<Self.magic.count]) == Self.magic else { return nil }
+        guard bytes.count > header, Array(bytes[0..<Self.magic.count]) == Self.magic else { return .corrupt }
         let checksum = Array(bytes[Self.magic.count..<header])
         let binary = Array(bytes[header...])
         var hasher = SHA256()
         hasher.update(binary)
-        return hasher.finalize() == checksum ? binary : nil
+        return hasher.finalize() == checksum ? .binary(binary) : .corrupt
     }
 
     /// Stores `binary` under `key` atomically (temporary file, then rename). Returns whether it worked.

@@ -12,7 +12,7 @@ final class OpenCLProgramLibrary: @unchecked Sendable {
     struct Statistics: Equatable {
         var builtFromSource = 0
         var loadedFromCache = 0
-        /// Cache entries that existed but were rejected (bad checksum or refused by the driver).
+        /// Cache entries that existed but were rejected (corrupt, or refused by the driver) and rebuilt.
         var rejectedCacheEntries = 0
         var cacheWriteFailures = 0
     }
@@ -84,12 +84,20 @@ final class OpenCLProgramLibrary: @unchecked Sendable {
 
     private func build(source: String, file: String, options: String, useCache: Bool = true) throws -> cl_program {
         let key = OpenCLProgramCache.key(source: source, options: options, capabilities: capabilities)
-        if useCache, let cache, let binary = cache.load(key: key) {
-            if let program = try? fromBinary(binary, options: options) {
-                stats.loadedFromCache += 1
-                return program
+        if useCache, let cache {
+            switch cache.load(key: key) {
+            case .missing:
+                break
+            case .corrupt:
+                stats.rejectedCacheEntries += 1
+            case let .binary(binary):
+                // A binary the driver refuses (e.g. written by a build it no longer accepts) is rebuilt.
+                if let program = try? fromBinary(binary, options: options) {
+                    stats.loadedFromCache += 1
+                    return program
+                }
+                stats.rejectedCacheEntries += 1
             }
-            stats.rejectedCacheEntries += 1
         }
         let program = try fromSource(source, file: file, options: options)
         stats.builtFromSource += 1

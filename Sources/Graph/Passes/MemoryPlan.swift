@@ -65,11 +65,11 @@ struct MemoryPlan {
             guard let offset = parameterOffsets[g.parameter] else {
                 throw GraphError.unknownName(kind: "parameter", name: g.parameter, available: Array(parameterOffsets.keys).sorted())
             }
-            placement[g.value] = .gradient(offset)
+            placement[views[g.value]!.root] = .gradient(offset)
         }
         for o in program.outputs {
             let count = program.graph.type(of: o.value).count
-            placement[o.value] = .output(outputCount)
+            placement[views[o.value]!.root] = .output(outputCount)
             outputSlots[o.name] = (outputCount, count)
             outputCount += count
         }

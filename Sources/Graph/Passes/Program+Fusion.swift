@@ -74,9 +74,14 @@ extension Program {
             case let .binary(op) where op != .maximum && op != .minimum:
                 let out = node.results[0].shape
                 let (a, b) = (node.inputs[0], node.inputs[1])
+                // The binary kernel reads strided views directly; an affine kernel would need a copy first.
                 let viewProducer: (ValueID) -> Bool = { v in
-                    if case .expand = nodes[v.node].op { return true }
-                    return false
+                    var n = v.node
+                    while case .reshape = nodes[n].op { n = nodes[n].inputs[0].node }
+                    switch nodes[n].op {
+                    case .expand, .slice, .permute: return true
+                    default: return false
+                    }
                 }
                 if let c = scalarConstant(b), graph.type(of: a).shape == out, !viewProducer(a) {
                     switch op {

@@ -6,10 +6,14 @@ public struct CompileOptions: Sendable {
     public var fusion: Bool
     /// Key of the device Philox state (the random streams of ``GraphBuilder/randomNormal(_:mean:std:)`` etc.).
     public var randomSeed: UInt64
+    /// End every run with `random.advance`, so each run draws fresh numbers (a sampling chain);
+    /// off by default, so repeated runs see the same draws (gradient checks, evaluation).
+    public var advancesRandomState: Bool
 
-    public init(fusion: Bool = true, randomSeed: UInt64 = 0) {
+    public init(fusion: Bool = true, randomSeed: UInt64 = 0, advancesRandomState: Bool = false) {
         self.fusion = fusion
         self.randomSeed = randomSeed
+        self.advancesRandomState = advancesRandomState
     }
 }
 
@@ -54,10 +58,14 @@ public final class CompiledGraph {
     /// parameter named in `gradients`, the given tensor is written into the gradient buffer.
     ///
     /// - Parameters:
-    ///   - parameters: an existing store to share (e.g. the training step's weights); by default a new
-    ///     store is made for the graph's parameters (left uninitialised: call `initialize` or `load`).
+    ///   - feedback: input name → tensor copied into that input's device buffer at the end of every
+    ///     run, so a chain (e.g. `x_t → x_{t−1}` of a sampler) stays on the device between runs.
+    ///   - parameters: an existing store to share (e.g. the training step's weights or its EMA); by
+    ///     default a new store is made for the graph's parameters (left uninitialised: call
+    ///     `initialize` or `load`).
     public init(_ builder: GraphBuilder, outputs: [String: Tensor], gradients: [String: Tensor] = [:],
-                queue: Queue, parameters: ParameterStore? = nil, options: CompileOptions = CompileOptions()) throws {
+                feedback: [String: Tensor] = [:], queue: Queue, parameters: ParameterStore? = nil,
+                options: CompileOptions = CompileOptions()) throws {
         let device = queue.device
         self.queue = queue
         let graph = builder.graph
@@ -79,8 +87,18 @@ public final class CompiledGraph {
             guard t.shape == p.type.shape else { throw GraphError.hostDataMismatch(name: "gradient of \(name)", expected: p.type.count, got: t.count) }
         }
 
+        var feedbackOutputs: [String: Tensor] = [:]
+        for (name, t) in feedback {
+            guard let input = graph.inputs.first(where: { $0.name == name }) else {
+                throw GraphError.unknownName(kind: "input", name: name, available: graph.inputs.map(\.name))
+            }
+            guard input.type == t.type else {
+                throw GraphError.invalidUse("feedback into input '\(name)' \(input.type) comes from a \(t.type) tensor")
+            }
+            feedbackOutputs[CompiledGraph.feedbackPrefix + name] = t
+        }
         var program = Program(graph: graph,
-                              outputs: outputs.sorted { $0.key < $1.key }.map { ($0.key, $0.value.id) },
+                              outputs: outputs.merging(feedbackOutputs) { a, _ in a }.sorted { $0.key < $1.key }.map { ($0.key, $0.value.id) },
                               gradients: gradients.sorted { offsets[$0.key]! < offsets[$1.key]! }.map { ($0.key, $0.value.id) })
         program = program.eliminatingDeadCode()
         var fusion = FusionReport()
@@ -109,11 +127,35 @@ public final class CompiledGraph {
         let bindings = Bindings(parameters: store, gradients: self.gradients, inputs: inputBuffers, constants: constants,
                                 outputs: outputBuffer, arena: arena, rng: randomState)
         var lowering = Lowering(laid, plan: plan, bindings: bindings, device: device)
-        self.schedule = Schedule(try lowering.lower())
+        var launches = try lowering.lower()
+        for (name, _) in feedback.sorted(by: { $0.key < $1.key }) {
+            let slot = plan.outputSlots[CompiledGraph.feedbackPrefix + name]!
+            let kernel = Kernel.copy(.contiguous(slot.count))
+            let operands = [outputBuffer.slice(offset: slot.offset * 4), inputs[name]!.0.slice()]
+            try kernel.validate(operands, on: device.info.name)
+            launches.append(Launch(kernel: kernel, operands: operands, label: "feedback/\(name)"))
+        }
+        if options.advancesRandomState {
+            launches.append(Launch(kernel: .randomAdvance, operands: [randomState.slice()], label: "random_advance"))
+        }
+        self.schedule = Schedule(launches)
         self.executor = Executor(schedule: schedule, queue: queue)
         self.report = CompileReport(nodes: laid.program.graph.nodes.count, kernels: schedule.count, memory: plan.report,
                                     fusion: fusion, materializations: laid.materializations)
     }
+
+    /// Compiles the gradients of `loss` with respect to every parameter (as ``TrainingStep`` does,
+    /// without the optimiser), with `loss` among the outputs under the name `"loss"`.
+    public convenience init(_ builder: GraphBuilder, outputs: [String: Tensor] = [:], differentiating loss: Tensor,
+                            queue: Queue, parameters: ParameterStore? = nil, options: CompileOptions = CompileOptions()) throws {
+        let grads = try builder.gradients(of: loss, withRespectTo: builder.parameters)
+        var map: [String: Tensor] = [:]
+        for (p, g) in zip(builder.graph.parameters, grads) { map[p.name] = g }
+        try self.init(builder, outputs: outputs.merging(["loss": loss]) { a, _ in a }, gradients: map, queue: queue,
+                      parameters: parameters, options: options)
+    }
+
+    static let feedbackPrefix = "feedback:"
 
     /// Names and types of the host inputs.
     public var inputTypes: [String: TensorType] { inputs.mapValues(\.type) }
@@ -124,7 +166,7 @@ public final class CompiledGraph {
     }
 
     /// Uploads one i32 input.
-    public func setInput(_ name: String, _ values: [Int32]) throws {
+    public func setInput(_ name: String, integers values: [Int32]) throws {
         try values.withUnsafeBytes { try setInput(name, bytes: $0, dtype: .int32) }
     }
 

@@ -1,0 +1,168 @@
+import Devices
+import Foundation
+
+/// Fast reductions and softmax over the middle axis of `[outer, extent, inner]`.
+///
+/// Sums run in Float over blocks of at most ``blockLength`` elements and are carried across
+/// blocks in Double, so long reductions (a global gradient norm over millions of values) keep
+/// near-Double accuracy at Float speed.
+extension CPUFast {
+    /// Elements summed in Float before the partial sum is moved into a Double.
+    static let blockLength = 1024
+
+    /// `y[o, i] = ⊕_r x[o, r, i]`; empty extents give 0 or -inf.
+    func reduce(_ op: ReduceOp, _ r: Reduction, x: Pointer, y: Pointer) {
+        let outputs = r.outer * r.inner
+        guard outputs > 0 else { return }
+        if r.extent == 0 {
+            fill(count: outputs, value: op == .max ? -.infinity : 0, out: y)
+            return
+        }
+        if outputs < Parallel.workers, r.extent >= 2 * Parallel.elementGrain {
+            // Few outputs, long extent: split the extent over the cores and combine partials.
+            for o in 0..<r.outer {
+                for i in 0..<r.inner {
+                    let partials = Parallel.map(r.extent) { range in
+                        Self.reduceStrided(op, x + (o * r.extent + range.lowerBound) * r.inner + i,
+                                           count: range.count, stride: r.inner)
+                    }
+                    let total = partials.dropFirst().reduce(partials[0]) { op == .max ? Self.maxNaN($0, $1) : $0 + $1 }
+                    y[o * r.inner + i] = Float(Self.finish(op, total, extent: r.extent))
+                }
+            }
+            return
+        }
+        if r.inner == 1 {
+            Parallel.forEachItem(r.outer, itemCost: r.extent) { o in
+                y[o] = Float(Self.finish(op, Self.reduceStrided(op, x + o * r.extent, count: r.extent, stride: 1),
+                                         extent: r.extent))
+            }
+            return
+        }
+        // Inner > 1: accumulate whole rows of `inner` values, vectorised along the inner axis.
+        Parallel.forEachItem(r.outer, itemCost: r.extent * r.inner) { o in
+            var acc = [Double](repeating: op == .max ? -.infinity : 0, count: r.inner)
+            var block = [Float](repeating: 0, count: r.inner)
+            var start = 0
+            while start < r.extent {
+                let end = min(start + Self.blockLength, r.extent)
+                let first = x + (o * r.extent + start) * r.inner
+                for i in 0..<r.inner { block[i] = op == .sumOfSquares ? first[i] * first[i] : first[i] }
+                for e in (start + 1)..<max(end, start + 1) {
+                    let row = x + (o * r.extent + e) * r.inner
+                    switch op {
+                    case .sum, .mean: for i in 0..<r.inner { block[i] += row[i] }
+                    case .sumOfSquares: for i in 0..<r.inner { block[i] += row[i] * row[i] }
+                    case .max: for i in 0..<r.inner { block[i] = Self.maxNaN(block[i], row[i]) }
+                    }
+                }
+                for i in 0..<r.inner {
+                    acc[i] = op == .max ? Self.maxNaN(acc[i], Double(block[i])) : acc[i] + Double(block[i])
+                }
+                start = end
+            }
+            for i in 0..<r.inner { y[o * r.inner + i] = Float(Self.finish(op, acc[i], extent: r.extent)) }
+        }
+    }
+
+    /// `y = exp(x − max) / Σ exp(x − max)` along the extent; `y` may alias `x`.
+    func softmax(_ r: Reduction, x: Pointer, y: Pointer) {
+        guard r.extent > 0 else { return }
+        Parallel.forEachItem(r.outer * r.inner, itemCost: 3 * r.extent) { item in
+            let (o, i) = item.quotientAndRemainder(dividingBy: r.inner)
+            let base = o * r.extent * r.inner + i
+            let s = r.inner
+            var maximum = -Float.infinity
+            for e in 0..<r.extent { maximum = Swift.max(maximum, x[base + e * s]) }
+            var sum: Float = 0
+            for e in 0..<r.extent {
+                let v = exp(x[base + e * s] - maximum)
+                y[base + e * s] = v
+                sum += v
+            }
+            let scale = 1 / sum
+            for e in 0..<r.extent { y[base + e * s] *= scale }
+        }
+    }
+
+    /// `dx = y · (dy − Σ_extent dy·y)`; `dx` may alias `dy`.
+    func softmaxBackward(_ r: Reduction, y: Pointer, dy: Pointer, dx: Pointer) {
+        guard r.extent > 0 else { return }
+        Parallel.forEachItem(r.outer * r.inner, itemCost: 2 * r.extent) { item in
+            let (o, i) = item.quotientAndRemainder(dividingBy: r.inner)
+            let base = o * r.extent * r.inner + i
+            let s = r.inner
+            var dot: Float = 0
+            for e in 0..<r.extent { dot += dy[base + e * s] * y[base + e * s] }
+            for e in 0..<r.extent { dx[base + e * s] = y[base + e * s] * (dy[base + e * s] - dot) }
+        }
+    }
+
+    // MARK: Helpers
+
+    /// The raw reduction (sum, sum of squares or max) of `count` values `stride` apart.
+    static func reduceStrided(_ op: ReduceOp, _ x: Pointer, count: Int, stride: Int) -> Double {
+        var total: Double = op == .max ? -.infinity : 0
+        var start = 0
+        while start < count {
+            let n = min(blockLength, count - start)
+            let p = x + start * stride
+            switch op {
+            case .sum, .mean: total += Double(stride == 1 ? sumContiguous(p, n) : sumStrided(p, n, stride) { $0 })
+            case .sumOfSquares:
+                total += Double(stride == 1 ? sumOfSquaresContiguous(p, n) : sumStrided(p, n, stride) { $0 * $0 })
+            case .max:
+                var m = -Float.infinity
+                for k in 0..<n { m = maxNaN(m, p[k * stride]) }
+                total = maxNaN(total, Double(m))
+            }
+            start += n
+        }
+        return total
+    }
+
+    /// The larger value, NaN when either is NaN (as `torch.max`).
+    @inline(__always)
+    static func maxNaN<T: FloatingPoint>(_ a: T, _ b: T) -> T { a.isNaN || b.isNaN ? .nan : Swift.max(a, b) }
+
+    /// Mean divides by the extent; the others are already final.
+    static func finish(_ op: ReduceOp, _ value: Double, extent: Int) -> Double {
+        op == .mean ? value / Double(extent) : value
+    }
+
+    /// Sum of `n` contiguous floats with 16 independent lanes (vectorises without reassociation flags).
+    @inline(__always)
+    static func sumContiguous(_ p: Pointer, _ n: Int) -> Float {
+        var lanes = SIMD16<Float>()
+        var k = 0
+        while k + 16 <= n {
+            lanes += UnsafeRawPointer(p + k).loadUnaligned(as: SIMD16<Float>.self)
+            k += 16
+        }
+        var total = lanes.sum()
+        while k < n { total += p[k]; k += 1 }
+        return total
+    }
+
+    /// Sum of squares of `n` contiguous floats with 16 independent lanes.
+    @inline(__always)
+    static func sumOfSquaresContiguous(_ p: Pointer, _ n: Int) -> Float {
+        var lanes = SIMD16<Float>()
+        var k = 0
+        while k + 16 <= n {
+            let v = UnsafeRawPointer(p + k).loadUnaligned(as: SIMD16<Float>.self)
+            lanes.addProduct(v, v)
+            k += 16
+        }
+        var total = lanes.sum()
+        while k < n { total += p[k] * p[k]; k += 1 }
+        return total
+    }
+
+    @inline(__always)
+    static func sumStrided(_ p: Pointer, _ n: Int, _ stride: Int, _ f: (Float) -> Float) -> Float {
+        var total: Float = 0
+        for k in 0..<n { total += f(p[k * stride]) }
+        return total
+    }
+}

@@ -1,0 +1,110 @@
+import Devices
+import XCTest
+@testable import OpenCLBackend
+
+/// Discovery, `DeviceInfo`, capability gating and the small utilities they rely on.
+final class DiscoveryTests: XCTestCase {
+    func testFactoryNumbersEveryDeviceAndOffersOne() throws {
+        let entries = OpenCLDeviceFactory().enumerate()
+        XCTAssertFalse(entries.isEmpty)
+        XCTAssertEqual(entries.map(\.name), entries.indices.map { "opencl:\($0)" })
+        _ = try TestDevice.firstAvailable()
+        for entry in entries { XCTAssertFalse(entry.summary.isEmpty, entry.name) }
+    }
+
+    func testDeviceInfoIsFilledLikeClinfo() throws {
+        let device = try TestDevice.firstAvailable()
+        let info = device.info
+        XCTAssertTrue(info.name.hasPrefix("opencl:"))
+        XCTAssertFalse(info.deviceName.isEmpty)
+        XCTAssertFalse(info.vendor.isEmpty)
+        XCTAssertFalse(info.driverVersion.isEmpty)
+        XCTAssertTrue(info.platform.contains(device.capabilities.platformName))
+        XCTAssertTrue(info.platform.contains(device.capabilities.platformVersion))
+        XCTAssertGreaterThan(info.computeUnits, 0)
+        XCTAssertGreaterThan(info.globalMemoryBytes, 0)
+        XCTAssertGreaterThan(info.maxAllocationBytes, 0)
+        XCTAssertLessThanOrEqual(info.maxAllocationBytes, info.globalMemoryBytes)
+        XCTAssertGreaterThanOrEqual(info.alignment, 4)
+        XCTAssertEqual(info.alignment & (info.alignment - 1), 0, "alignment \(info.alignment) is a power of two")
+        XCTAssertEqual(info.supportsFP16, device.capabilities.extensions.contains("cl_khr_fp16"))
+        let version = try XCTUnwrap(info.openCLCVersion)
+        XCTAssertGreaterThanOrEqual(OpenCLCVersion(parsing: "OpenCL C \(version)"), OpenCLCVersion(major: 1, minor: 2))
+        let keys = info.properties.map(\.key)
+        for key in ["max work-group size", "local memory", "preferred vector width (float)", "max clock", "extensions"] {
+            XCTAssertTrue(keys.contains(key), "missing property \(key)")
+        }
+        XCTAssertEqual(info.properties.first { $0.key == "extensions" }?.value,
+                       String(device.capabilities.extensions.count))
+    }
+
+    func testOpenCLCVersionParsing() {
+        XCTAssertEqual(OpenCLCVersion(parsing: "OpenCL C 1.2 PoCL"), OpenCLCVersion(major: 1, minor: 2))
+        XCTAssertEqual(OpenCLCVersion(parsing: "OpenCL C 3.0 "), OpenCLCVersion(major: 3, minor: 0))
+        XCTAssertEqual(OpenCLCVersion(parsing: "OpenCL C 2.0-beta"), OpenCLCVersion(major: 2, minor: 0))
+        XCTAssertEqual(OpenCLCVersion(parsing: "garbage"), OpenCLCVersion(major: 0, minor: 0))
+        XCTAssertLessThan(OpenCLCVersion(major: 1, minor: 2), OpenCLCVersion(major: 2, minor: 0))
+        XCTAssertLessThan(OpenCLCVersion(major: 1, minor: 1), OpenCLCVersion(major: 1, minor: 2))
+    }
+
+    func testCapabilityGateNamesTheMissingCapability() throws {
+        let base = try TestDevice.firstAvailable().capabilities
+        XCTAssertNil(base.unusableReason)
+        var old = base
+        old.openCLC = OpenCLCVersion(major: 1, minor: 1)
+        XCTAssertTrue(old.unusableReason?.contains("OpenCL C 1.1") ?? false, String(describing: old.unusableReason))
+        var small = base
+        small.maxWorkGroupSize = 32
+        XCTAssertTrue(small.unusableReason?.contains("work-group size 32") ?? false)
+        var noLocal = base
+        noLocal.localMemoryBytes = 1024
+        XCTAssertTrue(noLocal.unusableReason?.contains("local memory") ?? false)
+        var noCompiler = base
+        noCompiler.isCompilerAvailable = false
+        XCTAssertTrue(noCompiler.unusableReason?.contains("compiler") ?? false)
+    }
+
+    func testBuildOptionsComeFromTheDevice() throws {
+        let device = try TestDevice.shared()
+        let version = device.capabilities.openCLC
+        let elementwise = device.programs.buildOptions(file: "elementwise.cl")
+        XCTAssertTrue(elementwise.contains("-cl-std=CL\(version.major).\(version.minor)"), elementwise)
+        XCTAssertFalse(elementwise.contains("-cl-mad-enable"), "elementwise kernels must keep full precision")
+        XCTAssertEqual(elementwise.contains("-cl-fp32-correctly-rounded-divide-sqrt"),
+                       device.capabilities.correctlyRoundedDivideSqrt)
+        XCTAssertTrue(device.programs.buildOptions(file: "gemm.cl").contains("-cl-mad-enable"))
+        XCTAssertTrue(device.programs.buildOptions(file: "gemm.cl").contains("-DGEMM_TILE="))
+    }
+
+    func testNoPlatformReasonIsActionable() {
+        XCTAssertTrue(OpenCLDeviceFactory.noPlatformReason.contains("pocl-opencl-icd"))
+    }
+
+    func testErrorNamesAndBackendFailures() {
+        XCTAssertEqual(CLError.name(-5), "CL_OUT_OF_RESOURCES")
+        XCTAssertEqual(CLError.name(-1001), "CL_PLATFORM_NOT_FOUND_KHR")
+        XCTAssertEqual(CLError.name(-9999), "unknown OpenCL error")
+        XCTAssertThrowsError(try CLError.check(-38, "clEnqueueReadBuffer", device: "opencl:7")) { error in
+            XCTAssertEqual(error as? DeviceError, .backendFailure(device: "opencl:7", call: "clEnqueueReadBuffer",
+                                                                  code: -38, message: "CL_INVALID_MEM_OBJECT"))
+        }
+        XCTAssertThrowsError(try CLError.check(-4, "clCreateBuffer", device: "opencl:7", requestedBytes: 64)) { error in
+            XCTAssertEqual(error as? DeviceError, .outOfMemory(device: "opencl:7", requested: 64))
+        }
+        XCTAssertNoThrow(try CLError.check(0, "clFinish", device: "opencl:7"))
+    }
+
+    func testSHA256MatchesPublishedVectors() {
+        XCTAssertEqual(SHA256.hex(Array("abc".utf8)),
+                       "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        XCTAssertEqual(SHA256.hex([UInt8]()), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        XCTAssertEqual(SHA256.hex(Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8)),
+                       "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
+        var split = SHA256()
+        let million = [UInt8](repeating: UInt8(ascii: "a"), count: 1_000_000)
+        split.update(million[0..<333_333])
+        split.update(million[333_333...])
+        XCTAssertEqual(SHA256.hexString(split.finalize()),
+                       "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+    }
+}
