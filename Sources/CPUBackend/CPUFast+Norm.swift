@@ -170,7 +170,7 @@ extension CPUFast {
             let p = x + start
             while k + 16 <= n {
                 let v = UnsafeRawPointer(p + k).loadUnaligned(as: SIMD16<Float>.self) - SIMD16(repeating: m)
-                lanes.addProduct(v, v)
+                lanes += v * v   // not addProduct: without FMA in the target it becomes a libm call per lane
                 k += 16
             }
             var total = lanes.sum()

@@ -151,7 +151,7 @@ extension CPUFast {
         var k = 0
         while k + 16 <= n {
             let v = UnsafeRawPointer(p + k).loadUnaligned(as: SIMD16<Float>.self)
-            lanes.addProduct(v, v)
+            lanes += v * v   // not addProduct: without FMA in the target it becomes a libm call per lane
             k += 16
         }
         var total = lanes.sum()

@@ -17,6 +17,9 @@ final class FastAgreementTests: XCTestCase {
         // The adjoint of that broadcast: accumulate 6 rows into one.
         try assertAgreement(.copy(StridedCopy(shape: [6, 9], srcStrides: [13, 1], dstStrides: [0, 1], accumulate: true)))
         try assertAgreement(.copy(StridedCopy(shape: [400, 300], srcStrides: [1, 400], dstStrides: [300, 1])), exact: true)
+        // Negative strides walk down from the top of the span (the slice is its lowest address).
+        try assertAgreement(.copy(StridedCopy(shape: [4, 5], srcStrides: [-5, -1], dstStrides: [5, 1])), exact: true)
+        try assertAgreement(.copy(StridedCopy(shape: [300, 200], srcStrides: [200, 1], dstStrides: [-1, 300])), exact: true)
         try assertAgreement(.copy(StridedCopy(shape: [2, 1, 3, 1, 2, 5], srcStrides: [30, 0, 10, 0, 5, 1],
                                               dstStrides: [1, 7, 2, 3, 6, 12], accumulate: true)))
     }
