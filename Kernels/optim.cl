@@ -10,10 +10,23 @@
 //   g = grad·gradScale;  p ← p·(1 − lr·wd) when wd ≠ 0 (decoupled, AdamW)
 //   m ← m + (1 − β1)(g − m)  (torch's lerp);  v ← β2·v + (1 − β2)·g²
 //   p ← p − lr/(1 − β1^step) · m / (√v / √(1 − β2^step) + eps)
-// hyper = [lr, step, gradScale] (AdamHyper).
+// hyper = [lr, step, gradScale] (AdamHyper). The two bias-correction factors are the same for
+// every element, so adam_prepare computes them once into `factors` (queue scratch):
+// factors = [lr / (1 − β1^step), √(1 − β2^step)]. A single work item.
+__kernel void adam_prepare(__global const float* hyper, ulong hyper_off, __global float* factors, ulong factors_off,
+                           float beta1, float beta2) {
+    if (get_global_id(0) != 0) return;
+    hyper += hyper_off;
+    factors += factors_off;
+    float step = hyper[1];
+    factors[0] = hyper[0] / (1.0f - pow(beta1, step));
+    factors[1] = sqrt(1.0f - pow(beta2, step));
+}
+
+// The element-wise part of the step, one work item per element.
 __kernel void adam(__global float* param, ulong param_off, __global const float* grad, ulong grad_off,
                    __global float* m, ulong m_off, __global float* v, ulong v_off,
-                   __global const float* hyper, ulong hyper_off,
+                   __global const float* hyper, ulong hyper_off, __global const float* factors, ulong factors_off,
                    int count, float beta1, float beta2, float eps, float weight_decay) {
     int i = get_global_id(0);
     if (i >= count) return;
@@ -22,16 +35,15 @@ __kernel void adam(__global float* param, ulong param_off, __global const float*
     m += m_off;
     v += v_off;
     hyper += hyper_off;
-    float lr = hyper[0], step = hyper[1], scale = hyper[2];
+    factors += factors_off;
+    float lr = hyper[0], scale = hyper[2];
     float g = grad[i] * scale;
     float p = param[i];
     if (weight_decay != 0.0f) p = p * (1.0f - lr * weight_decay);
     float mi = m[i] + (1.0f - beta1) * (g - m[i]);
     float vi = beta2 * v[i] + (1.0f - beta2) * g * g;
-    float correction1 = 1.0f - pow(beta1, step);
-    float correction2 = 1.0f - pow(beta2, step);
-    float denominator = sqrt(vi) / sqrt(correction2) + eps;
-    param[i] = p - (lr / correction1) * (mi / denominator);
+    float denominator = sqrt(vi) / factors[1] + eps;
+    param[i] = p - factors[0] * (mi / denominator);
     m[i] = mi;
     v[i] = vi;
 }

@@ -73,8 +73,17 @@ extension OpenCLQueue {
 
     func adam(_ a: Adam, param: BufferSlice, grad: BufferSlice, m: BufferSlice, v: BufferSlice, hyper: BufferSlice,
               family: String) throws {
+        if a.count == 0 { return }
+        let factors = DeviceTensor.scratch(try scratchMemory(bytes: 8))
+        try dispatch(Self.optimFile, "adam_prepare", family: family, global: [1]) { args in
+            try args.tensor(hyper)
+            try args.bind(factors)
+            try args.float(a.beta1)
+            try args.float(a.beta2)
+        }
         try dispatch(Self.optimFile, "adam", family: family, global: [a.count]) { args in
             for tensor in [param, grad, m, v, hyper] { try args.tensor(tensor) }
+            try args.bind(factors)
             try args.int(a.count)
             try args.float(a.beta1)
             try args.float(a.beta2)
