@@ -54,7 +54,7 @@ extension GoldenContext {
         let compiled = try CompiledGraph(g, outputs: ["loss": built.loss], gradients: gradientMap, queue: queue)
         try unet.loadStateDict(weights, into: compiled.parameters, queue: queue)
         try compiled.setInput(built.imageInput, tensor("loss.x_start"))
-        try compiled.setInput("t", io.int32s("loss.t"))
+        try compiled.setInput("t", integers: io.int32s("loss.t"))
         try compiled.setInput("noise", tensor("loss.noise"))
         try compiled.run()
         let lossError = GoldenContext.maxAbs(try compiled.readOutput("loss"), try tensor("loss.value"))
