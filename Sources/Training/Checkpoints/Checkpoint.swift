@@ -136,3 +136,10 @@ public struct Checkpoint {
         }
     }
 }
+
+extension Checkpoint {
+    /// Only the run configuration of the checkpoint at `path` (the file is still validated whole).
+    public static func readConfiguration(_ path: String) throws -> RunConfiguration {
+        try configuration(of: try openFile(path))
+    }
+}
