@@ -7,17 +7,17 @@ extension Trainer {
     /// losses and weights are finite), prunes old ones and returns its path.
     @discardableResult
     func saveCheckpoint() throws -> String {
-        try step.synchronize()
+        try engine.synchronize()
         try drainRecords(imagesPerStep: configuration.training.batchSize * configuration.training.gradientAccumulation)
-        let model = try step.parameters.read(queue: queue)
-        guard let emaStore = step.ema else { throw TrainingError.invalidSetting("internal: the training step has no EMA") }
+        let model = try engine.parameters.read(queue: queue)
+        guard let emaStore = engine.ema else { throw TrainingError.invalidSetting("internal: the training step has no EMA") }
         let ema = try emaStore.read(queue: queue)
         guard Trainer.allFinite(model), Trainer.allFinite(ema) else {
             throw TrainingError.nonFiniteWeights(step: completedSteps, lastCheckpoint: lastCheckpoint)
         }
-        let state = try step.readOptimizerState()
+        let state = try engine.readOptimizerState()
         var m: [String: [Float]] = [:], v: [String: [Float]] = [:]
-        for e in step.parameters.layout.entries {
+        for e in engine.parameters.layout.entries {
             m[e.name] = Array(state.m[e.offset..<(e.offset + e.count)])
             v[e.name] = Array(state.v[e.offset..<(e.offset + e.count)])
         }
@@ -36,11 +36,11 @@ extension Trainer {
     }
 
     /// Loads a checkpoint's weights, EMA, Adam moments, step count and device random state.
-    static func restore(_ checkpoint: Checkpoint, into step: TrainingStep, queue: Queue) throws {
-        try step.loadParameters(checkpoint.model)
-        guard let ema = step.ema else { throw TrainingError.invalidSetting("internal: the training step has no EMA") }
+    static func restore(_ checkpoint: Checkpoint, into engine: OptimizerEngine, queue: Queue) throws {
+        try engine.loadParameters(checkpoint.model)
+        guard let ema = engine.ema else { throw TrainingError.invalidSetting("internal: the training step has no EMA") }
         try ema.load(checkpoint.ema, queue: queue)
-        let layout = step.parameters.layout
+        let layout = engine.parameters.layout
         var m = [Float](repeating: 0, count: layout.count), v = m
         for e in layout.entries {
             guard let a = checkpoint.adamFirstMoment[e.name], let b = checkpoint.adamSecondMoment[e.name] else {
@@ -49,7 +49,7 @@ extension Trainer {
             m.replaceSubrange(e.offset..<(e.offset + e.count), with: a)
             v.replaceSubrange(e.offset..<(e.offset + e.count), with: b)
         }
-        try step.loadOptimizerState(OptimizerState(step: checkpoint.step, m: m, v: v, randomState: checkpoint.deviceRandomState))
+        try engine.loadOptimizerState(OptimizerState(step: checkpoint.step, m: m, v: v, randomState: checkpoint.deviceRandomState))
     }
 
     static func allFinite(_ tensors: [String: [Float]]) -> Bool {

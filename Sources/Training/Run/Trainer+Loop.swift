@@ -24,8 +24,8 @@ extension Trainer {
             }
             let next = completedSteps + 1
             try applySchedules(forStep: next)
-            let batch = try loader.next()
-            try batch.values.withUnsafeBytes { try step.step(bytes: $0) }
+            let batches = try (0..<settings.gradientAccumulation).map { _ in try loader.next() }
+            try engine.step(batches)
             completedSteps = next
             try drainRecords(imagesPerStep: imagesPerStep)
             if completedSteps % settings.saveEvery == 0 {
@@ -46,12 +46,12 @@ extension Trainer {
     func applySchedules(forStep step: Int) throws {
         let lr = configuration.training.learningRate(atStep: step)
         if lr != currentLearningRate {
-            try self.step.setLearningRate(Float(lr))
+            try engine.setLearningRate(Float(lr))
             currentLearningRate = lr
         }
         let decay = configuration.training.emaDecay(afterStep: step)
         if decay != currentEMADecay {
-            try self.step.setEMADecay(Float(decay))
+            try engine.setEMADecay(Float(decay))
             currentEMADecay = decay
         }
     }
@@ -59,9 +59,8 @@ extension Trainer {
     /// Turns the losses the step has read back since the last call into records: metrics lines,
     /// progress events, and the NaN guard.
     func drainRecords(imagesPerStep: Int) throws {
-        let losses = step.losses
-        while recordsSeen < losses.count {
-            let r = losses[recordsSeen]
+        while recordsSeen < engine.lossCount {
+            let r = engine.loss(at: recordsSeen)
             recordsSeen += 1
             let now = Trainer.now()
             let window = max(now - lastRecordTime.time, 1e-9)

@@ -10,7 +10,7 @@ extension Trainer {
         if sampler == nil {
             sampler = try DiffusionSampler(diffusion: diffusion, method: SamplingMethod(configuration.diffusion), batch: count, queue: queue)
         }
-        guard let sampler, let ema = step.ema else { return }
+        guard let sampler, let ema = engine.ema else { return }
         try sampler.copyWeights(from: ema)
         let images = try sampler.sample(noise: .device(seed: SplitMix64.mix(configuration.training.seed, 0x53414D50)))
         let grid = ImageGrid.make(images, count: count, channels: configuration.unet.channels,

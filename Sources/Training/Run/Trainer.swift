@@ -36,8 +36,8 @@ public final class Trainer {
     public let device: Device
     public let diffusion: GaussianDiffusion
     public let dataset: ImageDataset
-    /// The compiled optimiser step.
-    public let step: TrainingStep
+    /// The compiled optimiser step (one schedule per step, or per micro-batch with accumulation).
+    let engine: OptimizerEngine
     /// Steps completed (the next step to run is `completedSteps + 1`).
     public internal(set) var completedSteps: Int
     /// The newest checkpoint written or resumed from.
@@ -107,11 +107,16 @@ public final class Trainer {
         stepConfiguration.emaDecay = Float(settings.emaDecay)
         stepConfiguration.lossEvery = settings.logEvery
         stepConfiguration.seed = settings.seed
-        step = try TrainingStep(builder: g, loss: loss.loss, queue: queue, configuration: stepConfiguration)
+        if settings.gradientAccumulation > 1 {
+            engine = try AccumulatedTrainingStep(builder: g, loss: loss.loss, imageInput: loss.imageInput, queue: queue,
+                                                 configuration: stepConfiguration, microBatches: settings.gradientAccumulation)
+        } else {
+            engine = try TrainingStep(builder: g, loss: loss.loss, queue: queue, configuration: stepConfiguration)
+        }
 
         completedSteps = 0
         if let checkpoint = resumeFrom {
-            try Trainer.restore(checkpoint, into: step, queue: queue)
+            try Trainer.restore(checkpoint, into: engine, queue: queue)
             completedSteps = checkpoint.step
             let expected = checkpoint.step * settings.batchSize * settings.gradientAccumulation
             guard checkpoint.dataPosition == expected else {
@@ -129,8 +134,9 @@ public final class Trainer {
             "model: Unet dim \(configuration.unet.dim), mults \(configuration.unet.dimMults), \(unet.parameterCount) parameters; "
                 + "\(configuration.diffusion.objective.rawValue), \(configuration.diffusion.betaSchedule.name) schedule, "
                 + "\(configuration.diffusion.timesteps) timesteps",
-            "training: batch \(settings.batchSize), lr \(settings.learningRate), \(settings.steps) steps; "
-                + "arena \(step.compiled.report.memory.arenaPeakBytes / (1 << 20)) MiB, \(step.schedule.count) kernels per step",
+            "training: batch \(settings.batchSize)\(settings.gradientAccumulation > 1 ? " x \(settings.gradientAccumulation) micro-batches" : ""), "
+                + "lr \(settings.learningRate), \(settings.steps) steps; "
+                + "arena \(engine.arenaPeakBytes / (1 << 20)) MiB, \(engine.kernelsPerStep) kernels per step",
         ]
         if let path = lastCheckpoint { lines.append("resumed from \(path) at step \(completedSteps)") }
         startLines = lines
