@@ -66,7 +66,7 @@ extension DataOrder {
                         for x in 0..<w {
                             let sx = flip ? w - 1 - x : x
                             let src = (y * w + sx) * c
-                            for k in 0..<c { out[base + k * plane + y * w + x] = Float(px[src + k]) * (1 / 255) }
+                            for k in 0..<c { out[base + k * plane + y * w + x] = Float(px[src + k]) / 255 }
                         }
                     }
                 }

@@ -1,0 +1,49 @@
+import Foundation
+import XCTest
+@testable import Training
+
+/// Learning-rate and EMA schedules against their formulas.
+final class ScheduleTests: XCTestCase {
+    func testLearningRateWarmupAndCosine() {
+        var s = TrainingSettings()
+        s.learningRate = 1e-3
+        XCTAssertEqual(s.learningRate(atStep: 1), 1e-3)
+        s.warmupSteps = 10
+        XCTAssertEqual(s.learningRate(atStep: 1), 1e-4, accuracy: 1e-12)
+        XCTAssertEqual(s.learningRate(atStep: 10), 1e-3, accuracy: 1e-12)
+        XCTAssertEqual(s.learningRate(atStep: 500), 1e-3)
+        s.learningRateSchedule = .cosine
+        s.steps = 110
+        XCTAssertEqual(s.learningRate(atStep: 60), 5e-4, accuracy: 1e-12, "half way down the cosine")
+        XCTAssertEqual(s.learningRate(atStep: 110), 0, accuracy: 1e-12)
+    }
+
+    func testEMADecayFollowsEMAPytorch() {
+        var s = TrainingSettings()  // beta 0.995, update_every 10, update_after_step 100
+        XCTAssertEqual(s.emaDecay(afterStep: 1), 0, "the first call (counter 0) copies the weights")
+        XCTAssertEqual(s.emaDecay(afterStep: 2), 1, "between updates nothing changes")
+        XCTAssertEqual(s.emaDecay(afterStep: 101), 0, "counter 100 ≤ update_after_step: copy")
+        // Counter 110: n = 111 − 100 − 1 = 10, decay = 1 − 11^(−2/3).
+        XCTAssertEqual(s.emaDecay(afterStep: 111), 1 - pow(11, -2.0 / 3), accuracy: 1e-12)
+        XCTAssertEqual(s.emaDecay(afterStep: 100_001), 0.995, "capped at beta")
+        s.emaUpdateEvery = 1
+        s.emaUpdateAfterStep = 0
+        XCTAssertEqual(s.emaDecay(afterStep: 1), 0)
+        XCTAssertEqual(s.emaDecay(afterStep: 3), 1 - pow(3, -2.0 / 3), accuracy: 1e-12)
+    }
+
+    func testSettingsValidationNamesTheOption() {
+        func message(_ change: (inout TrainingSettings) -> Void) -> String {
+            var s = TrainingSettings()
+            change(&s)
+            do { try s.validate(); return "" } catch { return "\(error)" }
+        }
+        XCTAssertEqual(message { _ in }, "")
+        XCTAssertTrue(message { $0.batchSize = 0 }.contains("--batch-size"))
+        XCTAssertTrue(message { $0.learningRate = -1 }.contains("--lr"))
+        XCTAssertTrue(message { $0.adamBeta2 = 1 }.contains("--adam-betas"))
+        XCTAssertTrue(message { $0.emaDecay = 1.5 }.contains("--ema-decay"))
+        XCTAssertTrue(message { $0.gradientAccumulation = 0 }.contains("--grad-accum"))
+        XCTAssertTrue(message { $0.saveEvery = 0 }.contains("--save-every"))
+    }
+}
