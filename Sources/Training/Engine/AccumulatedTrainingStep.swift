@@ -126,7 +126,7 @@ final class AccumulatedTrainingStep: OptimizerEngine {
 
     func loss(at index: Int) -> StepLoss { losses[index] }
 
-    func synchronize() throws {
+    func waitForDevice() throws {
         try queue.synchronize()
         try collectPending()
     }

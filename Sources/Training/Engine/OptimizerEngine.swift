@@ -26,7 +26,8 @@ protocol OptimizerEngine: AnyObject {
     func step(_ batches: [Batch]) throws
     func setLearningRate(_ lr: Float) throws
     func setEMADecay(_ decay: Float) throws
-    func synchronize() throws
+    /// Waits for the device and collects the pending loss read-back.
+    func waitForDevice() throws
     func loadParameters(_ tensors: [String: [Float]]) throws
     func readOptimizerState() throws -> OptimizerState
     func loadOptimizerState(_ state: OptimizerState) throws
@@ -43,7 +44,7 @@ extension TrainingStep: OptimizerEngine {
         return StepLoss(step: r.step, loss: r.loss, gradNorm: r.gradNorm)
     }
 
-    func synchronize() throws { _ = try synchronize() as LossRecord? }
+    func waitForDevice() throws { try synchronize() }
 
     func step(_ batches: [Batch]) throws {
         precondition(batches.count == 1, "TrainingStep takes one batch per step")

@@ -7,7 +7,7 @@ extension Trainer {
     /// losses and weights are finite), prunes old ones and returns its path.
     @discardableResult
     func saveCheckpoint() throws -> String {
-        try engine.synchronize()
+        try engine.waitForDevice()
         try drainRecords(imagesPerStep: configuration.training.batchSize * configuration.training.gradientAccumulation)
         let model = try engine.parameters.read(queue: queue)
         guard let emaStore = engine.ema else { throw TrainingError.invalidSetting("internal: the training step has no EMA") }
