@@ -60,7 +60,10 @@ extension TrainCommand {
         if let keepCheckpoints { training.keepCheckpoints = keepCheckpoints }
         if let logEvery { training.logEvery = logEvery }
         c.training = training
-        try c.validate()
+        // Out-of-domain values are option errors (exit status 64), like unparsable ones.
+        do { try c.validate() } catch let error as TrainingError { throw ValidationError("\(error)") } catch let error as DiffusionError {
+            throw ValidationError("\(error)")
+        }
         return c
     }
 
