@@ -58,3 +58,35 @@ final class DeterminismTests: XCTestCase {
         XCTAssertEqual(x.deviceRandomState, y.deviceRandomState)
     }
 }
+
+/// A diverging run stops with a clear error and keeps its last good checkpoint.
+final class DivergenceTests: XCTestCase {
+    func testNonFiniteLossStopsTheRunAndKeepsTheLastGoodCheckpoint() throws {
+        var config = TinyRun.configuration(steps: 40)
+        config.training.learningRate = 1e30
+        config.training.maxGradNorm = nil
+        config.training.saveEvery = 1
+        let dir = Fixtures.temporaryDirectory("ddpm-nan")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let trainer = try Trainer(configuration: config, outputDirectory: dir, device: TinyRun.device())
+        XCTAssertThrowsError(try trainer.run()) { error in
+            let message = "\(error)"
+            switch error as? TrainingError {
+            case let .nonFiniteLoss(_, loss, checkpoint)?:
+                XCTAssertFalse(loss.isFinite)
+                XCTAssertEqual(checkpoint, trainer.lastCheckpoint)
+            case let .nonFiniteWeights(_, checkpoint)?:
+                XCTAssertEqual(checkpoint, trainer.lastCheckpoint)
+            default:
+                XCTFail("unexpected \(error)")
+            }
+            XCTAssertTrue(message.contains("training stopped"), message)
+            XCTAssertTrue(message.contains("--lr"), message)
+        }
+        // Every checkpoint left behind is finite and loads.
+        for c in CheckpointDirectory(path: dir).checkpoints() {
+            let checkpoint = try Checkpoint(contentsOf: c.path)
+            XCTAssertTrue(checkpoint.model.values.allSatisfy { $0.allSatisfy(\.isFinite) }, c.path)
+        }
+    }
+}
