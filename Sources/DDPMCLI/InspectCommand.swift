@@ -9,6 +9,8 @@ struct InspectCommand: ParsableCommand {
         commandName: "inspect",
         abstract: "Show a checkpoint's configuration, step, parameter count and tensors (any safetensors file works).")
 
+    @OptionGroup var global: GlobalOptions
+
     @Argument(help: ArgumentHelp("A checkpoint or safetensors file, or a run folder (its newest checkpoint).", valueName: "path"))
     var path: String
 

@@ -102,7 +102,7 @@ struct TrainCommand: ParsableCommand {
             let device = try global.resolveDevice()
             let progress = TrainProgress(totalSteps: configuration.training.steps)
             let trainer = try Trainer(configuration: configuration, outputDirectory: output, device: device, resume: resume,
-                                      events: progress.handle)
+                                      events: { progress.handle($0) })
             let interrupt = InterruptSignal(onFirst: { progress.note("interrupt: writing a checkpoint and stopping (Ctrl-C again to quit at once)") })
             let outcome = try trainer.run(shouldStop: { interrupt.isSet })
             progress.finish()

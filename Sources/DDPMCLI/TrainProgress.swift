@@ -22,6 +22,8 @@ final class TrainProgress: @unchecked Sendable {
     func handle(_ event: TrainingEvent) {
         lock.withLock {
             switch event {
+            case let .preparingData(done, total):
+                emit("decoding images: \(done)/\(total)")
             case let .started(lines, first, total):
                 firstStep = first
                 startTime = now()

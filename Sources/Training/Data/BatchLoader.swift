@@ -90,7 +90,7 @@ final class BoundedBatchQueue: @unchecked Sendable {
             return batch
         }
         if let failure { throw failure }
-        throw DatasetError.invalidShape("the data loader was stopped")
+        throw DatasetError.loaderStopped
     }
 
     func stop() {

@@ -44,7 +44,7 @@ public struct Batch: Sendable {
 extension DataOrder {
     /// The batch starting at stream position `batch · size`, assembled from `dataset`.
     ///
-    /// `permutations` caches the last epochs' permutations between calls.
+    /// `cache` keeps the permutations of the last two epochs between calls.
     func assemble(batch: Int, size: Int, from dataset: ImageDataset, cache: inout [Int: [Int]]) throws -> Batch {
         let plane = dataset.height * dataset.width
         let sampleCount = dataset.channels * plane

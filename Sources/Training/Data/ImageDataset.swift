@@ -25,6 +25,8 @@ public enum DatasetError: Error, CustomStringConvertible, Equatable {
     case tooFewImages(source: String, count: Int, batchSize: Int)
     /// A size or channel count the dataset cannot produce.
     case invalidShape(String)
+    /// The data loader was stopped while a batch was awaited.
+    case loaderStopped
 
     public var description: String {
         switch self {
@@ -37,6 +39,8 @@ public enum DatasetError: Error, CustomStringConvertible, Equatable {
                 + "add images or lower --batch-size"
         case let .invalidShape(message):
             return message
+        case .loaderStopped:
+            return "the data loader was stopped"
         }
     }
 }

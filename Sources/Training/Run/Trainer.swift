@@ -5,6 +5,8 @@ import Graph
 
 /// What the trainer reports while it works.
 public enum TrainingEvent: Sendable {
+    /// Images of a folder decoded so far while the dataset is prepared (every 500, and the last).
+    case preparingData(done: Int, total: Int)
     /// Training is about to start: lines describing the run (device, data, model, resume point).
     case started(lines: [String], firstStep: Int, totalSteps: Int)
     /// A loss read-back.
@@ -47,7 +49,7 @@ public final class Trainer {
     let order: DataOrder
     let checkpoints: CheckpointDirectory
     let metrics: MetricsLog
-    let events: (TrainingEvent) -> Void
+    let events: @Sendable (TrainingEvent) -> Void
     var sampler: DiffusionSampler?
     var recordsSeen = 0
     var lastRecordTime: (step: Int, time: Double)
@@ -62,8 +64,10 @@ public final class Trainer {
     ///   configuration must agree with `configuration` (see ``RunConfiguration/resumeConflicts(with:)``);
     ///   with no checkpoint there yet, training starts at step 0. Without `resume`, a folder that
     ///   already holds checkpoints is refused rather than overwritten.
+    /// - Parameter events: progress reports; ``TrainingEvent/preparingData(done:total:)`` comes
+    ///   from the decoding threads, every other event from the thread calling ``run(shouldStop:)``.
     public init(configuration: RunConfiguration, outputDirectory: String, device: Device, resume: Bool = false,
-                events: @escaping (TrainingEvent) -> Void = { _ in }) throws {
+                events: @escaping @Sendable (TrainingEvent) -> Void = { _ in }) throws {
         try configuration.validate()
         let settings = configuration.training
         self.configuration = configuration
@@ -89,7 +93,9 @@ public final class Trainer {
         let unet = try Unet(configuration.unet)
         diffusion = try GaussianDiffusion(unet: unet, configuration: configuration.diffusion)
         let (h, w) = (configuration.diffusion.imageHeight, configuration.diffusion.imageWidth)
-        dataset = try settings.data.open(channels: configuration.unet.channels, height: h, width: w)
+        dataset = try settings.data.open(channels: configuration.unet.channels, height: h, width: w) { done, total in
+            if done % 500 == 0 || done == total { events(.preparingData(done: done, total: total)) }
+        }
         guard dataset.count >= settings.batchSize else {
             throw DatasetError.tooFewImages(source: settings.data.description, count: dataset.count, batchSize: settings.batchSize)
         }
