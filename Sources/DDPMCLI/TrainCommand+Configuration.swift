@@ -15,7 +15,7 @@ extension TrainCommand {
         }
         let t = c.training
         var training = t
-        if let data { training.data = DataSource(argument: data) }
+        if let data { training.data = Self.dataSource(data) }
         if let flip { training.flip = flip }
         if let channels { c.unet.channels = channels }
         if let imageSize { (c.diffusion.imageHeight, c.diffusion.imageWidth) = try Self.parseImageSize(imageSize) }
@@ -70,7 +70,7 @@ extension TrainCommand {
     /// The reference defaults, with the image size and channels of the chosen data: the
     /// built-in digits are 8x8 gray; shapes and folders default to 32x32 RGB.
     func defaults() throws -> RunConfiguration {
-        let source = DataSource(argument: data)
+        let source = data.map(Self.dataSource) ?? .shapes
         let isDigits = source == .digits
         let side = isDigits ? 8 : 32
         var training = TrainingSettings()
@@ -78,6 +78,17 @@ extension TrainCommand {
         return RunConfiguration(unet: UnetConfiguration(dim: 64, channels: isDigits ? 1 : 3),
                                 diffusion: DiffusionConfiguration(imageHeight: side, imageWidth: side),
                                 training: training)
+    }
+
+    /// `--data` with a folder made absolute, so a checkpoint names it the same from any directory.
+    static func dataSource(_ argument: String) -> DataSource {
+        switch DataSource(argument: argument) {
+        case let .folder(path):
+            let expanded = (path as NSString).expandingTildeInPath
+            return .folder(URL(fileURLWithPath: expanded).standardizedFileURL.path)
+        case let builtIn:
+            return builtIn
+        }
     }
 
     /// `S` or `HxW`.
