@@ -109,7 +109,7 @@ extension GraphBuilder {
         var needs = roots
         for n in 0...last {
             let node = nodes[n]
-            guard !node.op.isLeaf, node.inputs.contains(where: { needs.contains($0) }) else { continue }
+            guard !node.op.isLeaf, node.op != .stopGradient, node.inputs.contains(where: { needs.contains($0) }) else { continue }
             for (i, r) in node.results.enumerated() where r.dtype == .float32 {
                 needs.insert(ValueID(node: n, index: i))
             }
@@ -128,7 +128,7 @@ extension GraphBuilder {
         guard let dy = dys[0] else { throw fail("the first result has no gradient") }
 
         switch node.op {
-        case .input, .parameter, .constant, .random:
+        case .input, .parameter, .constant, .random, .stopGradient:
             return []
 
         case let .unary(op):

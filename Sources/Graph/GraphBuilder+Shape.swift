@@ -81,6 +81,9 @@ extension GraphBuilder {
         return try apply1(.expand(shape), [x])
     }
 
+    /// `x` as a constant for differentiation (`detach`): the self-conditioning prediction, targets.
+    public func stopGradient(_ x: Tensor) throws -> Tensor { try apply1(.stopGradient, [x]) }
+
     /// Space-to-depth (`nn.PixelUnshuffle(factor)`): `[N, C, H, W] → [N, C·f², H/f, W/f]`.
     public func pixelUnshuffle(_ x: Tensor, _ factor: Int = 2) throws -> Tensor {
         try apply1(.pixelUnshuffle(factor: factor), [x])

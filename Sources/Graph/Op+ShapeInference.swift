@@ -81,7 +81,7 @@ extension Op {
             let result = try broadcastShape(types[0].shape, shape)
             guard result == shape else { throw ShapeProblem("cannot broadcast \(types[0].shape) to \(shape)") }
             return [TensorType(shape, types[0].dtype)]
-        case .copy:
+        case .copy, .stopGradient:
             try arity(1)
             return [types[0]]
 

@@ -42,6 +42,8 @@ public enum Op: Hashable, Sendable {
     case expand([Int])
     /// A dense copy (the materialisation of a view). Inputs `[x]`.
     case copy
+    /// The input unchanged, but no gradient flows through it (`torch.no_grad`/`detach`). Inputs `[x]`.
+    case stopGradient
 
     // MARK: Reductions
 
@@ -173,6 +175,7 @@ extension Op {
         case .concat: return "concat"
         case .expand: return "expand"
         case .copy: return "copy"
+        case .stopGradient: return "stop_gradient"
         case let .reduce(op, _, _): return "reduce.\(op.rawValue)"
         case .softmax: return "softmax"
         case .softmaxBackward: return "softmax_backward"

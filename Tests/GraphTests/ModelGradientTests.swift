@@ -22,7 +22,7 @@ final class ModelGradientTests: XCTestCase {
         let h: Float = 1e-2
         for name in checked {
             let values = try XCTUnwrap(initial[name], "no parameter \(name)")
-            for i in [values.count / 2, values.count - 1] {
+            for i in [values.count / 2] {
                 var plus = values, minus = values
                 plus[i] += h
                 minus[i] -= h

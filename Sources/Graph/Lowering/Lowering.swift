@@ -74,7 +74,7 @@ struct Lowering {
         let shape = node.results[0].shape
         let count = node.results[0].count
         switch node.op {
-        case .input, .parameter, .constant, .reshape, .expand, .slice, .permute:
+        case .input, .parameter, .constant, .reshape, .expand, .slice, .permute, .stopGradient:
             return
         case let .random(dist, stream):
             try emit(.random(dist, count: count, stream: stream), [bindings.rng.slice(), slice(out)], node)

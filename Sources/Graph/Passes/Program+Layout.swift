@@ -50,6 +50,8 @@ extension Program {
                 var v = views[inputs[0]]!
                 v.strides = perm.map { v.strides[$0] }
                 view = v
+            case .stopGradient:
+                view = views[inputs[0]]!
             default:
                 for (k, input) in inputs.enumerated() where !old.op.acceptsStrided(input: k, count: inputs.count) {
                     let v = views[input]!, shape = types[k].shape

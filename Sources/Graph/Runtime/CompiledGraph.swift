@@ -63,9 +63,18 @@ public final class CompiledGraph {
     ///   - parameters: an existing store to share (e.g. the training step's weights or its EMA); by
     ///     default a new store is made for the graph's parameters (left uninitialised: call
     ///     `initialize` or `load`).
-    public init(_ builder: GraphBuilder, outputs: [String: Tensor], gradients: [String: Tensor] = [:],
-                feedback: [String: Tensor] = [:], queue: Queue, parameters: ParameterStore? = nil,
-                options: CompileOptions = CompileOptions()) throws {
+    public convenience init(_ builder: GraphBuilder, outputs: [String: Tensor], gradients: [String: Tensor] = [:],
+                            feedback: [String: Tensor] = [:], queue: Queue, parameters: ParameterStore? = nil,
+                            options: CompileOptions = CompileOptions()) throws {
+        try self.init(builder, outputs: outputs, gradients: gradients, feedback: feedback, queue: queue,
+                      parameters: parameters, options: options, sharing: nil)
+    }
+
+    /// The designated initialiser; `sharing` gives the gradient buffer and random state of another
+    /// graph of the same parameters (the variants of one ``TrainingStep``).
+    init(_ builder: GraphBuilder, outputs: [String: Tensor], gradients: [String: Tensor],
+         feedback: [String: Tensor], queue: Queue, parameters: ParameterStore?,
+         options: CompileOptions, sharing: CompiledGraph?) throws {
         let device = queue.device
         self.queue = queue
         let graph = builder.graph
@@ -107,7 +116,7 @@ public final class CompiledGraph {
         let plan = try MemoryPlan(laid, parameterOffsets: offsets)
 
         self.parameters = store
-        self.gradients = gradients.isEmpty ? nil : try device.allocate(bytes: max(store.layout.count, 1) * 4)
+        self.gradients = gradients.isEmpty ? nil : try sharing?.gradients ?? device.allocate(bytes: max(store.layout.count, 1) * 4)
         let inputBuffers = try laid.program.graph.inputs.map { try device.allocate(bytes: max($0.type.byteCount, 4)) }
         var inputs: [String: (Buffer, TensorType)] = [:]
         for (k, info) in laid.program.graph.inputs.enumerated() { inputs[info.name] = (inputBuffers[k], info.type) }
@@ -116,10 +125,14 @@ public final class CompiledGraph {
         if !plan.constantData.isEmpty { try queue.upload(plan.constantData, to: constants.slice()) }
         self.outputBuffer = try device.allocate(bytes: max(plan.outputCount, 1) * 4)
         self.outputSlots = plan.outputSlots
-        self.randomState = try device.allocate(bytes: 16)
-        try queue.upload([UInt32(truncatingIfNeeded: options.randomSeed), UInt32(truncatingIfNeeded: options.randomSeed >> 32), 0, 0],
-                         to: randomState.slice())
-        if let g = self.gradients {
+        if let shared = sharing?.randomState {
+            self.randomState = shared
+        } else {
+            self.randomState = try device.allocate(bytes: 16)
+            try queue.upload([UInt32(truncatingIfNeeded: options.randomSeed), UInt32(truncatingIfNeeded: options.randomSeed >> 32), 0, 0],
+                             to: randomState.slice())
+        }
+        if let g = self.gradients, sharing?.gradients !== g {
             // Parameters the loss does not reach keep a zero gradient.
             try queue.launch(.fill(count: store.layout.count, value: 0), [g.slice()])
         }

@@ -1,26 +1,5 @@
 import Devices
 
-/// Settings of a ``TrainingStep`` (defaults: the lucidrains Trainer's).
-public struct TrainingConfiguration: Sendable {
-    public var learningRate: Float = 1e-4
-    public var beta1: Float = 0.9
-    public var beta2: Float = 0.99
-    public var eps: Float = 1e-8
-    /// Decoupled weight decay (AdamW) when non-zero.
-    public var weightDecay: Float = 0
-    /// Global gradient-norm clip (`clip_grad_norm_`); nil disables it.
-    public var maxGradNorm: Float? = 1
-    /// EMA decay of the weights, updated every step on the device; nil disables the EMA.
-    public var emaDecay: Float? = 0.995
-    /// The loss is downloaded every `lossEvery` steps and read back `lossEvery` steps later.
-    public var lossEvery: Int = 10
-    /// Seeds the parameter initialisation and the device random state.
-    public var seed: UInt64 = 0
-    public var fusion: Bool = true
-
-    public init() {}
-}
-
 /// One training step as ONE schedule on one queue: forward, loss, backward, global grad-norm
 /// clip, Adam and EMA, with timesteps and noise drawn on the device.
 ///
@@ -31,14 +10,26 @@ public struct TrainingConfiguration: Sendable {
 /// `lossEvery` steps the loss (and the squared gradient norm) is downloaded asynchronously into a
 /// host buffer and read at the next such boundary, so the host blocks at most once per
 /// `lossEvery` steps, which also keeps it from running arbitrarily far ahead of the device.
+///
+/// Several loss graphs over the same parameters (e.g. with and without the self-conditioning
+/// pass, which lucidrains takes on a coin flip) can share one optimiser as *variants*: each step
+/// names the variant to run, and they share weights, gradients, moments, EMA and random state.
 public final class TrainingStep {
     public let configuration: TrainingConfiguration
-    /// The compiled forward + backward graph (its parameters are the trained weights).
-    public let compiled: CompiledGraph
+    /// The compiled forward + backward graph of every variant (variant 0 first).
+    public let variants: [CompiledGraph]
+    /// Variant 0's compiled graph (its parameters are the trained weights).
+    public var compiled: CompiledGraph { variants[0] }
     /// The EMA of the weights (same layout), when enabled.
     public let ema: ParameterStore?
-    /// The whole step: graph launches then the optimiser tail.
-    public let schedule: Schedule
+    /// A step of variant 0 without an EMA update: graph launches, then the optimiser tail.
+    public var schedule: Schedule { compiled.schedule.followed(by: optimizerTail) }
+    /// What every step appends after its graph: grad norm, clip, step count, Adam, random advance.
+    public let optimizerTail: Schedule
+    /// What a step that copies the weights into the EMA appends (before `updateAfterStep`).
+    public let emaCopyTail: Schedule
+    /// What a step that updates the EMA appends (decay computed on the device from the step count).
+    public let emaUpdateTail: Schedule
     public var queue: Queue { compiled.queue }
     public var parameters: ParameterStore { compiled.parameters }
 
@@ -47,33 +38,60 @@ public final class TrainingStep {
     /// Losses read back so far, oldest first.
     public private(set) var losses: [LossRecord] = []
 
-    private let executor: Executor
+    private let executors: [Executor]
+    private let tailExecutor: Executor
+    private let emaCopyExecutor: Executor
+    private let emaUpdateExecutor: Executor
     private let m: Buffer
     private let v: Buffer
     private let hyper: Buffer
     private let emaHyper: Buffer
     private let stats: Buffer
     private var learningRate: Float
+    private var emaDecay: Float
     private var pending: (step: Int, loss: HostBuffer, norm: HostBuffer, event: Event)?
-    private let inputName: String?
 
     /// Differentiates `loss` with respect to every parameter of `builder`, compiles the step for
     /// `queue`'s device, initialises the parameters from `configuration.seed`, the moments to 0 and
     /// the EMA to the initial weights.
-    public init(builder: GraphBuilder, loss: Tensor, queue: Queue, configuration: TrainingConfiguration = TrainingConfiguration()) throws {
-        guard loss.rank == 0 || loss.count == 1 else {
-            throw GraphError.invalidUse("the training loss must be a scalar, got \(loss.type)")
-        }
+    ///
+    /// Steps differ only in their EMA tail (none, copy, or update, as ema-pytorch decides from the
+    /// step count), which the host picks from its own step counter: no data moves for it.
+    public convenience init(builder: GraphBuilder, loss: Tensor, queue: Queue,
+                            configuration: TrainingConfiguration = TrainingConfiguration()) throws {
+        try self.init(variants: [(builder, loss)], queue: queue, configuration: configuration)
+    }
+
+    /// A step with several variants: loss graphs with the same parameters (names and shapes).
+    public init(variants: [(builder: GraphBuilder, loss: Tensor)], queue: Queue,
+                configuration: TrainingConfiguration = TrainingConfiguration()) throws {
         guard configuration.lossEvery >= 1 else { throw GraphError.invalidUse("lossEvery must be at least 1") }
+        guard !variants.isEmpty else { throw GraphError.invalidUse("a training step needs at least one loss graph") }
         self.configuration = configuration
-        let params = builder.parameters
-        guard !params.isEmpty else { throw GraphError.invalidUse("the graph has no parameters to train") }
-        let grads = try builder.gradients(of: loss, withRespectTo: params)
-        var gradientMap: [String: Tensor] = [:]
-        for (p, g) in zip(builder.graph.parameters, grads) { gradientMap[p.name] = g }
-        let compiled = try CompiledGraph(builder, outputs: ["loss": loss], gradients: gradientMap, queue: queue,
-                                         options: CompileOptions(fusion: configuration.fusion, randomSeed: configuration.seed))
-        self.compiled = compiled
+        var compiledVariants: [CompiledGraph] = []
+        for (k, (builder, loss)) in variants.enumerated() {
+            guard loss.rank == 0 || loss.count == 1 else {
+                throw GraphError.invalidUse("the training loss must be a scalar, got \(loss.type) in variant \(k)")
+            }
+            let params = builder.parameters
+            guard !params.isEmpty else { throw GraphError.invalidUse("the graph of variant \(k) has no parameters to train") }
+            if let first = compiledVariants.first {
+                let names = Set(builder.graph.parameters.map(\.name))
+                guard names == Set(first.parameters.layout.names) else {
+                    throw GraphError.invalidUse("variant \(k) has other parameters than variant 0: \(names.symmetricDifference(first.parameters.layout.names).sorted().prefix(5))")
+                }
+            }
+            let grads = try builder.gradients(of: loss, withRespectTo: params)
+            var gradientMap: [String: Tensor] = [:]
+            for (p, g) in zip(builder.graph.parameters, grads) { gradientMap[p.name] = g }
+            compiledVariants.append(try CompiledGraph(
+                builder, outputs: ["loss": loss], gradients: gradientMap, feedback: [:], queue: queue,
+                parameters: compiledVariants.first?.parameters,
+                options: CompileOptions(fusion: configuration.fusion, randomSeed: configuration.seed),
+                sharing: compiledVariants.first))
+        }
+        self.variants = compiledVariants
+        let compiled = compiledVariants[0]
         let device = queue.device
         let count = compiled.parameters.layout.count
         let store = compiled.parameters
@@ -84,8 +102,8 @@ public final class TrainingStep {
         emaHyper = try device.allocate(bytes: 4)
         stats = try device.allocate(bytes: 4)
         learningRate = configuration.learningRate
-        ema = try configuration.emaDecay.map { _ in try ParameterStore(layout: store.layout, device: device) }
-        inputName = compiled.inputTypes.count == 1 ? compiled.inputTypes.keys.first : nil
+        emaDecay = configuration.ema?.beta ?? 0
+        ema = try configuration.ema.map { _ in try ParameterStore(layout: store.layout, device: device) }
 
         // The optimiser tail, appended to the graph's launches.
         var tail: [Launch] = []
@@ -107,19 +125,28 @@ public final class TrainingStep {
         let adam = Adam(count: count, beta1: configuration.beta1, beta2: configuration.beta2, eps: configuration.eps,
                         weightDecay: configuration.weightDecay)
         try add(.adam(adam), [store.buffer.slice(), gradBuffer.slice(), m.slice(), v.slice(), hyper.slice()], "optimizer/adam")
-        if let ema {
-            try add(.emaUpdate(count: count), [ema.buffer.slice(), store.buffer.slice(), emaHyper.slice()], "optimizer/ema")
-        }
         try add(.randomAdvance, [compiled.randomState.slice()], "optimizer/random_advance")
-        schedule = compiled.schedule.followed(by: Schedule(tail))
-        executor = Executor(schedule: schedule, queue: queue)
+        optimizerTail = Schedule(tail)
+        executors = compiledVariants.map { Executor(schedule: $0.schedule, queue: queue) }
+        tailExecutor = Executor(schedule: optimizerTail, queue: queue)
+        if let ema, let config = configuration.ema {
+            emaCopyTail = try TrainingStep.emaCopy(parameters: store, ema: ema, device: device)
+            emaUpdateTail = try TrainingStep.emaUpdate(config, step: hyperStep, decay: emaHyper.slice(), parameters: store,
+                                                       ema: ema, device: device)
+        } else {
+            emaCopyTail = Schedule([])
+            emaUpdateTail = Schedule([])
+        }
+        emaCopyExecutor = Executor(schedule: emaCopyTail, queue: queue)
+        emaUpdateExecutor = Executor(schedule: emaUpdateTail, queue: queue)
 
         // Initial state: weights from the seed, zero moments, step 0, scale 1, EMA = weights.
         try store.initialize(seed: configuration.seed, queue: queue)
         try queue.launch(.fill(count: count, value: 0), [m.slice()])
         try queue.launch(.fill(count: count, value: 0), [v.slice()])
         try queue.upload([configuration.learningRate, 0, 1], to: hyper.slice())
-        try queue.upload([configuration.emaDecay ?? 0], to: emaHyper.slice())
+        // Without warm-up the decay is the constant beta; with it the tail computes it every update.
+        try queue.upload([configuration.ema?.beta ?? 0], to: emaHyper.slice())
         try resetEMA()
     }
 
@@ -129,41 +156,52 @@ public final class TrainingStep {
         try queue.launch(.copy(.contiguous(parameters.layout.count)), [parameters.buffer.slice(), ema.buffer.slice()])
     }
 
-    /// Runs one step on `batch`, the data of the graph's only input.
-    public func step(_ batch: [Float]) throws {
-        guard let name = inputName else {
-            throw GraphError.invalidUse("the graph has \(compiled.inputTypes.count) inputs; use step(inputs:)")
+    /// Runs one step of `variant` on `batch`, the data of its graph's only input.
+    public func step(_ batch: [Float], variant: Int = 0) throws {
+        try batch.withUnsafeBytes { try step(bytes: $0, variant: variant) }
+    }
+
+    /// Runs one step of `variant` with raw f32 batch bytes, for its graph's only input.
+    public func step(bytes: UnsafeRawBufferPointer, variant: Int = 0) throws {
+        let graph = try compiledVariant(variant)
+        guard graph.inputTypes.count == 1, let name = graph.inputTypes.keys.first else {
+            throw GraphError.invalidUse("variant \(variant) has \(graph.inputTypes.count) inputs; use step(inputs:variant:)")
         }
-        try compiled.setInput(name, batch)
-        try enqueueStep()
+        try graph.setInput(name, bytes: bytes)
+        try enqueueStep(variant)
     }
 
-    /// Runs one step with raw f32 batch bytes (no host copy), for the graph's only input.
-    public func step(bytes: UnsafeRawBufferPointer) throws {
-        guard let name = inputName else {
-            throw GraphError.invalidUse("the graph has \(compiled.inputTypes.count) inputs; use step(inputs:)")
+    /// Runs one step of `variant` with every input given by name.
+    public func step(inputs: [String: [Float]], variant: Int = 0) throws {
+        let graph = try compiledVariant(variant)
+        for (name, values) in inputs { try graph.setInput(name, values) }
+        try enqueueStep(variant)
+    }
+
+    private func compiledVariant(_ k: Int) throws -> CompiledGraph {
+        guard variants.indices.contains(k) else {
+            throw GraphError.invalidUse("no variant \(k); this step has \(variants.count)")
         }
-        try compiled.setInput(name, bytes: bytes)
-        try enqueueStep()
+        return variants[k]
     }
 
-    /// Runs one step with every input given by name.
-    public func step(inputs: [String: [Float]]) throws {
-        for (name, values) in inputs { try compiled.setInput(name, values) }
-        try enqueueStep()
-    }
-
-    private func enqueueStep() throws {
-        try executor.run()
+    private func enqueueStep(_ variant: Int) throws {
+        try executors[variant].run()
+        try tailExecutor.run()
+        switch emaAction(forStep: stepCount) {
+        case .none: break
+        case .copy: try emaCopyExecutor.run()
+        case .update: try emaUpdateExecutor.run()
+        }
         stepCount += 1
-        if stepCount % configuration.lossEvery == 0 { try rotateLoss() }
+        if stepCount % configuration.lossEvery == 0 { try rotateLoss(variant) }
     }
 
     /// Reads the previous boundary's loss (waiting only if the device has not reached it) and
     /// enqueues the download of this one.
-    private func rotateLoss() throws {
+    private func rotateLoss(_ variant: Int) throws {
         try collectPending()
-        let (lossSlice, _) = try compiled.outputSlice("loss")
+        let (lossSlice, _) = try variants[variant].outputSlice("loss")
         let lossHost = HostBuffer(byteCount: 4), normHost = HostBuffer(byteCount: 4)
         try queue.download(lossSlice, into: lossHost)
         try queue.download(stats.slice(), into: normHost)
@@ -192,8 +230,15 @@ public final class TrainingStep {
         try queue.upload([lr], to: hyper.slice(offset: AdamHyper.lr * 4))
     }
 
-    /// Sets the EMA decay of the following steps (a 4-byte upload).
+    /// Sets the EMA decay of the following steps (a 4-byte upload, only when it changes), for a
+    /// constant-decay EMA driven from the host: 1 leaves the EMA unchanged, 0 copies the weights.
+    /// With a warm-up schedule the device computes the decay itself, so this throws.
     public func setEMADecay(_ decay: Float) throws {
+        guard let c = configuration.ema, !c.warmup else {
+            throw GraphError.invalidUse("setEMADecay needs a constant-decay EMA (TrainingConfiguration.emaDecay); the warm-up schedule computes the decay on the device")
+        }
+        guard decay != emaDecay else { return }
+        emaDecay = decay
         try queue.upload([decay], to: emaHyper.slice())
     }
 
