@@ -9,9 +9,8 @@
 // Direct loops, correct for any kernel size and padding:
 //  * forward and backward-data: one work item per output pixel and CONV_BLOCK channels
 //    (global (pixels, ⌈channels / CONV_BLOCK⌉, N)), reusing each input value CONV_BLOCK times;
-//  * backward-weight: one work item per weight element, a sequential sum over (n, oh, ow);
-//  * bias gradient: one work group per output channel, a fixed-order tree reduction over N·OH·OW.
-// Every sum runs in a fixed order, so results are reproducible.
+//  * backward-weight and bias: one work group per weight (per output channel for the bias), a
+//    fixed-order tree reduction over N·OH·OW, so results are reproducible.
 
 #define CONV_BLOCK 4
 
@@ -109,31 +108,26 @@ __kernel void conv2d_backward_data(__global const float* dy, ulong dy_off, __glo
 }
 
 // dw[co, ci, kh, kw] = Σ_{n, oh, ow} dy[n, co, oh, ow] · x[n, ci, oh + kh − PH, ow + kw − PW].
-// One work item per weight element, summing in (n, oh, ow) order over the output positions whose
-// input pixel exists (the bounds are hoisted out of the loops). Neighbouring items differ in kw
-// and read the same rows shifted by one element, which caches well.
+// One work group per weight element.
 __kernel void conv2d_backward_weight(__global const float* x, ulong x_off, __global const float* dy, ulong dy_off,
                                      __global float* dw, ulong dw_off,
                                      int N, int Cin, int Cout, int H, int W, int KH, int KW, int PH, int PW,
-                                     int OH, int OW) {
-    int e = get_global_id(0);
-    if (e >= Cout * Cin * KH * KW) return;
+                                     int OH, int OW, __local float* scratch) {
+    int e = get_group_id(0);
     int kw = e % KW, kh = (e / KW) % KH, ci = (e / (KW * KH)) % Cin, co = e / (KW * KH * Cin);
     x += x_off;
     dy += dy_off;
     dw += dw_off;
-    int oh0 = max(0, PH - kh), oh1 = min(OH, H + PH - kh);
-    int ow0 = max(0, PW - kw), ow1 = min(OW, W + PW - kw);
+    int plane = OH * OW;
     float acc = 0.0f;
-    for (int n = 0; n < N; ++n) {
-        __global const float* g = dy + (n * Cout + co) * OH * OW;
-        // Input pixel of output (oh, ow) is xs[oh·W + ow]; only in-range (oh, ow) are visited.
-        __global const float* xs = x + (n * Cin + ci) * H * W + (kh - PH) * W + (kw - PW);
-        for (int oh = oh0; oh < oh1; ++oh) {
-            for (int ow = ow0; ow < ow1; ++ow) acc += g[oh * OW + ow] * xs[oh * W + ow];
-        }
+    for (int q = get_local_id(0); q < N * plane; q += get_local_size(0)) {
+        int n = q / plane, p = q % plane;
+        int ih = p / OW + kh - PH, iw = p % OW + kw - PW;
+        if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
+        acc += dy[(n * Cout + co) * plane + p] * x[((n * Cin + ci) * H + ih) * W + iw];
     }
-    dw[e] = acc;
+    acc = group_sum(scratch, acc);
+    if (get_local_id(0) == 0) dw[e] = acc;
 }
 
 // dbias[co] = Σ_{n, oh, ow} dy[n, co, oh, ow]. One work group per output channel.

@@ -61,3 +61,25 @@ __kernel void copy_strided(__global const float* src, ulong src_off, __global fl
     }
     dst[d] = acc;
 }
+
+// The same copy without index arithmetic, for plans with at most 3 distinct-destination
+// dimensions (lanes s0..s2, front-padded with extent 1) and at most 3 stride-0 dimensions (lanes
+// s3..s5, back-padded with extent 1). Work item (g0, g1, g2) = (i2, i1, i0) of the outer
+// dimensions; the stride-0 dimensions are walked in row-major order as in copy_strided.
+__kernel void copy_strided_3d(__global const float* src, ulong src_off, __global float* dst, ulong dst_off,
+                              int8 shape, int8 src_strides, int8 dst_strides, int accumulate) {
+    int i2 = get_global_id(0), i1 = get_global_id(1), i0 = get_global_id(2);
+    if (i2 >= shape.s2 || i1 >= shape.s1 || i0 >= shape.s0) return;
+    src += src_off + i0 * src_strides.s0 + i1 * src_strides.s1 + i2 * src_strides.s2;
+    dst += dst_off + i0 * dst_strides.s0 + i1 * dst_strides.s1 + i2 * dst_strides.s2;
+    if (!accumulate) {
+        *dst = src[(shape.s3 - 1) * src_strides.s3 + (shape.s4 - 1) * src_strides.s4 + (shape.s5 - 1) * src_strides.s5];
+        return;
+    }
+    float acc = *dst;
+    for (int r3 = 0; r3 < shape.s3; ++r3)
+        for (int r4 = 0; r4 < shape.s4; ++r4)
+            for (int r5 = 0; r5 < shape.s5; ++r5)
+                acc += src[r3 * src_strides.s3 + r4 * src_strides.s4 + r5 * src_strides.s5];
+    *dst = acc;
+}

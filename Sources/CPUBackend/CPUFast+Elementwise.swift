@@ -3,96 +3,79 @@ import Foundation
 
 /// Fast unary and binary elementwise kernels in Float.
 ///
-/// Each op is a closure handed to an always-inlined loop, so the compiler specialises (and,
-/// for arithmetic ops, vectorises) one loop per op; loops split over the cores when large.
+/// Each op is a function *type* (``Fn``) handed to a generic loop, so the compiler specialises
+/// one loop per op and, for arithmetic ops and ``FastMath/exp(_:)``, vectorises it; loops split
+/// over the cores when large. tanh, GELU's erf, log, sin and cos remain libm calls.
 extension CPUFast {
     /// `y[i] = f(x[i])`; `y` may alias `x`.
     func unary(_ op: UnaryOp, count: Int, x: Pointer, y: Pointer) {
         switch op {
         case .identity: if x != y { Parallel.forEach(count) { r in (y + r.lowerBound).update(from: x + r.lowerBound, count: r.count) } }
-        case .neg: map(count, x, y) { -$0 }
-        case .abs: map(count, x, y) { Swift.abs($0) }
-        case .relu: map(count, x, y) { $0 > 0 ? $0 : 0 }
-        case .silu: map(count, x, y) { $0 / (1 + exp(-$0)) }
-        case .sigmoid: map(count, x, y) { 1 / (1 + exp(-$0)) }
-        case .tanh: map(count, x, y) { tanh($0) }
-        case .gelu: map(count, x, y) { 0.5 * $0 * (1 + erf($0 * 0.70710678118654752)) }
-        case .exp: map(count, x, y) { exp($0) }
-        case .log: map(count, x, y) { log($0) }
-        case .sqrt: map(count, x, y) { $0.squareRoot() }
-        case .rsqrt: map(count, x, y) { 1 / $0.squareRoot() }
-        case .sin: map(count, x, y) { sin($0) }
-        case .cos: map(count, x, y) { cos($0) }
-        case .square: map(count, x, y) { $0 * $0 }
-        case .reciprocal: map(count, x, y) { 1 / $0 }
-        case let .affine(scale, shift): map(count, x, y) { scale * $0 + shift }
-        case let .clamp(low, high): map(count, x, y) { Swift.min(Swift.max($0, low), high) }
+        case .neg: Self.map(Fn.Neg(), count, x, y)
+        case .abs: Self.map(Fn.Abs(), count, x, y)
+        case .relu: Self.map(Fn.Relu(), count, x, y)
+        case .silu: Self.map(Fn.Silu(), count, x, y)
+        case .sigmoid: Self.map(Fn.Sigmoid(), count, x, y)
+        case .tanh: Self.map(Fn.Tanh(), count, x, y)
+        case .gelu: Self.map(Fn.Gelu(), count, x, y)
+        case .exp: Self.map(Fn.Exp(), count, x, y)
+        case .log: Self.map(Fn.Log(), count, x, y)
+        case .sqrt: Self.map(Fn.Sqrt(), count, x, y)
+        case .rsqrt: Self.map(Fn.Rsqrt(), count, x, y)
+        case .sin: Self.map(Fn.Sin(), count, x, y)
+        case .cos: Self.map(Fn.Cos(), count, x, y)
+        case .square: Self.map(Fn.Square(), count, x, y)
+        case .reciprocal: Self.map(Fn.Reciprocal(), count, x, y)
+        case let .affine(scale, shift): Self.map(Fn.Affine(scale: scale, shift: shift), count, x, y)
+        case let .clamp(low, high): Self.map(Fn.Clamp(low: low, high: high), count, x, y)
         }
     }
 
     /// `dx[i] = dy[i] · f'(x[i])`; `dx` may alias `dy`.
     func unaryBackward(_ op: UnaryOp, count: Int, x: Pointer, dy: Pointer, dx: Pointer) {
         switch op {
-        case .identity: zip(count, x, dy, dx) { _, g in g }
-        case .neg: zip(count, x, dy, dx) { _, g in -g }
-        case .abs: zip(count, x, dy, dx) { v, g in v > 0 ? g : (v < 0 ? -g : 0) }
-        case .relu: zip(count, x, dy, dx) { v, g in v > 0 ? g : 0 }
-        case .silu:
-            zip(count, x, dy, dx) { v, g in
-                let s = 1 / (1 + exp(-v))
-                return g * s * (1 + v * (1 - s))
-            }
-        case .sigmoid:
-            zip(count, x, dy, dx) { v, g in
-                let s = 1 / (1 + exp(-v))
-                return g * s * (1 - s)
-            }
-        case .tanh:
-            zip(count, x, dy, dx) { v, g in
-                let t = tanh(v)
-                return g * (1 - t * t)
-            }
-        case .gelu:
-            zip(count, x, dy, dx) { v, g in
-                let cdf = 0.5 * (1 + erf(v * 0.70710678118654752))
-                return g * (cdf + v * exp(-0.5 * v * v) * 0.39894228040143268)
-            }
-        case .exp: zip(count, x, dy, dx) { v, g in g * exp(v) }
-        case .log: zip(count, x, dy, dx) { v, g in g / v }
-        case .sqrt: zip(count, x, dy, dx) { v, g in 0.5 * g / v.squareRoot() }
-        case .rsqrt: zip(count, x, dy, dx) { v, g in -0.5 * g / (v * v.squareRoot()) }
-        case .sin: zip(count, x, dy, dx) { v, g in g * cos(v) }
-        case .cos: zip(count, x, dy, dx) { v, g in -g * sin(v) }
-        case .square: zip(count, x, dy, dx) { v, g in 2 * v * g }
-        case .reciprocal: zip(count, x, dy, dx) { v, g in -g / (v * v) }
-        case let .affine(scale, _): zip(count, x, dy, dx) { _, g in scale * g }
-        case let .clamp(low, high): zip(count, x, dy, dx) { v, g in v > low && v < high ? g : 0 }
+        case .identity: Self.zip(Fn.IdentityGrad(), count, x, dy, dx)
+        case .neg: Self.zip(Fn.NegGrad(), count, x, dy, dx)
+        case .abs: Self.zip(Fn.AbsGrad(), count, x, dy, dx)
+        case .relu: Self.zip(Fn.ReluGrad(), count, x, dy, dx)
+        case .silu: Self.zip(Fn.SiluGrad(), count, x, dy, dx)
+        case .sigmoid: Self.zip(Fn.SigmoidGrad(), count, x, dy, dx)
+        case .tanh: Self.zip(Fn.TanhGrad(), count, x, dy, dx)
+        case .gelu: Self.zip(Fn.GeluGrad(), count, x, dy, dx)
+        case .exp: Self.zip(Fn.ExpGrad(), count, x, dy, dx)
+        case .log: Self.zip(Fn.LogGrad(), count, x, dy, dx)
+        case .sqrt: Self.zip(Fn.SqrtGrad(), count, x, dy, dx)
+        case .rsqrt: Self.zip(Fn.RsqrtGrad(), count, x, dy, dx)
+        case .sin: Self.zip(Fn.SinGrad(), count, x, dy, dx)
+        case .cos: Self.zip(Fn.CosGrad(), count, x, dy, dx)
+        case .square: Self.zip(Fn.SquareGrad(), count, x, dy, dx)
+        case .reciprocal: Self.zip(Fn.ReciprocalGrad(), count, x, dy, dx)
+        case let .affine(scale, _): Self.zip(Fn.AffineGrad(scale: scale), count, x, dy, dx)
+        case let .clamp(low, high): Self.zip(Fn.ClampGrad(low: low, high: high), count, x, dy, dx)
         }
     }
 
     /// `out[i] = a[·] ∘ b[·]` over the broadcast shape; `out` is dense and may alias a dense input.
     func binary(_ op: BinaryOp, _ shape: Broadcast, a: Pointer, b: Pointer, out: Pointer) {
         switch op {
-        case .add: broadcast(shape, a, b, out) { $0 + $1 }
-        case .sub: broadcast(shape, a, b, out) { $0 - $1 }
-        case .mul: broadcast(shape, a, b, out) { $0 * $1 }
-        case .div: broadcast(shape, a, b, out) { $0 / $1 }
-        case .maximum: broadcast(shape, a, b, out) { $0.isNaN || $1.isNaN ? .nan : Swift.max($0, $1) }
-        case .minimum: broadcast(shape, a, b, out) { $0.isNaN || $1.isNaN ? .nan : Swift.min($0, $1) }
+        case .add: Self.broadcast(Fn.Add(), shape, a, b, out)
+        case .sub: Self.broadcast(Fn.Sub(), shape, a, b, out)
+        case .mul: Self.broadcast(Fn.Mul(), shape, a, b, out)
+        case .div: Self.broadcast(Fn.Div(), shape, a, b, out)
+        case .maximum: Self.broadcast(Fn.Maximum(), shape, a, b, out)
+        case .minimum: Self.broadcast(Fn.Minimum(), shape, a, b, out)
         }
     }
 
     // MARK: Loops
 
-    @inline(__always)
-    private func map(_ count: Int, _ x: Pointer, _ y: Pointer, _ f: (Float) -> Float) {
+    static func map<F: UnaryFunction>(_ f: F, _ count: Int, _ x: Pointer, _ y: Pointer) {
         Parallel.forEach(count) { range in
             for i in range { y[i] = f(x[i]) }
         }
     }
 
-    @inline(__always)
-    private func zip(_ count: Int, _ x: Pointer, _ dy: Pointer, _ dx: Pointer, _ f: (Float, Float) -> Float) {
+    static func zip<F: UnaryGradient>(_ f: F, _ count: Int, _ x: Pointer, _ dy: Pointer, _ dx: Pointer) {
         Parallel.forEach(count) { range in
             for i in range { dx[i] = f(x[i], dy[i]) }
         }
@@ -100,29 +83,37 @@ extension CPUFast {
 
     /// Rows of the fused broadcast space; the inner loop is specialised for the common
     /// unit-stride / broadcast-scalar layouts.
-    @inline(__always)
-    private func broadcast(_ shape: Broadcast, _ a: Pointer, _ b: Pointer, _ out: Pointer, _ f: (Float, Float) -> Float) {
-        let count = shape.count
-        guard count > 0 else { return }
+    static func broadcast<F: BinaryFunction>(_ f: F, _ shape: Broadcast, _ a: Pointer, _ b: Pointer, _ out: Pointer) {
+        guard shape.count > 0 else { return }
         let dense = StridedRows.denseStrides(shape.shape)
         let rows = StridedRows(shape: shape.shape, strides: [shape.aStrides, shape.bStrides, dense])
         let length = rows.rowLength
         let (sa, sb) = (rows.rowStride(0), rows.rowStride(1))
+        if rows.rowCount == 1 {
+            // One long row (dense or one broadcast side): split the row itself over the cores.
+            let (pa, pb) = (a + rows.bases[0], b + rows.bases[1])
+            Parallel.forEach(length) { range in row(f, pa, sa, pb, sb, out, range) }
+            return
+        }
         Parallel.forEach(rows.rowCount, grain: max(1, Parallel.elementGrain / max(length, 1))) { range in
-            rows.forEachRow(range) { _, o in
-                let (pa, pb, po) = (a + o[0], b + o[1], out + o[2])
-                if sa == 1, sb == 1 {
-                    for i in 0..<length { po[i] = f(pa[i], pb[i]) }
-                } else if sa == 1, sb == 0 {
-                    let bv = pb[0]
-                    for i in 0..<length { po[i] = f(pa[i], bv) }
-                } else if sa == 0, sb == 1 {
-                    let av = pa[0]
-                    for i in 0..<length { po[i] = f(av, pb[i]) }
-                } else {
-                    for i in 0..<length { po[i] = f(pa[i * sa], pb[i * sb]) }
-                }
-            }
+            rows.forEachRow(range) { _, o in row(f, a + o[0], sa, b + o[1], sb, out + o[2], 0..<length) }
+        }
+    }
+
+    /// `out[i] = f(a[i·sa], b[i·sb])` for `i` in `range`, with the unit/zero-stride cases split out.
+    @inline(__always)
+    static func row<F: BinaryFunction>(_ f: F, _ a: Pointer, _ sa: Int, _ b: Pointer, _ sb: Int, _ out: Pointer,
+                                       _ range: Range<Int>) {
+        if sa == 1, sb == 1 {
+            for i in range { out[i] = f(a[i], b[i]) }
+        } else if sa == 1, sb == 0 {
+            let bv = b[0]
+            for i in range { out[i] = f(a[i], bv) }
+        } else if sa == 0, sb == 1 {
+            let av = a[0]
+            for i in range { out[i] = f(av, b[i]) }
+        } else {
+            for i in range { out[i] = f(a[i * sa], b[i * sb]) }
         }
     }
 }

@@ -18,16 +18,21 @@ extension CPUFast {
             let (b, t) = item.quotientAndRemainder(dividingBy: tiles)
             let s0 = t * Self.tile
             let len = min(Self.tile, spatial - s0)
-            var scale = [Float](repeating: 0, count: len)
-            for c in 0..<channels {
-                let row = x + (b * channels + c) * spatial + s0
-                for s in 0..<len { scale[s] += row[s] * row[s] }
-            }
-            for s in 0..<len { scale[s] = rootC / Swift.max(scale[s].squareRoot(), n.eps) }
-            for c in 0..<channels {
-                let offset = (b * channels + c) * spatial + s0
-                let (row, out, gc) = (x + offset, y + offset, g[c])
-                for s in 0..<len { out[s] = row[s] * scale[s] * gc }
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: len) { buffer in
+                // Σ_c x² per position, then the per-position factor √C / max(‖x‖, eps).
+                let scale = buffer.baseAddress!
+                scale.initialize(repeating: 0, count: len)
+                for c in 0..<channels {
+                    let row = x + (b * channels + c) * spatial + s0
+                    for s in 0..<len { scale[s] += row[s] * row[s] }
+                }
+                // max(·, 0) is a no-op on sums of squares; it lets the root vectorise (no errno branch).
+                for s in 0..<len { scale[s] = rootC / Swift.max(Swift.max(scale[s], 0).squareRoot(), n.eps) }
+                for c in 0..<channels {
+                    let offset = (b * channels + c) * spatial + s0
+                    let (row, out, gc) = (x + offset, y + offset, g[c])
+                    for s in 0..<len { out[s] = row[s] * scale[s] * gc }
+                }
             }
         }
     }
@@ -41,10 +46,12 @@ extension CPUFast {
         let tiles = (spatial + Self.tile - 1) / Self.tile
         let rootC = Float(channels).squareRoot()
         let items = n.batch * tiles
-        let partials = Parallel.map(items, grain: max(1, Parallel.elementGrain / (4 * channels * Self.tile))) { range in
+        let perItem = channels * Swift.min(Self.tile, spatial)
+        let partials = Parallel.map(items, grain: Swift.max(1, Parallel.elementGrain / Swift.max(perItem, 1))) { range in
             var dgPartial = [Double](repeating: 0, count: channels)
-            var squares = [Float](repeating: 0, count: Self.tile)
-            var dots = [Float](repeating: 0, count: Self.tile)
+            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 3 * Self.tile)
+            defer { scratch.deallocate() }
+            let (squares, dots, slope) = (scratch, scratch + Self.tile, scratch + 2 * Self.tile)
             for item in range {
                 let (b, t) = item.quotientAndRemainder(dividingBy: tiles)
                 let s0 = t * Self.tile
@@ -58,10 +65,9 @@ extension CPUFast {
                         dots[s] += gc * gr[s] * xr[s]
                     }
                 }
-                // squares → √C/d (for dg), dots → the coefficient of x in dx.
-                var slope = [Float](repeating: 0, count: len)
+                // squares → √C/d (for dg and the g·dy term), slope → the coefficient of x in dx.
                 for s in 0..<len {
-                    let r = squares[s].squareRoot()
+                    let r = Swift.max(squares[s], 0).squareRoot()   // vectorisable root, as in rmsNorm
                     let inverse = rootC / Swift.max(r, n.eps)
                     squares[s] = inverse
                     slope[s] = r >= n.eps ? -rootC * dots[s] / (r * r * r) : 0

@@ -39,36 +39,57 @@ extension CPUFast {
             }
             return
         }
-        // Inner > 1: accumulate whole rows of `inner` values, vectorised along the inner axis.
-        Parallel.forEachItem(r.outer, itemCost: r.extent * r.inner) { o in
-            var acc = [Double](repeating: op == .max ? -.infinity : 0, count: r.inner)
-            var block = [Float](repeating: 0, count: r.inner)
+        // Inner > 1: items are (outer, slice of ≤ 512 inner positions); each accumulates whole
+        // row slices, a unit-stride loop the compiler vectorises along the inner axis.
+        let width = 512
+        let slices = (r.inner + width - 1) / width
+        Parallel.forEachItem(r.outer * slices, itemCost: r.extent * Swift.min(width, r.inner)) { item in
+            let (o, slice) = item.quotientAndRemainder(dividingBy: slices)
+            let i0 = slice * width
+            let n = Swift.min(width, r.inner - i0)
+            let acc = UnsafeMutablePointer<Double>.allocate(capacity: n)
+            let block = UnsafeMutablePointer<Float>.allocate(capacity: n)
+            defer { acc.deallocate(); block.deallocate() }
+            acc.initialize(repeating: op == .max ? -.infinity : 0, count: n)
             var start = 0
             while start < r.extent {
-                let end = min(start + Self.blockLength, r.extent)
-                let first = x + (o * r.extent + start) * r.inner
-                for i in 0..<r.inner { block[i] = op == .sumOfSquares ? first[i] * first[i] : first[i] }
-                for e in (start + 1)..<max(end, start + 1) {
-                    let row = x + (o * r.extent + e) * r.inner
+                let end = Swift.min(start + Self.blockLength, r.extent)
+                let first = x + (o * r.extent + start) * r.inner + i0
+                for i in 0..<n { block[i] = op == .sumOfSquares ? first[i] * first[i] : first[i] }
+                for e in (start + 1)..<Swift.max(end, start + 1) {
+                    let row = x + (o * r.extent + e) * r.inner + i0
                     switch op {
-                    case .sum, .mean: for i in 0..<r.inner { block[i] += row[i] }
-                    case .sumOfSquares: for i in 0..<r.inner { block[i] += row[i] * row[i] }
-                    case .max: for i in 0..<r.inner { block[i] = Self.maxNaN(block[i], row[i]) }
+                    case .sum, .mean: for i in 0..<n { block[i] += row[i] }
+                    case .sumOfSquares: for i in 0..<n { block[i] += row[i] * row[i] }
+                    case .max: for i in 0..<n { block[i] = Self.maxNaN(block[i], row[i]) }
                     }
                 }
-                for i in 0..<r.inner {
+                for i in 0..<n {
                     acc[i] = op == .max ? Self.maxNaN(acc[i], Double(block[i])) : acc[i] + Double(block[i])
                 }
                 start = end
             }
-            for i in 0..<r.inner { y[o * r.inner + i] = Float(Self.finish(op, acc[i], extent: r.extent)) }
+            for i in 0..<n { y[o * r.inner + i0 + i] = Float(Self.finish(op, acc[i], extent: r.extent)) }
         }
     }
 
     /// `y = exp(x − max) / Σ exp(x − max)` along the extent; `y` may alias `x`.
     func softmax(_ r: Reduction, x: Pointer, y: Pointer) {
         guard r.extent > 0 else { return }
-        Parallel.forEachItem(r.outer * r.inner, itemCost: 3 * r.extent) { item in
+        if r.inner == 1 {
+            // Contiguous rows: three separate sweeps (max, exp, scale) each vectorise; the sum
+            // runs over the stored exponentials with SIMD lanes.
+            Parallel.forEachItem(r.outer, itemCost: 4 * r.extent) { o in
+                let (row, out) = (x + o * r.extent, y + o * r.extent)
+                var maximum = -Float.infinity
+                for e in 0..<r.extent { maximum = Swift.max(maximum, row[e]) }
+                for e in 0..<r.extent { out[e] = FastMath.exp(row[e] - maximum) }
+                let scale = 1 / Self.sumContiguous(out, r.extent)
+                for e in 0..<r.extent { out[e] *= scale }
+            }
+            return
+        }
+        Parallel.forEachItem(r.outer * r.inner, itemCost: 4 * r.extent) { item in
             let (o, i) = item.quotientAndRemainder(dividingBy: r.inner)
             let base = o * r.extent * r.inner + i
             let s = r.inner
@@ -76,7 +97,7 @@ extension CPUFast {
             for e in 0..<r.extent { maximum = Swift.max(maximum, x[base + e * s]) }
             var sum: Float = 0
             for e in 0..<r.extent {
-                let v = exp(x[base + e * s] - maximum)
+                let v = FastMath.exp(x[base + e * s] - maximum)
                 y[base + e * s] = v
                 sum += v
             }

@@ -15,31 +15,52 @@ extension CPUFast {
         shuffle(r, large: y, small: x, toSmall: false)
     }
 
-    /// `y[n, c, h, w] = x[n, c, h / f, w / f]`.
+    /// `y[n, c, h, w] = x[n, c, h / f, w / f]`: each small row is widened once, then copied
+    /// to the `f − 1` rows below it.
     func upsampleNearest(_ r: Resample, x: Pointer, y: Pointer) {
         let f = r.factor
         let (sh, sw) = (r.height / f, r.width / f)
-        Parallel.forEachItem(r.batch * r.channels * r.height, itemCost: r.width) { row in
-            let (plane, h) = row.quotientAndRemainder(dividingBy: r.height)
-            let (out, src) = (y + row * r.width, x + (plane * sh + h / f) * sw)
-            for w in 0..<r.width { out[w] = src[w / f] }
+        Parallel.forEachItem(r.batch * r.channels * sh, itemCost: f * r.width) { row in
+            let (src, out) = (x + row * sw, y + row * f * r.width)
+            if f == 2 {
+                for j in 0..<sw {
+                    let v = src[j]
+                    out[2 * j] = v
+                    out[2 * j + 1] = v
+                }
+            } else {
+                for j in 0..<sw {
+                    let v = src[j]
+                    for d in 0..<f { out[j * f + d] = v }
+                }
+            }
+            for d in 1..<Swift.max(f, 1) { (out + d * r.width).update(from: out, count: r.width) }
         }
     }
 
-    /// `dx[n, c, i, j] = Σ_{dy, dx < f} dy[n, c, i·f + dy, j·f + dx]`.
+    /// `dx[n, c, i, j] = Σ_{dy, dx < f} dy[n, c, i·f + dy, j·f + dx]`: the `f` rows are summed
+    /// first (a unit-stride sweep), then adjacent pairs (or groups of `f`) of the sum.
     func upsampleNearestBackward(_ r: Resample, dy: Pointer, dx: Pointer) {
         let f = r.factor
         let (sh, sw) = (r.height / f, r.width / f)
         Parallel.forEachItem(r.batch * r.channels * sh, itemCost: f * r.width) { row in
-            let (plane, i) = row.quotientAndRemainder(dividingBy: sh)
-            let out = dx + row * sw
-            for j in 0..<sw {
-                var sum: Float = 0
-                for a in 0..<f {
-                    let src = dy + (plane * r.height + i * f + a) * r.width + j * f
-                    for b in 0..<f { sum += src[b] }
+            let (src, out) = (dy + row * f * r.width, dx + row * sw)
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: r.width) { buffer in
+                let rows = buffer.baseAddress!
+                rows.update(from: src, count: r.width)
+                for d in 1..<Swift.max(f, 1) {
+                    let next = src + d * r.width
+                    for w in 0..<r.width { rows[w] += next[w] }
                 }
-                out[j] = sum
+                if f == 2 {
+                    for j in 0..<sw { out[j] = rows[2 * j] + rows[2 * j + 1] }
+                } else {
+                    for j in 0..<sw {
+                        var sum: Float = 0
+                        for d in 0..<f { sum += rows[j * f + d] }
+                        out[j] = sum
+                    }
+                }
             }
         }
     }

@@ -3,6 +3,11 @@ import Foundation
 
 /// Splits loops over the cores with `DispatchQueue.concurrentPerform`, or runs them inline when
 /// the work is too small to pay for waking another thread (~5-10 µs).
+///
+/// Every entry point is `@inline(__always)` so a loop body written at the call site lands
+/// directly in the `concurrentPerform` closure, where the compiler can vectorise it. Per-op
+/// functions must reach such loops as generic types (``UnaryFunction``, ``Fn``), not as closure
+/// values: a closure two closure levels down stays an indirect call per element.
 enum Parallel {
     /// Threads the fast kernels use: every core the process may run on.
     static let workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
@@ -13,6 +18,7 @@ enum Parallel {
     /// Runs `body` over disjoint ranges covering `0..<count`, in parallel when `count ≥ 2·grain`.
     ///
     /// `grain` is the smallest range worth a thread; ranges are contiguous and balanced.
+    @inline(__always)
     static func forEach(_ count: Int, grain: Int = elementGrain, _ body: (Range<Int>) -> Void) {
         guard count > 0 else { return }
         let chunks = min(workers, count / max(grain, 1))
@@ -29,6 +35,7 @@ enum Parallel {
 
     /// Runs `body(i)` for every `i < count` (items of roughly equal cost `itemCost` elements),
     /// distributing items over the cores when the total cost is large enough.
+    @inline(__always)
     static func forEachItem(_ count: Int, itemCost: Int, _ body: (Int) -> Void) {
         let grain = max(1, elementGrain / max(itemCost, 1))
         forEach(count, grain: grain) { range in
@@ -38,6 +45,7 @@ enum Parallel {
 
     /// Like ``forEach(_:grain:_:)``, but each range returns a partial result (e.g. per-thread
     /// sums), collected in range order so the combination is deterministic.
+    @inline(__always)
     static func map<T>(_ count: Int, grain: Int = elementGrain, _ body: (Range<Int>) -> T) -> [T] {
         guard count > 0 else { return [] }
         let chunks = min(workers, count / max(grain, 1))

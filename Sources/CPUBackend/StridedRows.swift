@@ -43,6 +43,7 @@ struct StridedRows {
     func rowStride(_ k: Int) -> Int { strides[k][strides[k].count - 1] }
 
     /// Calls `body(row, offsets)` for rows `range`, `offsets[k]` being operand k's first element.
+    @inline(__always)   // lets the caller's per-element closure inline into the row loop
     func forEachRow(_ range: Range<Int>, _ body: (Int, [Int]) -> Void) {
         guard !range.isEmpty else { return }
         let outer = shape.count - 1

@@ -6,7 +6,7 @@ extension CaseCatalog {
         for (count, dim, theta) in [(1, 4, 10000), (16, 32, 10000), (3, 6, 100), (16, 128, 10000), (5, 10, 10000), (0, 8, 10000)] as [(Int, Int, Float)] {
             cases.append(KernelCase(.timestepEmbedding(count: count, dim: dim, theta: theta)))
         }
-        for (rows, width, table) in [(1, 1, 1), (16, 1, 1000), (7, 5, 3), (16, 4, 1000), (0, 3, 5)] {
+        for (rows, width, table) in [(1, 1, 1), (16, 1, 1000), (7, 5, 3), (16, 4, 1000), (0, 3, 5), (3, 0, 5)] {
             cases.append(KernelCase(.gather(rows: rows, width: width, tableRows: table)))
         }
         cases.append(KernelCase(.gather(rows: 33, width: 2, tableRows: 4), variant: "out-of-range indices", inputs: .outOfRangeIndices))

@@ -52,6 +52,8 @@ extension CaseCatalog {
         for op in BinaryOp.allCases {
             for pattern in patterns { cases.append(KernelCase(.binary(op, pattern))) }
         }
+        // A reversed operand (negative stride).
+        cases.append(KernelCase(.binary(.sub, Broadcast(shape: [4, 9], aStrides: [9, -1], bStrides: [9, 1]))))
         // Rank 6, a scalar operand, and empty shapes.
         cases.append(KernelCase(.binary(.add, .numpy([2, 3, 1, 2, 3, 2], [3, 1, 2, 1, 1]))))
         cases.append(KernelCase(.binary(.mul, .numpy([3, 17], [1]))))

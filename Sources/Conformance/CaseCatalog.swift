@@ -59,6 +59,11 @@ extension CaseCatalog {
         cases.append(copy([4, 5], [5, 1], [0, 1]))
         // Rank 6 with every stride different.
         cases.append(copy([2, 3, 2, 2, 3, 2], [1, 2, 6, 12, 24, 72], [144, 48, 24, 12, 4, 2]))
+        // Negative strides walk backwards from the view's highest element (the slice starts at its
+        // lowest address): reversal and a column flip. Devices may decline them in supports().
+        cases.append(copy([17], [-1], [1]))
+        cases.append(copy([3, 4], [4, -1], [4, 1]))
+        cases.append(copy([3, 4], [4, 1], [-4, 1], accumulate: true))
         // Empty extents.
         cases.append(copy([0, 5], [5, 1], [5, 1]))
         cases.append(copy([3, 0, 2], [0, 2, 1], [2, 2, 1]))

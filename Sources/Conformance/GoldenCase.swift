@@ -68,6 +68,10 @@ public struct GoldenCase {
 
     /// Every case folder (a folder holding `config.json`) directly inside `directory`, by name.
     public static func discover(in directory: String) throws -> [String] {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw GoldenCaseError.badDirectory(path: directory, reason: "no such directory")
+        }
         let entries: [String]
         do {
             entries = try FileManager.default.contentsOfDirectory(atPath: directory)

@@ -42,30 +42,41 @@ extension GoldenContext {
     }
 
     /// The training loss on `loss.x_start`, `loss.t`, `loss.noise` and the gradient of every parameter.
+    ///
+    /// For a self-conditioning Unet the reference flips its self-conditioning coin with Python's
+    /// unseeded `random()`, which the case does not record, so both outcomes are computed and the
+    /// one whose loss is closer is checked (and named in the report). The reference computes the
+    /// loss after `unet.eval()`, so dropout is the identity here too.
     func checkLossAndGradients() throws -> [GoldenCheck] {
         let diffusion = try GaussianDiffusion(unet: unet, configuration: golden.diffusion)
         let batch = try shape("loss.x_start")[0]
+        let selfConditioning = unet.configuration.selfCondition
         let g = GraphBuilder()
-        let built = try diffusion.buildTrainingLoss(in: g, batch: batch, timesteps: .input("t"), noise: .input("noise"))
-        let params = g.parameters
-        let grads = try g.gradients(of: built.loss, withRespectTo: params)
-        var gradientMap: [String: Tensor] = [:]
-        for (info, grad) in zip(g.graph.parameters, grads) { gradientMap[info.name] = grad }
-        let compiled = try CompiledGraph(g, outputs: ["loss": built.loss], gradients: gradientMap, queue: queue)
+        let built = try diffusion.buildTrainingLoss(in: g, batch: batch, timesteps: .input("t"), noise: .input("noise"),
+                                                    selfConditioning: .input("self_condition_coin"), evaluationMode: true)
+        let compiled = try CompiledGraph(g, differentiating: built.loss, queue: queue)
         try unet.loadStateDict(weights, into: compiled.parameters, queue: queue)
         try compiled.setInput(built.imageInput, tensor("loss.x_start"))
         try compiled.setInput("t", integers: io.int32s("loss.t"))
         try compiled.setInput("noise", tensor("loss.noise"))
-        try compiled.run()
-        let lossError = GoldenContext.maxAbs(try compiled.readOutput("loss"), try tensor("loss.value"))
-        let got = try compiled.readGradients()
+        let expectedLoss = try tensor("loss.value")
+        var best: (error: Double, gradients: [String: [Float]], coin: Float)?
+        let coins: [Float] = selfConditioning ? [0, 1] : [0]
+        for coin in coins {
+            if selfConditioning { try compiled.setInput("self_condition_coin", [coin]) }
+            try compiled.run()
+            let error = GoldenContext.maxAbs(try compiled.readOutput("loss"), expectedLoss)
+            if best == nil || error < best!.error { best = (error, try compiled.readGradients(), coin) }
+        }
+        let chosen = best!
         var worst = (error: 0.0, name: "")
         for spec in unet.parameterSpecs {
-            let e = GoldenContext.nmse(got[spec.name] ?? [], try tensor("grad." + spec.name))
+            let e = GoldenContext.nmse(chosen.gradients[spec.name] ?? [], try tensor("grad." + spec.name))
             if !(e <= worst.error) { worst = (e, spec.name) }
         }
+        let coinNote = selfConditioning ? (chosen.coin == 1 ? "with self-conditioning" : "without self-conditioning") : ""
         return [
-            GoldenCheck(name: "loss.value", metric: .maxAbs, error: lossError, tolerance: GoldenRunner.Tolerance.loss, detail: ""),
+            GoldenCheck(name: "loss.value", metric: .maxAbs, error: chosen.error, tolerance: GoldenRunner.Tolerance.loss, detail: coinNote),
             GoldenCheck(name: "grad (\(unet.parameterSpecs.count) parameters)", metric: .nmse, error: worst.error,
                         tolerance: GoldenRunner.Tolerance.gradientNMSE, detail: "worst: \(worst.name)"),
         ]

@@ -70,17 +70,20 @@ struct PerfRunner {
             // Warm-up: first launches may build programs or fault in pages.
             try queue.launch(kernel, slices)
             try queue.synchronize()
-            let single = try time { try queue.launch(kernel, slices); try queue.synchronize() }
-            let perBatch = max(1, min(1000, Int(0.05 / max(single, 1e-7))))
+            // Batches of launches, one synchronisation each: the first batch is one launch and
+            // sizes the others to ~50 ms. Stop after `secondsPerCase` with at least three samples,
+            // or after one sample when a single launch already takes longer than that.
+            var perBatch = 1
             var samples: [Double] = []
             var total = 0.0
-            while total < secondsPerCase || samples.count < 3 {
+            while total < secondsPerCase || (samples.count < 3 && total < 3 * secondsPerCase) {
                 let elapsed = try time {
                     for _ in 0..<perBatch { try queue.launch(kernel, slices) }
                     try queue.synchronize()
                 }
                 samples.append(elapsed / Double(perBatch))
                 total += elapsed
+                perBatch = max(1, min(1000, Int(0.05 / max(samples.last!, 1e-7))))
             }
             samples.sort()
             let median = samples[samples.count / 2]

@@ -41,12 +41,19 @@ struct ConformanceCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Registry name of the oracle device for test mode.", valueName: "name"))
     var oracle: String = DeviceRegistry.oracleDeviceName
 
+    @Option(name: .long, help: ArgumentHelp("Run the PyTorch golden cases in this directory (one folder per case) instead of the kernel suite.", valueName: "dir"))
+    var golden: String?
+
     func validate() throws {
         guard perfSeconds > 0 else { throw ValidationError("--perf-seconds must be positive, got \(perfSeconds)") }
         if let filter, filter.isEmpty { throw ValidationError("--filter needs a non-empty pattern") }
     }
 
     func run() throws {
+        if let golden {
+            try runGolden(directory: golden)
+            return
+        }
         let options = ConformanceOptions(
             mode: mode, filter: filter.map(CaseFilter.init), seed: seed, verbose: verbose,
             includeHeavy: !quick, perfSecondsPerCase: perfSeconds)
@@ -63,6 +70,19 @@ struct ConformanceCommand: ParsableCommand {
         }
         let result = try withCleanErrors { try suite.run() }
         if result.failed > 0 { throw ExitCode(1) }
+    }
+
+    /// `--golden DIR`: every case of DIR on `--device` (see docs/diffusion.md); exit status 1 when a case fails.
+    private func runGolden(directory: String) throws {
+        let device = try global.resolveDevice()
+        let summary: GoldenSummary
+        do {
+            summary = try GoldenRunner.run(directory: directory, device: device, verbose: verbose)
+        } catch {
+            printError("error: \(error)")
+            throw ExitCode(2)
+        }
+        if summary.failedCount > 0 { throw ExitCode(1) }
     }
 
     /// The support table spans every registry entry, not only `--device`.

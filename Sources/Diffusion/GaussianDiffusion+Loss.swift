@@ -34,19 +34,19 @@ extension GaussianDiffusion {
     ///   - timesteps: `.device` draws t with Philox; `.input(name)` reads i32 `[B]`.
     ///   - noise: `.device` draws ε with Philox; `.input(name)` reads f32 `[B, C, H, W]` (and, with
     ///     offset noise, `name + ".offset"` f32 `[B, C]`).
-    /// - Throws: for a self-conditioning Unet, because the reference's 50% self-conditioning pass
-    ///   needs a gradient stop (`detach`) that the graph builder does not offer.
+    ///   - selfConditioning: for a self-conditioning Unet, the reference's coin (one per batch,
+    ///     p = ½) that decides whether the model is conditioned on its own detached x̂₀ prediction:
+    ///     `.device` flips it with Philox every step; `.input(name)` reads f32 `[1]` (1 = condition).
+    ///   - evaluationMode: the loss of the model in `eval()` mode, where dropout is the identity (what
+    ///     the golden cases record). Without it a Unet with dropout is refused: only the evaluation
+    ///     form of dropout is built.
     public func buildTrainingLoss(in g: GraphBuilder, batch: Int, imageInput: String = "image",
-                                  timesteps: TrainingSource = .device, noise: TrainingSource = .device) throws -> TrainingLoss {
+                                  timesteps: TrainingSource = .device, noise: TrainingSource = .device,
+                                  selfConditioning: TrainingSource = .device, evaluationMode: Bool = false) throws -> TrainingLoss {
         guard batch >= 1 else { throw DiffusionError.invalidConfiguration("the batch size must be positive, got \(batch)") }
-        if unet.configuration.selfCondition {
+        guard unet.configuration.dropout == 0 || evaluationMode else {
             throw DiffusionError.invalidConfiguration(
-                "training a self-conditioning Unet needs a gradient stop (the reference's detach) in the graph builder; "
-                    + "sampling with self-conditioning is supported")
-        }
-        guard unet.configuration.dropout == 0 else {
-            throw DiffusionError.invalidConfiguration(
-                "dropout \(unet.configuration.dropout) is only supported in evaluation form (sampling); train with dropout 0")
+                "dropout \(unet.configuration.dropout) is only built in evaluation form (identity); train with dropout 0")
         }
         let shape = imageShape(batch: batch)
         let T = schedule.timesteps
@@ -73,20 +73,28 @@ extension GaussianDiffusion {
                 }
                 eps = try g.add(eps, g.reshape(g.mul(offset, strength), [batch, shape[1], 1, 1]))
             }
-            // One gather of [√ᾱ, √(1−ᾱ), w, t] per sample.
+            // One gather of [√ᾱ, √(1−ᾱ), w, t, √(1/ᾱ), √(1/ᾱ − 1)] per sample.
             var table: [Float] = []
-            table.reserveCapacity(4 * T)
+            table.reserveCapacity(6 * T)
             for i in 0..<T {
-                table += [schedule.sqrtAlphasCumprod[i], schedule.sqrtOneMinusAlphasCumprod[i], schedule.lossWeight[i], Float(i)]
+                table += [schedule.sqrtAlphasCumprod[i], schedule.sqrtOneMinusAlphasCumprod[i], schedule.lossWeight[i], Float(i),
+                          schedule.sqrtRecipAlphasCumprod[i], schedule.sqrtRecipm1AlphasCumprod[i]]
             }
-            let rows = try g.gather(g.constant(table, shape: [T, 4]), t)
+            let rows = try g.gather(g.constant(table, shape: [T, 6]), t)
             func column(_ j: Int) throws -> Tensor { try g.reshape(g.slice(rows, axis: 1, start: j, length: 1), [batch, 1, 1, 1]) }
             let (sqrtAC, sqrtOneMinusAC) = (try column(0), try column(1))
             let lossWeight = try g.reshape(g.slice(rows, axis: 1, start: 2, length: 1), [batch])
             let time = try g.reshape(g.slice(rows, axis: 1, start: 3, length: 1), [batch])
 
             let xt = try g.add(g.mul(sqrtAC, x0), g.mul(sqrtOneMinusAC, eps))
-            let prediction = try unet.forward(g, weights: weights, x: xt, time: time)
+            var condition: Tensor?
+            if unet.configuration.selfCondition {
+                condition = try g.scope("self_condition") {
+                    try selfConditioningInput(g, weights: weights, xt: xt, time: time, sqrtAC: sqrtAC,
+                                              sqrtOneMinusAC: sqrtOneMinusAC, rows: rows, batch: batch, source: selfConditioning)
+                }
+            }
+            let prediction = try unet.forward(g, weights: weights, x: xt, time: time, selfCondition: condition)
             let target: Tensor
             switch configuration.objective {
             case .predNoise: target = eps
@@ -96,5 +104,42 @@ extension GaussianDiffusion {
             let loss = try g.mseLoss(prediction, target, weights: lossWeight)
             return TrainingLoss(loss: loss, weights: weights, imageInput: imageInput, prediction: prediction, target: target)
         }
+    }
+}
+
+extension GaussianDiffusion {
+    /// The reference's self-conditioning input: with probability ½ (one coin per batch), the
+    /// model's own x̂₀ prediction from `x_t` without self-conditioning, unclipped and detached;
+    /// otherwise zeros.
+    ///
+    /// The prediction is always computed (a graph has no branches) and multiplied by the coin,
+    /// so a step costs two forwards and one backward where the reference averages 1.5 forwards.
+    func selfConditioningInput(_ g: GraphBuilder, weights: UnetWeights, xt: Tensor, time: Tensor, sqrtAC: Tensor,
+                               sqrtOneMinusAC: Tensor, rows: Tensor, batch: Int, source: TrainingSource) throws -> Tensor {
+        let coin: Tensor
+        switch source {
+        case .device:
+            // u ∈ [0, 1) is a multiple of 2⁻²⁴, so (½ − u)·2²⁴ is an exact integer: ≥ 1 when
+            // u < ½, ≤ 0 otherwise, and clamping it to [0, 1] gives exactly 1 or 0.
+            let u = try g.randomUniform([1])
+            coin = try g.clamp(g.affine(u, scale: -0x1p24, shift: 0x1p23), low: 0, high: 1)
+        case let .input(name):
+            coin = try g.input(name, [1])
+        }
+        let out = try unet.forward(g, weights: weights, x: xt, time: time)
+        var x0: Tensor
+        switch configuration.objective {
+        case .predNoise:
+            // x̂₀ = √(1/ᾱ)·x_t − √(1/ᾱ − 1)·ε̂, with both coefficients gathered per sample.
+            let (sqrtRecip, sqrtRecipm1) = try (g.reshape(g.slice(rows, axis: 1, start: 4, length: 1), [batch, 1, 1, 1]),
+                                                g.reshape(g.slice(rows, axis: 1, start: 5, length: 1), [batch, 1, 1, 1]))
+            x0 = try g.sub(g.mul(sqrtRecip, xt), g.mul(sqrtRecipm1, out))
+        case .predX0:
+            x0 = out
+        case .predV:
+            x0 = try g.sub(g.mul(sqrtAC, xt), g.mul(sqrtOneMinusAC, out))
+        }
+        x0 = try g.stopGradient(x0)
+        return try g.mul(x0, g.reshape(coin, [1, 1, 1, 1]))
     }
 }

@@ -34,6 +34,8 @@ extension OpenCLDevice {
             if b.aStrides.contains(where: { $0 < 0 }) || b.bStrides.contains(where: { $0 < 0 }) {
                 return "negative strides are not supported (a \(b.aStrides), b \(b.bStrides))"
             }
+        case let .gather(rows, width, tableRows):
+            if tableRows == 0 && rows * width > 0 { return "the table has no rows to gather from" }
         case let .conv2d(c), let .conv2dBackwardData(c), let .conv2dBackwardWeight(c):
             if c.kernelHeight < 1 || c.kernelWidth < 1 { return "kernel size \(c.kernelHeight)x\(c.kernelWidth) is empty" }
         default:

@@ -60,8 +60,31 @@ public struct OpenCLDeviceFactory: DeviceFactory {
         }
         let handle = OpenCLDeviceHandle(platform: platform, device: device)
         return DeviceEntry(name: name, summary: summary, status: .available({
-            try OpenCLDevice(name: name, handle: handle, capabilities: caps)
+            try instances.device(named: name) { try OpenCLDevice(name: name, handle: handle, capabilities: caps) }
         }))
+    }
+
+    /// Devices handed out so far, so that every lookup of a name gets the same instance while it lives.
+    private static let instances = OpenCLDeviceInstances()
+}
+
+/// The live ``OpenCLDevice`` of each registry name, held weakly.
+///
+/// Buffers are valid only on the device instance (OpenCL context) that made them, while operand
+/// validation compares registry names; handing out one instance per name keeps the two notions the
+/// same. Once nothing references a device, it is released and the next lookup opens a new one.
+final class OpenCLDeviceInstances: @unchecked Sendable {
+    private struct Weak { weak var device: OpenCLDevice? }
+    private let lock = NSLock()
+    private var live: [String: Weak] = [:]
+
+    func device(named name: String, make: () throws -> OpenCLDevice) throws -> OpenCLDevice {
+        try lock.withLock {
+            if let device = live[name]?.device { return device }
+            let device = try make()
+            live[name] = Weak(device: device)
+            return device
+        }
     }
 }
 

@@ -39,11 +39,14 @@ extension OpenCLQueue {
 
     func conv2dBackwardWeight(_ c: Conv2d, x: BufferSlice, dy: BufferSlice, dw: BufferSlice, dbias: BufferSlice?,
                               family: String) throws {
-        try dispatch(Self.convFile, "conv2d_backward_weight", family: family, global: [c.weightCount]) { args in
+        let local = try localSize(Self.convFile, "conv2d_backward_weight")
+        try dispatch(Self.convFile, "conv2d_backward_weight", family: family, global: [c.weightCount * local],
+                     local: [local]) { args in
             try args.tensor(x)
             try args.tensor(dy)
             try args.tensor(dw)
             try bindGeometry(&args, c)
+            try args.localFloats(local)
         }
         guard let dbias else { return }
         let biasLocal = try localSize(Self.convFile, "conv2d_backward_bias")

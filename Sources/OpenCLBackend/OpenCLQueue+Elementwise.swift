@@ -1,16 +1,15 @@
 import Devices
 
-/// Host side of `elementwise.cl`: unary, unary backward and broadcasting binary kernels.
+/// Host side of `elementwise.cl`: one kernel per unary op (and its derivative) and per binary op.
 extension OpenCLQueue {
     static let elementwiseFile = "elementwise.cl"
 
     func unary(_ op: UnaryOp, count: Int, x: BufferSlice, y: BufferSlice, family: String) throws {
-        let (code, p0, p1) = op.kernelCode
-        try dispatch(Self.elementwiseFile, "unary", family: family, global: [count]) { args in
+        let (p0, p1) = op.kernelParameters
+        try dispatch(Self.elementwiseFile, "unary_\(op.name)", family: family, global: [count]) { args in
             try args.tensor(x)
             try args.tensor(y)
             try args.int(count)
-            try args.int(code)
             try args.float(p0)
             try args.float(p1)
         }
@@ -18,13 +17,12 @@ extension OpenCLQueue {
 
     func unaryBackward(_ op: UnaryOp, count: Int, x: BufferSlice, dy: BufferSlice, dx: BufferSlice,
                        family: String) throws {
-        let (code, p0, p1) = op.kernelCode
-        try dispatch(Self.elementwiseFile, "unary_backward", family: family, global: [count]) { args in
+        let (p0, p1) = op.kernelParameters
+        try dispatch(Self.elementwiseFile, "unary_backward_\(op.name)", family: family, global: [count]) { args in
             try args.tensor(x)
             try args.tensor(dy)
             try args.tensor(dx)
             try args.int(count)
-            try args.int(code)
             try args.float(p0)
             try args.float(p1)
         }
@@ -36,16 +34,32 @@ extension OpenCLQueue {
         if count == 0 { return }
         let plan = BroadcastPlan(broadcast)
         if plan.isDense {
-            try dispatch(Self.elementwiseFile, "binary_dense", family: family, global: [count]) { args in
+            try dispatch(Self.elementwiseFile, "binary_\(op.rawValue)_dense", family: family, global: [count]) { args in
                 try args.tensor(a)
                 try args.tensor(b)
                 try args.tensor(out)
                 try args.int(count)
-                try args.int(op.kernelCode)
             }
             return
         }
-        try dispatch(Self.elementwiseFile, "binary_strided", family: family, global: [count]) { args in
+        if plan.shape.count <= 3 {
+            // Up to three dimensions map onto the ND-range itself: no per-element index arithmetic.
+            let padding = 3 - plan.shape.count
+            let shape = Array(repeating: 1, count: padding) + plan.shape
+            let aStrides = Array(repeating: 0, count: padding) + plan.aStrides
+            let bStrides = Array(repeating: 0, count: padding) + plan.bStrides
+            try dispatch(Self.elementwiseFile, "binary_\(op.rawValue)_3d", family: family,
+                         global: [shape[2], shape[1], shape[0]]) { args in
+                try args.tensor(a)
+                try args.tensor(b)
+                try args.tensor(out)
+                try args.int8(shape)
+                try args.int8(aStrides)
+                try args.int8(bStrides)
+            }
+            return
+        }
+        try dispatch(Self.elementwiseFile, "binary_\(op.rawValue)_strided", family: family, global: [count]) { args in
             try args.tensor(a)
             try args.tensor(b)
             try args.tensor(out)
@@ -54,7 +68,6 @@ extension OpenCLQueue {
             try args.int8(plan.bStrides)
             try args.int(plan.shape.count)
             try args.int(count)
-            try args.int(op.kernelCode)
         }
     }
 }
@@ -92,41 +105,12 @@ struct BroadcastPlan: Equatable {
 }
 
 extension UnaryOp {
-    /// The op code of `elementwise.cl` and its two float parameters.
-    var kernelCode: (Int, Float, Float) {
+    /// The two float parameters of the op's `elementwise.cl` kernels (`p0`, `p1`; zero when unused).
+    var kernelParameters: (Float, Float) {
         switch self {
-        case .identity: return (0, 0, 0)
-        case .neg: return (1, 0, 0)
-        case .abs: return (2, 0, 0)
-        case .relu: return (3, 0, 0)
-        case .silu: return (4, 0, 0)
-        case .sigmoid: return (5, 0, 0)
-        case .tanh: return (6, 0, 0)
-        case .gelu: return (7, 0, 0)
-        case .exp: return (8, 0, 0)
-        case .log: return (9, 0, 0)
-        case .sqrt: return (10, 0, 0)
-        case .rsqrt: return (11, 0, 0)
-        case .sin: return (12, 0, 0)
-        case .cos: return (13, 0, 0)
-        case .square: return (14, 0, 0)
-        case .reciprocal: return (15, 0, 0)
-        case let .affine(scale, shift): return (16, scale, shift)
-        case let .clamp(low, high): return (17, low, high)
-        }
-    }
-}
-
-extension BinaryOp {
-    /// The op code of `elementwise.cl`.
-    var kernelCode: Int {
-        switch self {
-        case .add: return 0
-        case .sub: return 1
-        case .mul: return 2
-        case .div: return 3
-        case .maximum: return 4
-        case .minimum: return 5
+        case let .affine(scale, shift): return (scale, shift)
+        case let .clamp(low, high): return (low, high)
+        default: return (0, 0)
         }
     }
 }

@@ -15,6 +15,19 @@ extension OpenCLQueue {
     func stridedCopy(_ copy: StridedCopy, src: BufferSlice, dst: BufferSlice, family: String) throws {
         if copy.count == 0 { return }
         let plan = StridedCopyPlan(copy)
+        if let grid = plan.grid3D {
+            // Up to three distinct and three stride-0 dimensions: no per-element index arithmetic.
+            try dispatch(Self.memoryFile, "copy_strided_3d", family: family,
+                         global: [grid.shape[2], grid.shape[1], grid.shape[0]]) { args in
+                try args.tensor(src)
+                try args.tensor(dst)
+                try args.int8(grid.shape)
+                try args.int8(grid.srcStrides)
+                try args.int8(grid.dstStrides)
+                try args.int(copy.accumulate)
+            }
+            return
+        }
         try dispatch(Self.memoryFile, "copy_strided", family: family, global: [plan.outerCount]) { args in
             try args.tensor(src)
             try args.tensor(dst)
@@ -71,5 +84,20 @@ struct StridedCopyPlan: Equatable {
         outerRank = outer.count
         outerCount = outer.reduce(1) { $0 * $1.extent }
         innerCount = inner.reduce(1) { $0 * $1.extent }
+        if outer.count <= 3 && inner.count <= 3 {
+            let front = 3 - outer.count, back = 3 - inner.count
+            let padded = Array(repeating: (1, 0, 0), count: front) + outer + inner + Array(repeating: (1, 0, 0), count: back)
+            grid3D = (padded.map(\.0), padded.map(\.1), padded.map(\.2))
+        }
+    }
+
+    /// The layout of `copy_strided_3d`: three distinct-destination dimensions front-padded with
+    /// extent 1 (lanes 0...2), then three stride-0 dimensions back-padded (lanes 3...5); `nil`
+    /// when either group has more than three dimensions.
+    var grid3D: (shape: [Int], srcStrides: [Int], dstStrides: [Int])?
+
+    static func == (a: StridedCopyPlan, b: StridedCopyPlan) -> Bool {
+        a.shape == b.shape && a.srcStrides == b.srcStrides && a.dstStrides == b.dstStrides
+            && a.outerRank == b.outerRank && a.outerCount == b.outerCount && a.innerCount == b.innerCount
     }
 }

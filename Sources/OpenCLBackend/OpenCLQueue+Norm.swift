@@ -5,6 +5,7 @@ extension OpenCLQueue {
     static let normFile = "norm.cl"
 
     func rmsNorm(_ n: ChannelNorm, x: BufferSlice, g: BufferSlice, y: BufferSlice, family: String) throws {
+        if n.count == 0 { return }
         try dispatch(Self.normFile, "rms_norm", family: family, global: [n.batch * n.spatial]) { args in
             try args.tensor(x)
             try args.tensor(g)

@@ -20,30 +20,28 @@ extension OpenCLQueue {
 
     func reduce(_ op: ReduceOp, _ r: Reduction, x: BufferSlice, y: BufferSlice, family: String) throws {
         let rows = r.outer * r.inner
-        let code = op.kernelCode
         if r.extent <= Self.shortRow || rows >= Self.manyRows {
-            try dispatch(Self.reduceFile, "reduce_rows", family: family, global: [rows]) { args in
+            try dispatch(Self.reduceFile, "reduce_rows_\(op.rawValue)", family: family, global: [rows]) { args in
                 try args.tensor(x)
                 try args.tensor(y)
                 try args.int(r.outer)
                 try args.int(r.extent)
                 try args.int(r.inner)
-                try args.int(code)
             }
             return
         }
-        let local = try localSize(Self.reduceFile, "reduce_groups")
+        let local = try localSize(Self.reduceFile, "reduce_groups_\(op.rawValue)")
         let chunks = rows < 64 && r.extent >= Self.splitRowLength
             ? min((r.extent + Self.chunkLength - 1) / Self.chunkLength, Self.maximumChunks) : 1
         if chunks == 1 {
-            try reduceGroups(x: .slice(x), y: .slice(y), outer: r.outer, extent: r.extent, inner: r.inner, op: code,
+            try reduceGroups(x: .slice(x), y: .slice(y), outer: r.outer, extent: r.extent, inner: r.inner, op: op,
                              chunks: 1, rawInput: false, meanCount: r.extent, local: local, family: family)
             return
         }
         let partials = try scratchMemory(bytes: rows * chunks * 4)
         try reduceGroups(x: .slice(x), y: .scratch(partials), outer: r.outer, extent: r.extent, inner: r.inner,
-                         op: code, chunks: chunks, rawInput: false, meanCount: r.extent, local: local, family: family)
-        try reduceGroups(x: .scratch(partials), y: .slice(y), outer: rows, extent: chunks, inner: 1, op: code,
+                         op: op, chunks: chunks, rawInput: false, meanCount: r.extent, local: local, family: family)
+        try reduceGroups(x: .scratch(partials), y: .slice(y), outer: rows, extent: chunks, inner: 1, op: op,
                          chunks: 1, rawInput: true, meanCount: r.extent, local: local, family: family)
     }
 
@@ -80,34 +78,22 @@ extension OpenCLQueue {
         }
     }
 
-    private func reduceGroups(x: DeviceTensor, y: DeviceTensor, outer: Int, extent: Int, inner: Int, op: Int,
+    private func reduceGroups(x: DeviceTensor, y: DeviceTensor, outer: Int, extent: Int, inner: Int, op: ReduceOp,
                               chunks: Int, rawInput: Bool, meanCount: Int, local: Int, family: String) throws {
         let chunkLength = (extent + chunks - 1) / chunks
-        try dispatch(Self.reduceFile, "reduce_groups", family: family, global: [outer * inner * chunks * local],
+        try dispatch(Self.reduceFile, "reduce_groups_\(op.rawValue)", family: family,
+                     global: [outer * inner * chunks * local],
                      local: [local]) { args in
             try args.bind(x)
             try args.bind(y)
             try args.int(outer)
             try args.int(extent)
             try args.int(inner)
-            try args.int(op)
             try args.int(chunks)
             try args.int(chunkLength)
             try args.int(rawInput)
             try args.int(meanCount)
             try args.localFloats(local)
-        }
-    }
-}
-
-extension ReduceOp {
-    /// The op code of `reduce.cl`.
-    var kernelCode: Int {
-        switch self {
-        case .sum: return 0
-        case .mean: return 1
-        case .max: return 2
-        case .sumOfSquares: return 3
         }
     }
 }

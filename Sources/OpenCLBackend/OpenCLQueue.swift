@@ -67,7 +67,8 @@ public final class OpenCLQueue: Queue {
     public func synchronize() throws {
         storedCounters.hostSynchronizations += 1
         let status = clFinish(commandQueue)
-        reclaim(all: true)
+        // After a failed clFinish some commands may still be running: release only what finished.
+        reclaim(all: status == CL_SUCCESS)
         collectProfiles()
         try CLError.check(status, "clFinish", device: deviceName)
         if let error = asynchronousError {

@@ -47,7 +47,8 @@ final class FastAgreementTests: XCTestCase {
     func testReductionsAndSoftmax() throws {
         let shapes = [Reduction(outer: 3, extent: 17, inner: 1), Reduction(outer: 2, extent: 33, inner: 5),
                       Reduction(outer: 1, extent: 100_003, inner: 1), Reduction(outer: 4, extent: 0, inner: 3),
-                      Reduction(outer: 5, extent: 2100, inner: 7), Reduction(outer: 1, extent: 70_000, inner: 2)]
+                      Reduction(outer: 5, extent: 2100, inner: 7), Reduction(outer: 1, extent: 70_000, inner: 2),
+                      Reduction(outer: 1, extent: 16, inner: 1500)]
         for r in shapes {
             for op in ReduceOp.allCases { try assertAgreement(.reduce(op, r)) }
             try assertAgreement(.softmax(r))

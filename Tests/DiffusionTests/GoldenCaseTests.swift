@@ -18,6 +18,10 @@ final class GoldenCaseTests: XCTestCase {
         XCTAssertEqual(lines.last, "\(GoldenFixtures.cases.count) passed, 0 failed")
     }
 
-    func testCPUReference() throws { try run(on: "cpu-reference") }
     func testCPU() throws { try run(on: "cpu") }
+}
+
+extension GoldenCaseTests {
+    /// PoCL on machines without a GPU; fails (never skips) when no OpenCL device is available.
+    func testOpenCL() throws { try run(on: "opencl") }
 }

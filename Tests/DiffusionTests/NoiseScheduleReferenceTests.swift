@@ -74,7 +74,7 @@ final class NoiseScheduleReferenceTests: XCTestCase {
             XCTAssertEqual(times, try ref.int64s(name), name)
             checked += 1
         }
-        XCTAssertEqual(checked, 18)
+        XCTAssertEqual(checked, 21)
     }
 
     func testDDIMCoefficientsMatchPyTorch() throws {

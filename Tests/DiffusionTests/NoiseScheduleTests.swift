@@ -58,6 +58,9 @@ final class NoiseScheduleTests: XCTestCase {
         let s50 = try NoiseSchedule.ddimTimePairs(timesteps: 1000, samplingTimesteps: 50)
         XCTAssertEqual(s50.prefix(2).map(\.time), [999, 979])
         XCTAssertEqual(s50.last!.time, 19)
+        // float32 rounding in PyTorch's linspace: 13·1000/26 − 1 = 499 comes out just below.
+        let s26 = try NoiseSchedule.ddimTimePairs(timesteps: 1000, samplingTimesteps: 26)
+        XCTAssertEqual(s26[26 - 13].time, 498)
         XCTAssertThrowsError(try NoiseSchedule.ddimTimePairs(timesteps: 10, samplingTimesteps: 11))
         XCTAssertThrowsError(try NoiseSchedule.ddimTimePairs(timesteps: 10, samplingTimesteps: 0))
     }

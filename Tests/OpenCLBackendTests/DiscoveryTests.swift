@@ -12,6 +12,16 @@ final class DiscoveryTests: XCTestCase {
         for entry in entries { XCTAssertFalse(entry.summary.isEmpty, entry.name) }
     }
 
+    func testEveryLookupOfANameSharesOneDevice() throws {
+        let first = try TestDevice.firstAvailable()
+        let second = try TestDevice.firstAvailable()
+        XCTAssertTrue(first === second, "buffers of one lookup must be usable on queues of another")
+        let queue = try second.makeQueue()
+        let buffer = try queue.makeBuffer([Float(1), 2])
+        try queue.launch(.fill(count: 2, value: 5), [buffer.slice()])
+        XCTAssertEqual(try queue.readFloats(buffer.slice(), count: 2), [5, 5])
+    }
+
     func testDeviceInfoIsFilledLikeClinfo() throws {
         let device = try TestDevice.firstAvailable()
         let info = device.info

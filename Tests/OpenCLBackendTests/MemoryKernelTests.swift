@@ -79,6 +79,51 @@ final class MemoryKernelTests: XCTestCase {
         XCTAssertEqual(try queue.readFloats(dst, count: count), expected)
     }
 
+    /// The sequential loop that defines a strided copy.
+    private func sequentialCopy(_ c: StridedCopy, _ src: [Float], into dst: [Float]) -> [Float] {
+        var out = dst
+        for linear in 0..<c.count {
+            var rest = linear, s = 0, d = 0
+            for k in c.shape.indices.reversed() {
+                let i = rest % c.shape[k]
+                rest /= c.shape[k]
+                s += i * c.srcStrides[k]
+                d += i * c.dstStrides[k]
+            }
+            out[d] = c.accumulate ? out[d] + src[s] : src[s]
+        }
+        return out
+    }
+
+    func testGridAndGeneralPathsAgreeWithTheSequentialLoop() throws {
+        let queue = try makeQueue()
+        let copies = [
+            // Four distinct and two stride-0 dimensions: the general kernel.
+            StridedCopy(shape: [2, 3, 2, 2, 3, 2], srcStrides: [72, 24, 12, 6, 2, 1], dstStrides: [1, 0, 2, 24, 4, 0]),
+            // Two distinct and two stride-0 dimensions: the 3-D grid kernel.
+            StridedCopy(shape: [3, 4, 5, 2], srcStrides: [40, 10, 2, 1], dstStrides: [0, 2, 0, 1]),
+            StridedCopy(shape: [3, 7, 2], srcStrides: [14, 2, 1], dstStrides: [2, 0, 1]),
+            // Four distinct dimensions, nothing merges.
+            StridedCopy(shape: [2, 3, 4, 5], srcStrides: [1, 2, 6, 24], dstStrides: [60, 20, 5, 1]),
+        ]
+        for base in copies {
+            for accumulate in [false, true] {
+                var copy = base
+                copy.accumulate = accumulate
+                let spec = Kernel.copy(copy).operands
+                let source = (0..<spec[0].count).map { Float($0 % 17) }
+                let initial = (0..<spec[1].count).map { Float($0 % 5) }
+                let src = try upload(source, on: queue, padding: 1)
+                let dst = try upload(initial, on: queue, padding: 2)
+                try queue.launch(.copy(copy), [src, dst])
+                XCTAssertEqual(try queue.readFloats(dst, count: initial.count), sequentialCopy(copy, source, into: initial),
+                               Kernel.copy(copy).caseDescription)
+            }
+        }
+        XCTAssertNil(StridedCopyPlan(copies[0]).grid3D)
+        XCTAssertNotNil(StridedCopyPlan(copies[1]).grid3D)
+    }
+
     func testCopyPlanDropsUnitDimensionsAndMergesNeighbours() {
         let dense = StridedCopyPlan(.init(shape: [2, 1, 3, 4], srcStrides: [12, 12, 4, 1], dstStrides: [12, 99, 4, 1]))
         XCTAssertEqual(dense.outerRank, 1)

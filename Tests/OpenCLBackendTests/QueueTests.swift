@@ -204,6 +204,8 @@ final class QueueTests: XCTestCase {
         XCTAssertFalse(device.supports(.groupNorm(GroupNorm(batch: 1, channels: 6, spatial: 4, groups: 4))))
         XCTAssertTrue(device.supports(.gemm(Gemm(batch: 1, m: 4, n: 4, k: 4, strideA: 1 << 40))), "unused batch stride")
         XCTAssertFalse(device.supports(.gemm(Gemm(batch: 3, m: 4, n: 4, k: 4, strideA: 1 << 40))))
+        XCTAssertFalse(device.supports(.gather(rows: 2, width: 3, tableRows: 0)))
+        XCTAssertTrue(device.supports(.gather(rows: 0, width: 3, tableRows: 0)))
         XCTAssertTrue(device.supports(.conv2d(Conv2d(batch: 1, inChannels: 3, outChannels: 8, height: 9, width: 7, kernel: 7))))
     }
 }

@@ -32,7 +32,7 @@ for name, kwargs in SCHEDULES:
                 out[f"{tag}/{T}/loss_weight/{objective}/{'minsnr5' if min_snr else 'plain'}"] = d.loss_weight.clone()
 
 # DDIM time lists, as ddim_sample builds them.
-for T, S in [(1000, s) for s in [1, 2, 3, 7, 10, 30, 33, 70, 100, 250, 333, 999, 1000]] + [(50, 3), (50, 7), (50, 49), (10, 3), (7, 5)]:
+for T, S in [(1000, s) for s in [1, 2, 3, 7, 10, 26, 30, 33, 60, 70, 100, 120, 250, 333, 999, 1000]] + [(50, 3), (50, 7), (50, 49), (10, 3), (7, 5)]:
     times = torch.linspace(-1, T - 1, steps=S + 1)
     out[f"ddim_times/{T}/{S}"] = torch.tensor(list(reversed(times.int().tolist())), dtype=torch.int64)
 
