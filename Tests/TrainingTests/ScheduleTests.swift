@@ -1,4 +1,5 @@
 import Foundation
+import Graph
 import XCTest
 @testable import Training
 
@@ -19,17 +20,15 @@ final class ScheduleTests: XCTestCase {
     }
 
     func testEMADecayFollowsEMAPytorch() {
-        var s = TrainingSettings()  // beta 0.995, update_every 10, update_after_step 100
-        XCTAssertEqual(s.emaDecay(afterStep: 1), 0, "the first call (counter 0) copies the weights")
-        XCTAssertEqual(s.emaDecay(afterStep: 2), 1, "between updates nothing changes")
-        XCTAssertEqual(s.emaDecay(afterStep: 101), 0, "counter 100 ≤ update_after_step: copy")
-        // Counter 110: n = 111 − 100 − 1 = 10, decay = 1 − 11^(−2/3).
-        XCTAssertEqual(s.emaDecay(afterStep: 111), 1 - pow(11, -2.0 / 3), accuracy: 1e-12)
-        XCTAssertEqual(s.emaDecay(afterStep: 100_001), 0.995, "capped at beta")
-        s.emaUpdateEvery = 1
-        s.emaUpdateAfterStep = 0
-        XCTAssertEqual(s.emaDecay(afterStep: 1), 0)
-        XCTAssertEqual(s.emaDecay(afterStep: 3), 1 - pow(3, -2.0 / 3), accuracy: 1e-12)
+        let c = EMAConfiguration()  // beta 0.995, update_every 10, update_after_step 100, power 2/3
+        func decay(_ k: Int) -> Float? { AccumulatedTrainingStep.emaDecay(afterCompletedSteps: k, c) }
+        XCTAssertEqual(decay(0), 0, "the first update (counter 0) copies the weights")
+        XCTAssertNil(decay(1), "between updates nothing changes")
+        XCTAssertEqual(decay(100), 0, "counter 100 ≤ update_after_step: copy")
+        // Counter 110: 1 − (1 + 10)^(−2/3).
+        XCTAssertEqual(decay(110)!, 1 - pow(11, -2 / 3), accuracy: 1e-6)
+        XCTAssertEqual(decay(100_000), 0.995, "capped at beta")
+        XCTAssertEqual(AccumulatedTrainingStep.emaDecay(afterCompletedSteps: 3, .constant(0.9)), 0.9)
     }
 
     func testSettingsValidationNamesTheOption() {

@@ -1,10 +1,12 @@
 import Devices
+import Foundation
 import Graph
 
 /// An optimiser step over several micro-batches: the forward and backward graph runs once per
 /// micro-batch (fresh timesteps and noise each time, from the device Philox state), its
 /// gradients and loss are summed into accumulators on the device, and the mean then goes
-/// through the same tail as ``Graph/TrainingStep``: global grad-norm, clip, Adam, EMA.
+/// through the same tail as ``Graph/TrainingStep``: global grad-norm, clip, Adam, and the EMA
+/// with ema-pytorch's schedule (``Graph/EMAConfiguration``).
 ///
 /// The result equals one step on the concatenated batch (the loss is a batch mean), with the
 /// memory of one micro-batch. Host traffic per step: the micro-batch uploads, and every
@@ -33,6 +35,8 @@ final class AccumulatedTrainingStep: OptimizerEngine {
     private let adam: Adam
     private let maxGradNorm: Float?
     private var learningRate: Float
+    private let emaSchedule: EMAConfiguration?
+    private var emaDecay: Float = -1
     private var pending: (step: Int, loss: HostBuffer, norm: HostBuffer, event: Event)?
 
     init(builder: GraphBuilder, loss: Tensor, imageInput: String, queue: Queue, configuration: TrainingConfiguration,
@@ -58,7 +62,8 @@ final class AccumulatedTrainingStep: OptimizerEngine {
         adam = Adam(count: count, beta1: configuration.beta1, beta2: configuration.beta2, eps: configuration.eps,
                     weightDecay: configuration.weightDecay)
         learningRate = configuration.learningRate
-        ema = try configuration.emaDecay.map { _ in try ParameterStore(layout: compiled.parameters.layout, device: device) }
+        emaSchedule = configuration.ema
+        ema = try configuration.ema.map { _ in try ParameterStore(layout: compiled.parameters.layout, device: device) }
         for kernel in [Kernel.adam(adam), .emaUpdate(count: count), .binary(.add, .dense(count))] where !device.supports(kernel) {
             throw GraphError.unsupportedKernel(device: device.info.name, kernel: kernel.caseDescription, node: "optimizer")
         }
@@ -66,7 +71,6 @@ final class AccumulatedTrainingStep: OptimizerEngine {
         try queue.launch(.fill(count: count, value: 0), [m.slice()])
         try queue.launch(.fill(count: count, value: 0), [v.slice()])
         try queue.upload([configuration.learningRate, 0, 1], to: hyper.slice())
-        try queue.upload([configuration.emaDecay ?? 0], to: emaHyper.slice())
         try resetEMA()
     }
 
@@ -102,9 +106,36 @@ final class AccumulatedTrainingStep: OptimizerEngine {
         let hyperStep = hyper.slice(offset: AdamHyper.step * 4)
         try queue.launch(.unary(.affine(scale: 1, shift: 1), count: 1), [hyperStep, hyperStep])
         try queue.launch(.adam(adam), [parameters.buffer.slice(), gradientSum.slice(), m.slice(), v.slice(), hyper.slice()])
-        if let ema { try queue.launch(.emaUpdate(count: count), [ema.buffer.slice(), parameters.buffer.slice(), emaHyper.slice()]) }
+        try stepEMA(completedSteps: stepCount)
         stepCount += 1
         if stepCount % lossEvery == 0 { try rotateLoss() }
+    }
+
+    /// What ema-pytorch's `update()` does after the step that follows `k` completed steps: nil
+    /// (no update), 0 (copy the weights, until `updateAfterStep`), or the decay of the update
+    /// (`clamp(1 − (1 + (k − updateAfterStep)/invGamma)^(−power), minValue, beta)` with warm-up).
+    static func emaDecay(afterCompletedSteps k: Int, _ c: EMAConfiguration) -> Float? {
+        guard c.updateEvery >= 1, k % c.updateEvery == 0 else { return nil }
+        if k <= c.updateAfterStep { return 0 }
+        guard c.warmup else { return c.beta }
+        let t = max(1 + Float(k - c.updateAfterStep) / c.invGamma, 1)
+        return min(max(1 - pow(t, -c.power), c.minValue), c.beta)
+    }
+
+    /// The EMA part of a step, as ``Graph/TrainingStep`` does it on the device; here the host
+    /// computes the decay and uploads it (4 bytes) only when it changes.
+    private func stepEMA(completedSteps k: Int) throws {
+        guard let ema, let c = emaSchedule, let decay = AccumulatedTrainingStep.emaDecay(afterCompletedSteps: k, c) else { return }
+        let count = parameters.layout.count
+        if decay == 0 {
+            try queue.launch(.copy(.contiguous(count)), [parameters.buffer.slice(), ema.buffer.slice()])
+            return
+        }
+        if decay != emaDecay {
+            try queue.upload([decay], to: emaHyper.slice())
+            emaDecay = decay
+        }
+        try queue.launch(.emaUpdate(count: count), [ema.buffer.slice(), parameters.buffer.slice(), emaHyper.slice()])
     }
 
     private func rotateLoss() throws {
@@ -136,8 +167,6 @@ final class AccumulatedTrainingStep: OptimizerEngine {
         learningRate = lr
         try queue.upload([lr], to: hyper.slice(offset: AdamHyper.lr * 4))
     }
-
-    func setEMADecay(_ decay: Float) throws { try queue.upload([decay], to: emaHyper.slice()) }
 
     func loadParameters(_ tensors: [String: [Float]]) throws {
         try parameters.load(tensors, queue: queue)

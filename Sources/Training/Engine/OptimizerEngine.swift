@@ -1,8 +1,9 @@
 import Devices
 import Graph
 
-/// What the trainer needs from a compiled optimiser step: run one step on its micro-batches,
-/// schedule the learning rate and EMA decay, read losses back, and save/restore its state.
+/// What the trainer needs from a compiled optimiser step: run one step on its micro-batches
+/// (the EMA follows its own ema-pytorch schedule), set the learning rate, read losses back, and
+/// save/restore its state.
 ///
 /// ``Graph/TrainingStep`` is the engine for one micro-batch per step (the whole step is one
 /// schedule); ``AccumulatedTrainingStep`` averages the gradients of several micro-batches.
@@ -25,7 +26,6 @@ protocol OptimizerEngine: AnyObject {
     /// Enqueues one optimiser step over `batches` (`microBatches` of them, raw f32 `[N, C, H, W]`).
     func step(_ batches: [Batch]) throws
     func setLearningRate(_ lr: Float) throws
-    func setEMADecay(_ decay: Float) throws
     /// Waits for the device and collects the pending loss read-back.
     func waitForDevice() throws
     func loadParameters(_ tensors: [String: [Float]]) throws

@@ -23,7 +23,7 @@ extension Trainer {
                 return .interrupted(step: completedSteps, checkpoint: path)
             }
             let next = completedSteps + 1
-            try applySchedules(forStep: next)
+            try applyLearningRate(forStep: next)
             let batches = try (0..<settings.gradientAccumulation).map { _ in try loader.next() }
             try engine.step(batches)
             completedSteps = next
@@ -42,17 +42,13 @@ extension Trainer {
         return .completed(step: completedSteps, checkpoint: final)
     }
 
-    /// Uploads the learning rate and EMA decay of step `step` when they change (4 bytes each).
-    func applySchedules(forStep step: Int) throws {
+    /// Uploads the learning rate of step `step` when it changes (4 bytes); the EMA schedule runs
+    /// inside the engine.
+    func applyLearningRate(forStep step: Int) throws {
         let lr = configuration.training.learningRate(atStep: step)
         if lr != currentLearningRate {
             try engine.setLearningRate(Float(lr))
             currentLearningRate = lr
-        }
-        let decay = configuration.training.emaDecay(afterStep: step)
-        if decay != currentEMADecay {
-            try engine.setEMADecay(Float(decay))
-            currentEMADecay = decay
         }
     }
 

@@ -55,7 +55,6 @@ public final class Trainer {
     var lastRecordTime: (step: Int, time: Double)
     let startTime: Double
     var currentLearningRate: Double = -1
-    var currentEMADecay: Double = -1
     let startLines: [String]
 
     /// Prepares a run in `outputDirectory` (created if needed) on `device`.
@@ -110,7 +109,11 @@ public final class Trainer {
         stepConfiguration.beta2 = Float(settings.adamBeta2)
         stepConfiguration.eps = Float(settings.adamEpsilon)
         stepConfiguration.maxGradNorm = settings.maxGradNorm.map { Float($0) }
-        stepConfiguration.emaDecay = Float(settings.emaDecay)
+        var ema = EMAConfiguration()
+        ema.beta = Float(settings.emaDecay)
+        ema.updateEvery = settings.emaUpdateEvery
+        ema.updateAfterStep = settings.emaUpdateAfterStep
+        stepConfiguration.ema = ema
         stepConfiguration.lossEvery = settings.logEvery
         stepConfiguration.seed = settings.seed
         if settings.gradientAccumulation > 1 {

@@ -92,17 +92,4 @@ public struct TrainingSettings: Equatable, Sendable {
             return learningRate * 0.5 * (1 + cos(Double.pi * progress))
         }
     }
-
-    /// The EMA decay to apply after optimiser step `step` (1-based), as ema-pytorch's
-    /// `EMA.update()` does when called after every step: 1 (no change) between updates, 0 (copy
-    /// the weights) up to `update_after_step`, then `clamp(1 − (1 + n)^(−2/3), 0, beta)` with
-    /// `n = step − update_after_step − 1` (inv_gamma 1, power 2/3).
-    public func emaDecay(afterStep step: Int) -> Double {
-        let calls = step - 1  // ema-pytorch's counter before this update
-        if calls % emaUpdateEvery != 0 { return 1 }
-        if calls <= emaUpdateAfterStep { return 0 }
-        let n = Double(step - emaUpdateAfterStep - 1)
-        if n <= 0 { return 0 }
-        return min(max(1 - pow(1 + n, -2.0 / 3.0), 0), emaDecay)
-    }
 }
