@@ -23,6 +23,7 @@ extension TrainCommand {
         if let mults { c.unet.dimMults = try Self.parseInts(mults, option: "--mults") }
         if let attnHeads { c.unet.attnHeads = try Self.parsePerStage(attnHeads, option: "--attn-heads") }
         if let attnDimHead { c.unet.attnDimHead = try Self.parsePerStage(attnDimHead, option: "--attn-dim-head") }
+        if let selfCondition { c.unet.selfCondition = selfCondition }
         if let fullAttn { c.unet.fullAttn = try Self.parseBools(fullAttn, option: "--full-attn") }
         if let timesteps { c.diffusion.timesteps = timesteps }
         if let samplingTimesteps { c.diffusion.samplingTimesteps = samplingTimesteps }

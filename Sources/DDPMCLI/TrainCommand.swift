@@ -37,6 +37,8 @@ struct TrainCommand: ParsableCommand {
     var attnHeads: String?
     @Option(help: ArgumentHelp("Attention head width, one value or one per stage (default 32).", valueName: "n|list"))
     var attnDimHead: String?
+    @Flag(inversion: .prefixedNo, help: "Self-conditioning: the Unet also sees its own x0 estimate (default: off).")
+    var selfCondition: Bool?
     @Option(help: ArgumentHelp("Full (not linear) attention per stage, e.g. false,false,true (default: innermost stage only).", valueName: "list"))
     var fullAttn: String?
 

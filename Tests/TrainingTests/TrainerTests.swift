@@ -22,6 +22,21 @@ final class TrainerTests: XCTestCase {
     }
 }
 
+/// Reference Unet options that change the training graph.
+final class ModelOptionTests: XCTestCase {
+    func testSelfConditioningTrainsAndSamples() throws {
+        var config = TinyRun.configuration(steps: 3)
+        config.unet.selfCondition = true
+        config.training.numSamples = 2
+        let run = try TinyRun.train(config)
+        defer { try? FileManager.default.removeItem(atPath: run.directory) }
+        XCTAssertEqual(run.losses.count, 3)
+        XCTAssertTrue(run.losses.values.allSatisfy(\.isFinite))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: "\(run.directory)/sample-00000003.png"))
+        XCTAssertTrue(try Checkpoint(contentsOf: "\(run.directory)/checkpoint-00000003.safetensors").configuration.unet.selfCondition)
+    }
+}
+
 /// Same seed, same losses; interrupted and resumed equals uninterrupted.
 final class DeterminismTests: XCTestCase {
     func testSameSeedGivesSameLossesAndAnotherSeedDoesNot() throws {

@@ -22,9 +22,6 @@ public struct RunConfiguration: Equatable, Sendable {
         guard unet.dropout == 0 else {
             throw TrainingError.invalidSetting("training with dropout is not supported (the graph builds the evaluation form); use dropout 0")
         }
-        guard !unet.selfCondition else {
-            throw TrainingError.invalidSetting("training a self-conditioning Unet is not supported (the graph has no gradient stop)")
-        }
     }
 
     /// The configuration as JSON: `{"unet": {...}, "diffusion": {...}, "training": {...}}`, the
