@@ -27,7 +27,7 @@ struct SampleCommand: ParsableCommand {
     @Flag(help: "Use the online weights instead of the EMA weights.")
     var noEma = false
 
-    @Option(help: ArgumentHelp("Number of images (default 16).", valueName: "n"))
+    @Option(help: ArgumentHelp("Number of images.", valueName: "n"))
     var count: Int = 16
     @Option(help: ArgumentHelp("ddim or ddpm (default: the model's configuration: DDIM when its sampling_timesteps < timesteps).", valueName: "name"))
     var sampler: String?
@@ -35,11 +35,11 @@ struct SampleCommand: ParsableCommand {
     var steps: Int?
     @Option(help: ArgumentHelp("DDIM eta: 0 deterministic, 1 DDPM-like (default: the configuration's ddim_sampling_eta).", valueName: "x"))
     var eta: Double?
-    @Option(help: ArgumentHelp("Seed of the noise (default 0).", valueName: "n"))
+    @Option(help: ArgumentHelp("Seed of the noise.", valueName: "n"))
     var seed: UInt64 = 0
-    @Option(help: ArgumentHelp("Images per device batch (default 16).", valueName: "n"))
+    @Option(help: ArgumentHelp("Images per device batch.", valueName: "n"))
     var batchSize: Int = 16
-    @Option(help: ArgumentHelp("A .png file for one grid, or a folder for one PNG per image (default samples.png).", valueName: "path"))
+    @Option(help: ArgumentHelp("A .png file for one grid, or a folder for one PNG per image.", valueName: "path"))
     var output: String = "samples.png"
 
     func validate() throws {

@@ -59,7 +59,7 @@ struct TrainCommand: ParsableCommand {
     var offsetNoise: Double?
 
     // Optimisation
-    @Option(help: ArgumentHelp("Images per step (default 16).", valueName: "n"))
+    @Option(help: ArgumentHelp("Images per micro-batch (default 16).", valueName: "n"))
     var batchSize: Int?
     @Option(help: ArgumentHelp("Peak learning rate (default 1e-4).", valueName: "lr"))
     var lr: Double?
@@ -83,7 +83,7 @@ struct TrainCommand: ParsableCommand {
     var seed: UInt64?
 
     // Output
-    @Option(help: ArgumentHelp("Output folder (default results).", valueName: "dir"))
+    @Option(help: ArgumentHelp("Output folder.", valueName: "dir"))
     var output: String = "results"
     @Flag(help: "Continue from the newest checkpoint in --output.")
     var resume = false

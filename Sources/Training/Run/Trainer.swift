@@ -145,7 +145,7 @@ public final class Trainer {
                 + "\(configuration.diffusion.timesteps) timesteps",
             "training: batch \(settings.batchSize)\(settings.gradientAccumulation > 1 ? " x \(settings.gradientAccumulation) micro-batches" : ""), "
                 + "lr \(settings.learningRate), \(settings.steps) steps; "
-                + "arena \(engine.arenaPeakBytes / (1 << 20)) MiB, \(engine.kernelsPerStep) kernels per step",
+                + "arena \(String(format: "%.1f", Double(engine.arenaPeakBytes) / Double(1 << 20))) MiB, \(engine.kernelsPerStep) kernels per step",
         ]
         if let path = lastCheckpoint { lines.append("resumed from \(path) at step \(completedSteps)") }
         startLines = lines
