@@ -19,7 +19,7 @@ extension Trainer {
         var sampledAt = -1
         while completedSteps < settings.steps {
             if shouldStop() {
-                let path = try saveCheckpoint()
+                let path = savedAt == completedSteps ? lastCheckpoint! : try saveCheckpoint()
                 return .interrupted(step: completedSteps, checkpoint: path)
             }
             let next = completedSteps + 1
