@@ -81,6 +81,20 @@ final class CLITests: XCTestCase {
         try assertFails(["sample", "--checkpoint", junk], status: 1, mentioning: "damaged checkpoint")
     }
 
+    func testDataErrorsExitNonZeroNamingThePath() throws {
+        let images = directory + "/images"
+        try FileManager.default.createDirectory(atPath: images, withIntermediateDirectories: true)
+        let model = Array(CLITests.tiny.dropFirst(2))  // without --data digits
+        try assertFails(["train", "--data", images, "--output", directory + "/a"] + model, status: 1, mentioning: "\(images): no images found")
+        try FileManager.default.copyItem(atPath: Fixtures.image("rgb8.png"), toPath: images + "/one.png")
+        try assertFails(["train", "--data", images, "--output", directory + "/b"] + model, status: 1,
+                        mentioning: "1 image, fewer than one batch of 4")
+        let bytes = try XCTUnwrap(FileManager.default.contents(atPath: Fixtures.image("rgb.jpg")))
+        XCTAssertTrue(FileManager.default.createFile(atPath: images + "/cut.JPG", contents: bytes.prefix(bytes.count - 100)))
+        try assertFails(["train", "--data", images, "--output", directory + "/c"] + model, status: 1,
+                        mentioning: "\(images)/cut.JPG: corrupt image: JPEG: the file ends before the image data is complete (truncated)")
+    }
+
     func testKilledRunResumesWithTheSameLosses() throws {
         let run = directory + "/killed", whole = directory + "/whole"
         let options = CLITests.tiny + ["--steps", "16", "--save-every", "4", "--seed", "5", "--flip"]
