@@ -67,7 +67,7 @@ demo: build
 	$(DDPM) --device cpu train --data digits --dim 32 --mults 1,2 --timesteps 250 --sampling-timesteps 25 \
 		--batch-size 32 --lr 1e-3 --lr-warmup 100 --steps 600 --save-every 300 --sample-every 300 --num-samples 64 \
 		--log-every 50 --output $(DEMO_RUN)
-	$(DDPM) --device cpu sample --checkpoint $(DEMO_RUN) --count 64 --output $(DEMO_RUN)/samples.png
+	$(DDPM) --device cpu sample --checkpoint $(DEMO_RUN) --count 64 --batch-size 64 --output $(DEMO_RUN)/samples.png
 	$(DDPM) inspect $(DEMO_RUN)
 	@echo "demo: samples in $(DEMO_RUN)/samples.png, training grids in $(DEMO_RUN)/sample-*.png, losses in $(DEMO_RUN)/metrics.jsonl"
 
