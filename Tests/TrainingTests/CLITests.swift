@@ -97,34 +97,35 @@ final class CLITests: XCTestCase {
 
     func testKilledRunResumesWithTheSameLosses() throws {
         let run = directory + "/killed", whole = directory + "/whole"
-        let options = CLITests.tiny + ["--steps", "16", "--save-every", "4", "--seed", "5", "--flip"]
+        // Long enough that the kill surely lands mid-run, between two checkpoints.
+        let options = CLITests.tiny + ["--steps", "60", "--save-every", "4", "--seed", "5", "--flip"]
         let reference = try ddpm(["train"] + options + ["--output", whole])
         XCTAssertEqual(reference.status, 0, reference.err)
 
         let (p, o, e) = try start(["train"] + options + ["--output", run])
         let deadline = Date().addingTimeInterval(300)
-        while !FileManager.default.fileExists(atPath: "\(run)/\(Checkpoint.fileName(step: 8))") && p.isRunning && Date() < deadline {
+        while !FileManager.default.fileExists(atPath: "\(run)/\(Checkpoint.fileName(step: 4))") && p.isRunning && Date() < deadline {
             usleep(20_000)
         }
         kill(p.processIdentifier, SIGKILL)
         let killed = finish(p, o, e)
         XCTAssertEqual(killed.status, SIGKILL, "terminated by SIGKILL")
         let survivors = CheckpointDirectory(path: run).checkpoints().map(\.step)
-        XCTAssertTrue(survivors.contains(8), "\(survivors)")
-        XCTAssertTrue((survivors.last ?? 0) < 16, "killed before the end: \(survivors)")
+        XCTAssertTrue(survivors.contains(4), "\(survivors)")
+        XCTAssertTrue((survivors.last ?? 0) < 60, "killed before the end: \(survivors)")
 
         let resumed = try ddpm(["train", "--output", run, "--resume"])  // every setting from the checkpoint
         XCTAssertEqual(resumed.status, 0, resumed.err)
         XCTAssertTrue(resumed.out.contains("resumed from"), resumed.out)
         let a = MetricsLog.read("\(whole)/metrics.jsonl"), b = MetricsLog.read("\(run)/metrics.jsonl")
-        XCTAssertEqual(a.map(\.step), Array(1...16))
+        XCTAssertEqual(a.map(\.step), Array(1...60))
         XCTAssertEqual(b.map(\.step), a.map(\.step), "one line per step, no duplicates from before the kill")
         XCTAssertEqual(b.map(\.loss), a.map(\.loss), "the resumed run continues exactly")
-        XCTAssertEqual(try Checkpoint(contentsOf: "\(run)/\(Checkpoint.fileName(step: 16))").ema,
-                       try Checkpoint(contentsOf: "\(whole)/\(Checkpoint.fileName(step: 16))").ema)
+        XCTAssertEqual(try Checkpoint(contentsOf: "\(run)/\(Checkpoint.fileName(step: 60))").ema,
+                       try Checkpoint(contentsOf: "\(whole)/\(Checkpoint.fileName(step: 60))").ema)
 
         // Changing a setting on resume is refused, naming it.
-        let conflict = try ddpm(["train", "--output", run, "--resume", "--steps", "20", "--lr", "2e-3"])
+        let conflict = try ddpm(["train", "--output", run, "--resume", "--steps", "70", "--lr", "2e-3"])
         XCTAssertEqual(conflict.status, 1)
         XCTAssertTrue(conflict.err.contains("training.lr: 0.002 (checkpoint: 0.001)"), conflict.err)
         let again = try ddpm(["train", "--output", run] + CLITests.tiny)

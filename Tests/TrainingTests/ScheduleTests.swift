@@ -46,3 +46,30 @@ final class ScheduleTests: XCTestCase {
         XCTAssertTrue(message { $0.saveEvery = 0 }.contains("--save-every"))
     }
 }
+
+/// `metrics.jsonl` bookkeeping.
+final class MetricsLogTests: XCTestCase {
+    func testResumeDropsLinesAfterTheCheckpointStep() throws {
+        let dir = Fixtures.temporaryDirectory("ddpm-metrics")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = "\(dir)/metrics.jsonl"
+        do {
+            let log = try MetricsLog(path: path, keepingStepsThrough: 0)
+            for step in 1...7 {
+                log.append(TrainingRecord(step: step, loss: Float(step) / 10, learningRate: 1e-4, gradNorm: 1,
+                                          imagesPerSecond: 3, elapsedSeconds: Double(step)))
+            }
+        }
+        XCTAssertEqual(MetricsLog.read(path).map(\.step), Array(1...7))
+        do {
+            let log = try MetricsLog(path: path, keepingStepsThrough: 4)  // resumed from step 4's checkpoint
+            log.append(TrainingRecord(step: 5, loss: 0.55, learningRate: 1e-4, gradNorm: 1, imagesPerSecond: 3, elapsedSeconds: 1))
+        }
+        let records = MetricsLog.read(path)
+        XCTAssertEqual(records.map(\.step), [1, 2, 3, 4, 5])
+        XCTAssertEqual(records.last?.loss, 0.55)
+        let nan = TrainingRecord(step: 9, loss: .nan, learningRate: 1e-4, gradNorm: .infinity, imagesPerSecond: 0, elapsedSeconds: 0)
+        XCTAssertTrue(nan.jsonLine.contains("\"loss\":\"nan\""), nan.jsonLine)
+        XCTAssertNotNil(try JSONSerialization.jsonObject(with: Data(nan.jsonLine.utf8)), "non-finite values stay valid JSON")
+    }
+}
