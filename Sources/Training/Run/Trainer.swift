@@ -85,6 +85,11 @@ public final class Trainer {
             let checkpoint = try Checkpoint(contentsOf: newest.path)
             let conflicts = configuration.resumeConflicts(with: checkpoint.configuration)
             guard conflicts.isEmpty else { throw CheckpointError.configurationMismatch(path: newest.path, differences: conflicts) }
+            let expected = checkpoint.step * settings.batchSize * settings.gradientAccumulation
+            guard checkpoint.dataPosition == expected else {
+                throw CheckpointError.damaged(path: newest.path,
+                                              reason: "data position \(checkpoint.dataPosition) does not match step \(checkpoint.step) (expected \(expected))")
+            }
             resumeFrom = checkpoint
             lastCheckpoint = newest.path
         }
@@ -127,11 +132,6 @@ public final class Trainer {
         if let checkpoint = resumeFrom {
             try Trainer.restore(checkpoint, into: engine, queue: queue)
             completedSteps = checkpoint.step
-            let expected = checkpoint.step * settings.batchSize * settings.gradientAccumulation
-            guard checkpoint.dataPosition == expected else {
-                throw CheckpointError.damaged(path: lastCheckpoint ?? outputDirectory,
-                                              reason: "data position \(checkpoint.dataPosition) does not match step \(checkpoint.step) (expected \(expected))")
-            }
         }
         metrics = try MetricsLog(path: "\(outputDirectory)/metrics.jsonl", keepingStepsThrough: completedSteps)
         startTime = Trainer.now()
