@@ -1,54 +1,182 @@
-// gemm.cl: strided batched GEMM, row-major (Kernel.gemm):
-//   C_b = alpha · op(A_b) · op(B_b) + beta · C_b (+ bias), b < batch,
-// op(A) = A ([M, K], row stride lda) or Aᵀ of a stored [K, M]; likewise op(B) ([K, N] or Bᵀ of [N, K]).
-// Batch b reads A at b·stride_a elements (0 shares one matrix), likewise B and C. beta == 0 never
-// reads C (NaNs there do not propagate). bias_mode: 0 none, 1 bias[m] per row, 2 bias[n] per column.
+// Strided batched GEMM: C_b = alpha * op(A_b) * op(B_b) + beta * C_b (+ bias), row-major.
 //
-// Kernel ABI: tensors are (`__global float* x, ulong x_off`) pairs with the offset in elements
-// (A, B, C, bias; an absent bias is a NULL buffer), then int sizes / flags and float alpha, beta.
-// See the header of fill_copy.cl and docs/kernel-abi.md.
+// Every tensor is passed as (__global float* base, ulong offset) with the offset in elements
+// (docs/kernel-abi.md). The host folds transA/transB into element strides:
+//   op(A)[m, k] = A[m*sAm + k*sAk]      op(B)[k, n] = B[k*sBk + n*sBn]      C[m, n] = C[m*ldc + n]
 //
-// A plain local-memory tiling: a GEMM_TILE × GEMM_TILE work group computes one tile of C, one
-// element per work item, staging tiles of op(A) and op(B) through local memory. Global size is
-// (N, M, batch) rounded up to the tile; the k sum runs in increasing order. GEMM_TILE comes from
-// the build options (16, or 8 on devices whose work groups are smaller than 256).
+// Tiling (sizes are compiled in with -D, chosen per device by OpenCLTuning):
+//   a work-item holds a GEMM_MR x (GEMM_NV*GEMM_VW) block of C in registers (GEMM_NV vectors of
+//   GEMM_VW floats per row); a work-group of (LX, LY) work-items (the launch's local size)
+//   covers (LX*GEMM_MR) x (LY*NR) of C and walks K in blocks of GEMM_KC. Each block of op(B) is
+//   packed into local memory as [LY][GEMM_KC][NR], zero-filled past N, so the inner loop reads it
+//   with aligned vector loads whatever the layout of B. op(A) is read with scalar broadcasts
+//   straight from global memory (rows past M re-read row M-1 and are never stored), or, with
+//   GEMM_PACK_A, packed as [LX][GEMM_KC][GEMM_MR] too (worth it where local memory is on-chip).
+//
+// On CPU drivers such as PoCL a work-group runs as a loop over its work-items on one core, so
+// the register block is the SIMD micro-kernel and the local tile is an L1/L2-resident panel.
 
-#ifndef GEMM_TILE
-#define GEMM_TILE 16
+#ifndef GEMM_MR
+#define GEMM_MR 4
 #endif
-#define TS GEMM_TILE
+#ifndef GEMM_NV
+#define GEMM_NV 3
+#endif
+#ifndef GEMM_VW
+#define GEMM_VW 8
+#endif
+#ifndef GEMM_KC
+#define GEMM_KC 256
+#endif
+#ifndef GEMM_PACK_A
+#define GEMM_PACK_A 0
+#endif
 
-__kernel __attribute__((reqd_work_group_size(GEMM_TILE, GEMM_TILE, 1)))
-void gemm(__global const float* A, ulong a_off, __global const float* B, ulong b_off,
-          __global float* C, ulong c_off, __global const float* bias, ulong bias_off,
-          int M, int N, int K, int trans_a, int trans_b, float alpha, float beta,
-          int lda, int ldb, int ldc, int stride_a, int stride_b, int stride_c, int bias_mode) {
-    __local float As[TS][TS];
-    __local float Bs[TS][TS];
-    const int lx = get_local_id(0), ly = get_local_id(1);
-    const int col = get_group_id(0) * TS + lx;
-    const int row = get_group_id(1) * TS + ly;
-    const int batch = get_group_id(2);
-    A += a_off + (ulong)batch * stride_a;
-    B += b_off + (ulong)batch * stride_b;
-    C += c_off + (ulong)batch * stride_c;
-    float acc = 0.0f;
-    for (int t = 0; t < K; t += TS) {
-        int ak = t + lx;
-        As[ly][lx] = (row < M && ak < K) ? (trans_a ? A[ak * lda + row] : A[row * lda + ak]) : 0.0f;
-        int bk = t + ly;
-        Bs[ly][lx] = (bk < K && col < N) ? (trans_b ? B[col * ldb + bk] : B[bk * ldb + col]) : 0.0f;
+#define GEMM_CAT_(a, b) a##b
+#define GEMM_CAT(a, b) GEMM_CAT_(a, b)
+#define gfloatV GEMM_CAT(float, GEMM_VW)
+#define gvload GEMM_CAT(vload, GEMM_VW)
+#define gvstore GEMM_CAT(vstore, GEMM_VW)
+#define GEMM_NR (GEMM_NV * GEMM_VW)
+
+/// Local floats a work-group of (lx, ly) needs; the host passes the same amount.
+#define GEMM_LOCAL_FLOATS(lx, ly) ((ly) * GEMM_KC * GEMM_NR + (GEMM_PACK_A ? (lx) * GEMM_KC * GEMM_MR : 0))
+
+// biasMode: 0 none, 1 bias[m] per row, 2 bias[n] per column.
+__kernel void gemm(
+    __global const float* A, ulong offA,
+    __global const float* B, ulong offB,
+    __global float* C, ulong offC,
+    __global const float* bias, ulong offBias,
+    int M, int N, int K,
+    int sAm, int sAk, int sBk, int sBn, int ldc,
+    int strideA, int strideB, int strideC,
+    float alpha, float beta, int biasMode,
+    __local float* tile)
+{
+    const int LX = get_local_size(0), LY = get_local_size(1);
+    const int x = get_local_id(0), y = get_local_id(1);
+    const int lid = y * LX + x, wg = LX * LY;
+    const int mb = get_group_id(0) * (LX * GEMM_MR);
+    const int nb = get_group_id(1) * (LY * GEMM_NR);
+    const long b = get_global_id(2);
+    __global const float* a = A + offA + b * strideA;
+    __global const float* bb = B + offB + b * strideB;
+    __local float* Bs = tile;
+#if GEMM_PACK_A
+    __local float* As = tile + LY * GEMM_KC * GEMM_NR;
+#endif
+
+    gfloatV acc[GEMM_MR][GEMM_NV];
+    #pragma unroll
+    for (int i = 0; i < GEMM_MR; i++) {
+        #pragma unroll
+        for (int j = 0; j < GEMM_NV; j++) acc[i][j] = (gfloatV)(0.0f);
+    }
+
+    for (int k0 = 0; k0 < K; k0 += GEMM_KC) {
+        const int kc = min(GEMM_KC, K - k0);
+        // Pack op(B)[k0 .. k0+kc, nb .. nb+LY*NR) as Bs[y][k][j], zero past N.
+        if (sBn == 1) {
+            for (int r = lid; r < LY * kc; r += wg) {
+                const int yy = r / kc, k = r - yy * kc;
+                const int n = nb + yy * GEMM_NR;
+                __global const float* src = bb + (long)(k0 + k) * sBk + n;
+                __local float* dst = Bs + (yy * GEMM_KC + k) * GEMM_NR;
+                if (n + GEMM_NR <= N) {
+                    #pragma unroll
+                    for (int j = 0; j < GEMM_NV; j++) gvstore(gvload(j, src), j, dst);
+                } else {
+                    for (int j = 0; j < GEMM_NR; j++) dst[j] = n + j < N ? src[j] : 0.0f;
+                }
+            }
+        } else {
+            // op(B) is a transposed matrix: copy along its contiguous k.
+            for (int col = lid; col < LY * GEMM_NR; col += wg) {
+                const int n = nb + col;
+                __local float* dst = Bs + (col / GEMM_NR) * GEMM_KC * GEMM_NR + (col % GEMM_NR);
+                if (n < N) {
+                    __global const float* src = bb + (long)n * sBn + (long)k0 * sBk;
+                    for (int k = 0; k < kc; k++) dst[k * GEMM_NR] = src[(long)k * sBk];
+                } else {
+                    for (int k = 0; k < kc; k++) dst[k * GEMM_NR] = 0.0f;
+                }
+            }
+        }
+#if GEMM_PACK_A
+        // Pack op(A)[mb .. mb+LX*MR, k0 .. k0+kc) as As[x][k][i], zero past M.
+        for (int row = lid; row < LX * GEMM_MR; row += wg) {
+            const int m = mb + row;
+            __local float* dst = As + (row / GEMM_MR) * GEMM_KC * GEMM_MR + (row % GEMM_MR);
+            if (m < M) {
+                __global const float* src = a + (long)m * sAm + (long)k0 * sAk;
+                for (int k = 0; k < kc; k++) dst[k * GEMM_MR] = src[(long)k * sAk];
+            } else {
+                for (int k = 0; k < kc; k++) dst[k * GEMM_MR] = 0.0f;
+            }
+        }
+#endif
         barrier(CLK_LOCAL_MEM_FENCE);
-        for (int kk = 0; kk < TS; ++kk) acc += As[ly][kk] * Bs[kk][lx];
+        __local const float* bs = Bs + y * GEMM_KC * GEMM_NR;
+#if GEMM_PACK_A
+        __local const float* as = As + x * GEMM_KC * GEMM_MR;
+#else
+        __global const float* ar[GEMM_MR];
+        #pragma unroll
+        for (int i = 0; i < GEMM_MR; i++) ar[i] = a + (long)min(mb + x * GEMM_MR + i, M - 1) * sAm + (long)k0 * sAk;
+#endif
+        for (int k = 0; k < kc; k++) {
+            gfloatV bv[GEMM_NV];
+            #pragma unroll
+            for (int j = 0; j < GEMM_NV; j++) bv[j] = gvload(j, bs + k * GEMM_NR);
+            #pragma unroll
+            for (int i = 0; i < GEMM_MR; i++) {
+#if GEMM_PACK_A
+                const gfloatV av = (gfloatV)(as[k * GEMM_MR + i]);
+#else
+                const gfloatV av = (gfloatV)(*ar[i]);
+                ar[i] += sAk;
+#endif
+                #pragma unroll
+                for (int j = 0; j < GEMM_NV; j++) acc[i][j] = fma(av, bv[j], acc[i][j]);
+            }
+        }
         barrier(CLK_LOCAL_MEM_FENCE);
     }
-    if (row >= M || col >= N) return;
-    float value = alpha * acc;
-    if (beta != 0.0f) value += beta * C[row * ldc + col];
-    if (bias_mode == 1) {
-        value += bias[bias_off + row];
-    } else if (bias_mode == 2) {
-        value += bias[bias_off + col];
+
+    // Epilogue: alpha*acc (+ beta*C) (+ bias); C is not read when beta == 0.
+    const int m0 = mb + x * GEMM_MR, n0 = nb + y * GEMM_NR;
+    __global float* c = C + offC + b * strideC;
+    __global const float* bp = bias + offBias;
+    const bool fullColumns = n0 + GEMM_NR <= N;
+    #pragma unroll
+    for (int i = 0; i < GEMM_MR; i++) {
+        const int m = m0 + i;
+        if (m >= M) break;
+        const float rowBias = biasMode == 1 ? bp[m] : 0.0f;
+        __global float* cr = c + (long)m * ldc + n0;
+        if (fullColumns) {
+            #pragma unroll
+            for (int j = 0; j < GEMM_NV; j++) {
+                gfloatV r = alpha * acc[i][j];
+                if (beta != 0.0f) r += beta * gvload(j, cr);
+                r += biasMode == 2 ? gvload(j, bp + n0) : (gfloatV)(rowBias);
+                gvstore(r, j, cr);
+            }
+        } else {
+            #pragma unroll
+            for (int j = 0; j < GEMM_NV; j++) {
+                float t[GEMM_VW];
+                gvstore(acc[i][j], 0, t);
+                for (int l = 0; l < GEMM_VW; l++) {
+                    const int n = n0 + j * GEMM_VW + l;
+                    if (n < N) {
+                        float r = alpha * t[l];
+                        if (beta != 0.0f) r += beta * cr[j * GEMM_VW + l];
+                        cr[j * GEMM_VW + l] = r + (biasMode == 2 ? bp[n] : rowBias);
+                    }
+                }
+            }
+        }
     }
-    C[row * ldc + col] = value;
 }
