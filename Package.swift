@@ -38,7 +38,7 @@ let package = Package(
         .executableTarget(
             name: "DDPMCLI",
             dependencies: [
-                "Devices", "Backends", "Conformance", "Graph",
+                "Devices", "Backends", "Conformance", "Graph", "Diffusion",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .testTarget(name: "DevicesTests", dependencies: ["Devices"]),
@@ -47,6 +47,7 @@ let package = Package(
         .testTarget(name: "ConformanceTests", dependencies: ["Devices", "Backends", "Conformance"]),
         .testTarget(name: "GraphTests", dependencies: ["Devices", "Backends", "Graph"]),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"]),
+        .testTarget(name: "BenchTests", dependencies: ["Devices", "Backends", "DDPMCLI"]),
         .testTarget(name: "DiffusionTests",
                     dependencies: ["Devices", "Backends", "Graph", "SafeTensors", "Diffusion", "Conformance"]),
     ],

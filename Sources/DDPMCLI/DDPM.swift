@@ -13,7 +13,7 @@ struct DDPM: ParsableCommand {
             Global options go before the subcommand: `ddpm --device opencl conformance`.
             Run `ddpm devices` to see the devices of this machine.
             """,
-        subcommands: [DevicesCommand.self, ConformanceCommand.self])
+        subcommands: [DevicesCommand.self, ConformanceCommand.self, BenchCommand.self])
 
     @OptionGroup var global: GlobalOptions
 }
