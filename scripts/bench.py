@@ -52,6 +52,13 @@ def run_measured(cmd):
     return json.loads(lines[-1]), rss, load
 
 
+def wait_for_load(limit, max_wait_s=900):
+    """Waits (up to max_wait_s) until the 1-minute load average is below `limit`."""
+    start = time.time()
+    while os.getloadavg()[0] >= limit and time.time() - start < max_wait_s:
+        time.sleep(10)
+
+
 def med(values):
     values = [v for v in values if v is not None]
     return statistics.median(values) if values else None
@@ -80,6 +87,8 @@ def main():
     p.add_argument("--python", default=os.path.join(ROOT, ".venv-ref", "bin", "python"))
     p.add_argument("--torch-bench", default=os.path.join(HERE, "torch_bench.py"))
     p.add_argument("--out", help="also write every run as JSON to this file")
+    p.add_argument("--max-load", type=float,
+                   help="before each run, wait (up to 15 min) until the 1-minute load average is below this")
     a = p.parse_args()
 
     if not os.access(a.ddpm, os.X_OK):
@@ -104,6 +113,8 @@ def main():
             if torch:
                 sides.append(("pytorch", [a.python, a.torch_bench, *args, "--steps", str(a.steps)]))
             for side, cmd in sides:
+                if a.max_load:
+                    wait_for_load(a.max_load)
                 result, rss, load = run_measured(cmd)
                 runs.append({"config": label, "round": r, "side": side, "load": load, "peak_rss_bytes": rss,
                              "train_step_s": result["train_step_s"], "forward_s": result["forward_s"], "raw": result})
@@ -134,6 +145,11 @@ def main():
             for d in devices[1:]:
                 print(f"  train step  {d} / {base}: {fmt(ratio(m[d]['train_step_s'], m[base]['train_step_s']), 'x')}")
                 print(f"  forward     {d} / {base}: {fmt(ratio(m[d]['forward_s'], m[base]['forward_s']), 'x')}")
+    loads = [x["load"] for x in runs]
+    if loads and max(loads) > (os.cpu_count() or 1):
+        print(f"\nnote: the load average reached {max(loads):.2f} on {os.cpu_count()} cores: other processes shared the "
+              "machine, and PyTorch's spinning OpenMP threads suffer more from that than ddpm; compare quiet runs "
+              "(--max-load) before trusting the ratios")
     if a.out:
         with open(a.out, "w") as f:
             json.dump({"time": time.strftime("%Y-%m-%d %H:%M:%S"), "cores": os.cpu_count(), "runs": runs}, f, indent=1)

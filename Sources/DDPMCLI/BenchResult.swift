@@ -16,9 +16,12 @@ struct BenchResult {
     /// Median seconds of one training step, and every measured step.
     var trainStepSeconds: Double
     var trainStepTimes: [Double]
+    /// Process CPU seconds per training step (all threads, user + system).
+    var trainStepCPUSeconds: Double
     /// Median seconds of one Unet forward (the sampling step's network), and every measured run.
     var forwardSeconds: Double
     var forwardTimes: [Double]
+    var forwardCPUSeconds: Double
     /// Queue counters per training step, over a window that ends with one synchronisation.
     var kernelsPerStep: Double
     var uploadBytesPerStep: Double
@@ -55,6 +58,7 @@ struct BenchResult {
             "channels": settings.channels, "batch": settings.batch, "steps": settings.steps, "warmup": settings.warmup,
             "params": parameters, "compile_s": round5(compileSeconds),
             "train_step_s": round5(trainStepSeconds), "train_step_times_s": trainStepTimes.map(round5),
+            "train_step_cpu_s": round5(trainStepCPUSeconds), "forward_cpu_s": round5(forwardCPUSeconds),
             "train_images_per_s": round5(Double(settings.batch) / trainStepSeconds),
             "forward_s": round5(forwardSeconds), "forward_times_s": forwardTimes.map(round5),
             "step_includes_clip": settings.clip, "step_includes_ema": settings.ema,
@@ -81,10 +85,11 @@ struct BenchResult {
                 + "\(formatCount(parameters)) parameters; GaussianDiffusion(image \(s.imageSize)x\(s.imageSize), T 1000, pred_v, sigmoid)",
             "batch \(s.batch), \(s.warmup) warm-up + \(s.steps) measured steps (medians), compile \(String(format: "%.2f", compileSeconds)) s",
             "",
-            String(format: "train step   %9.4f s  (%.1f images/s, %.1f GFLOP/s on GEMM/conv)", trainStepSeconds,
-                   Double(s.batch) / trainStepSeconds, trainFlopsPerStep / trainStepSeconds / 1e9),
+            String(format: "train step   %9.4f s  (%.1f images/s, %.1f GFLOP/s on GEMM/conv, %.3f CPU s)", trainStepSeconds,
+                   Double(s.batch) / trainStepSeconds, trainFlopsPerStep / trainStepSeconds / 1e9, trainStepCPUSeconds),
             "             = \(stepContents)",
-            String(format: "unet forward %9.4f s  (%.1f GFLOP/s)", forwardSeconds, forwardFlops / forwardSeconds / 1e9),
+            String(format: "unet forward %9.4f s  (%.1f GFLOP/s, %.3f CPU s)", forwardSeconds, forwardFlops / forwardSeconds / 1e9,
+                   forwardCPUSeconds),
             "",
             String(format: "per step: %.0f kernels, %.0f bytes up, %.1f bytes down, %.2f host syncs, %.1f device copies",
                    kernelsPerStep, uploadBytesPerStep, downloadBytesPerStep, hostSyncsPerStep, deviceCopiesPerStep),
@@ -105,8 +110,17 @@ private let RUSAGE_SELF_WHO = __rusage_who_t(RUSAGE_SELF.rawValue)
 private let RUSAGE_SELF_WHO = RUSAGE_SELF
 #endif
 
-/// The process's peak resident set size in bytes.
-enum PeakMemory {
+/// The process's resource usage: peak resident set and CPU time.
+enum ProcessUsage {
+    /// User + system CPU seconds of every thread of this process so far.
+    static func cpuSeconds() -> Double {
+        var usage = rusage()
+        guard getrusage(RUSAGE_SELF_WHO, &usage) == 0 else { return 0 }
+        func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
+    }
+
+    /// The peak resident set size in bytes.
     static func residentBytes() -> Int {
         var usage = rusage()
         guard getrusage(RUSAGE_SELF_WHO, &usage) == 0 else { return 0 }

@@ -64,8 +64,8 @@ struct BenchRunner {
         return BenchResult(
             settings: settings, device: device.info.name, deviceName: device.info.deviceName,
             parameters: trainer.parameters.layout.count, compileSeconds: compileSeconds,
-            trainStepSeconds: median(stepTimes), trainStepTimes: stepTimes,
-            forwardSeconds: median(forwardTimes), forwardTimes: forwardTimes,
+            trainStepSeconds: median(stepTimes.wall), trainStepTimes: stepTimes.wall, trainStepCPUSeconds: stepTimes.cpu,
+            forwardSeconds: median(forwardTimes.wall), forwardTimes: forwardTimes.wall, forwardCPUSeconds: forwardTimes.cpu,
             kernelsPerStep: Double(counted.kernelsLaunched) / n,
             uploadBytesPerStep: Double(counted.bytesUploaded) / n,
             downloadBytesPerStep: Double(counted.bytesDownloaded) / n,
@@ -75,7 +75,7 @@ struct BenchRunner {
             arenaPeakBytes: memory.arenaPeakBytes, intermediateBytes: memory.intermediateBytes,
             forwardArenaPeakBytes: forward.report.memory.arenaPeakBytes,
             trainFlopsPerStep: trainer.schedule.flops, forwardFlops: forward.schedule.flops,
-            peakRSSBytes: PeakMemory.residentBytes(),
+            peakRSSBytes: ProcessUsage.residentBytes(),
             trainProfile: trainProfile, forwardProfile: forwardProfile)
     }
 
@@ -90,9 +90,12 @@ struct BenchRunner {
         return try CompiledGraph(g, outputs: ["out": out], queue: queue, parameters: parameters)
     }
 
-    /// Seconds of each of `count` runs of `body`, pipelined one deep (see the type's summary).
-    private func timed(_ count: Int, queue: Queue, _ body: () throws -> Void) throws -> [Double] {
+    /// Seconds of each of `count` runs of `body`, pipelined one deep (see the type's summary),
+    /// and the process CPU seconds per run over the window (steadier than wall time on a shared
+    /// machine: it counts only this process's work, including threads that spin while waiting).
+    private func timed(_ count: Int, queue: Queue, _ body: () throws -> Void) throws -> (wall: [Double], cpu: Double) {
         try queue.synchronize()
+        let cpuStart = ProcessUsage.cpuSeconds()
         var times: [Double] = []
         var last = now()
         try body()
@@ -109,7 +112,7 @@ struct BenchRunner {
             last = t
             if let next { pending = next }
         }
-        return times
+        return (times, (ProcessUsage.cpuSeconds() - cpuStart) / Double(count))
     }
 
     /// Queue counters over `count` runs of `body` followed by one synchronisation.
