@@ -23,88 +23,91 @@ inline float group_sum(__local float* scratch, float value) {
 }
 
 // ---------------------------------------------------------------- RMS norm
-// y = x / max(‖x‖₂ over C, eps) · g[c] · scale, scale = √C. One work item per (n, s).
+// The channel loops below run over a 2-D range: dimension 0 along the contiguous positions S (a
+// work-group of consecutive positions), dimension 1 over the batch. CPU drivers run a work-group
+// as a loop over its work items around each region between barriers; ending every channel
+// iteration with REGION_END (a barrier when built for such a driver, nothing on GPUs) makes that
+// work-item loop the innermost one, so it streams along s and vectorises across work items
+// instead of striding through channels one item at a time (about 3x on PoCL).
+#ifdef WORK_ITEM_LOOPS
+#define REGION_END() barrier(CLK_LOCAL_MEM_FENCE)
+#else
+#define REGION_END()
+#endif
+
+// y = x / max(‖x‖₂ over C, eps) · g[c] · scale, scale = √C. Work item (s, n); work-groups along s.
 __kernel void rms_norm(__global const float* x, ulong x_off, __global const float* g, ulong g_off,
                        __global float* y, ulong y_off, int N, int C, int S, float eps, float scale) {
-    int item = get_global_id(0);
-    if (item >= N * S) return;
-    x += x_off;
+    int s = get_global_id(0), n = get_global_id(1);
+    bool live = s < S;
+    x += x_off + (size_t)n * C * S;
     g += g_off;
-    y += y_off;
-    int base = (item / S) * C * S + item % S;
+    y += y_off + (size_t)n * C * S;
     float ss = 0.0f;
     for (int c = 0; c < C; ++c) {
-        float v = x[base + c * S];
+        float v = live ? x[c * S + s] : 0.0f;
         ss += v * v;
+        REGION_END();
     }
-    float d = fmax(sqrt(ss), eps);
-    for (int c = 0; c < C; ++c) y[base + c * S] = x[base + c * S] / d * g[c] * scale;
-}
-
-// norms[n·S + s] = ‖x[n, :, s]‖₂ (unclamped). One work item per (n, s).
-__kernel void rms_norm_norms(__global const float* x, ulong x_off, __global float* norms, ulong norms_off,
-                             int N, int C, int S) {
-    int item = get_global_id(0);
-    if (item >= N * S) return;
-    x += x_off;
-    norms += norms_off;
-    int base = (item / S) * C * S + item % S;
-    float ss = 0.0f;
+    float inv = scale / fmax(sqrt(ss), eps);
     for (int c = 0; c < C; ++c) {
-        float v = x[base + c * S];
-        ss += v * v;
+        if (live) y[c * S + s] = x[c * S + s] * inv * g[c];
+        REGION_END();
     }
-    norms[item] = sqrt(ss);
-}
-
-// dg[c] = scale · Σ_{n,s} dy · x / max(norm, eps). One work group per channel.
-__kernel void rms_norm_backward_dg(__global const float* x, ulong x_off, __global const float* dy, ulong dy_off,
-                                   __global const float* norms, ulong norms_off, __global float* dg, ulong dg_off,
-                                   int N, int C, int S, float eps, float scale, __local float* scratch) {
-    int c = get_group_id(0);
-    x += x_off;
-    dy += dy_off;
-    norms += norms_off;
-    dg += dg_off;
-    float acc = 0.0f;
-    for (int q = get_local_id(0); q < N * S; q += get_local_size(0)) {
-        int n = q / S, s = q % S;
-        int k = (n * C + c) * S + s;
-        acc += dy[k] * (x[k] / fmax(norms[q], eps));
-    }
-    acc = group_sum(scratch, acc);
-    if (get_local_id(0) == 0) dg[c] = acc * scale;
 }
 
 // dx = scale·(g·dy/d − x·Σ_c(dy·g·x)/d³) with d = ‖x‖ where ‖x‖ ≥ eps; scale·g·dy/eps where the
-// norm was clamped (no gradient through the clamp, as torch's clamp_min). One work item per (n, s).
+// norm was clamped (no gradient through the clamp, as torch's clamp_min). Also writes
+// inv[n·S + s] = 1/max(d, eps) for the dg pass. Work item (s, n); work-groups along s.
 __kernel void rms_norm_backward_dx(__global const float* x, ulong x_off, __global const float* g, ulong g_off,
-                                   __global const float* dy, ulong dy_off, __global const float* norms, ulong norms_off,
+                                   __global const float* dy, ulong dy_off, __global float* inv, ulong inv_off,
                                    __global float* dx, ulong dx_off, int N, int C, int S, float eps, float scale) {
-    int item = get_global_id(0);
-    if (item >= N * S) return;
-    x += x_off;
+    int s = get_global_id(0), n = get_global_id(1);
+    bool live = s < S;
+    size_t base = (size_t)n * C * S;
+    x += x_off + base;
     g += g_off;
+    dy += dy_off + base;
+    dx += dx_off + base;
+    float ss = 0.0f, dot = 0.0f;
+    for (int c = 0; c < C; ++c) {
+        float v = live ? x[c * S + s] : 0.0f;
+        float d = live ? dy[c * S + s] : 0.0f;
+        ss += v * v;
+        dot += d * g[c] * v;
+        REGION_END();
+    }
+    float norm = sqrt(ss);
+    bool clamped = !(norm >= eps);
+    float r = 1.0f / (clamped ? eps : norm);
+    float coefficient = clamped ? 0.0f : dot * r * r * r;
+    if (live) inv[inv_off + (size_t)n * S + s] = r;
+    for (int c = 0; c < C; ++c) {
+        if (live) dx[c * S + s] = scale * (g[c] * dy[c * S + s] * r - x[c * S + s] * coefficient);
+        REGION_END();
+    }
+}
+
+// dg[c] = scale · Σ_{n,s} dy · x · inv[n·S + s]. One work group per channel; each work item takes
+// positions lid, lid + L, ... of every sample (in a fixed order), then a tree reduction.
+__kernel void rms_norm_backward_dg(__global const float* x, ulong x_off, __global const float* dy, ulong dy_off,
+                                   __global const float* inv, ulong inv_off, __global float* dg, ulong dg_off,
+                                   int N, int C, int S, float scale, __local float* scratch) {
+    int c = get_group_id(0), lid = get_local_id(0), L = get_local_size(0);
+    x += x_off;
     dy += dy_off;
-    norms += norms_off;
-    dx += dx_off;
-    int base = (item / S) * C * S + item % S;
-    float norm = norms[item];
-    if (norm >= eps) {
-        float dot = 0.0f;
-        for (int c = 0; c < C; ++c) dot += dy[base + c * S] * g[c] * x[base + c * S];
-        float inv = 1.0f / norm;
-        float coefficient = dot * inv * inv * inv;
-        for (int c = 0; c < C; ++c) {
-            int k = base + c * S;
-            dx[k] = scale * (g[c] * dy[k] * inv - x[k] * coefficient);
-        }
-    } else {
-        for (int c = 0; c < C; ++c) {
-            int k = base + c * S;
-            dx[k] = scale * g[c] * dy[k] / eps;
+    inv += inv_off;
+    float acc = 0.0f;
+    for (int n = 0; n < N; ++n) {
+        size_t row = ((size_t)n * C + c) * S;
+        for (int s0 = 0; s0 < S; s0 += L) {
+            int s = s0 + lid;
+            if (s < S) acc += dy[row + s] * x[row + s] * inv[(size_t)n * S + s];
+            REGION_END();
         }
     }
+    acc = group_sum(scratch, acc);
+    if (lid == 0) dg[dg_off + c] = acc * scale;
 }
 
 // ---------------------------------------------------------------- group norm
