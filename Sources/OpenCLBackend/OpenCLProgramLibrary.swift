@@ -72,10 +72,6 @@ final class OpenCLProgramLibrary: @unchecked Sendable {
     func buildOptions(file: String) -> String {
         var options = ["-cl-std=CL\(capabilities.openCLC.major).\(capabilities.openCLC.minor)"]
         if capabilities.correctlyRoundedDivideSqrt { options.append("-cl-fp32-correctly-rounded-divide-sqrt") }
-        // CPU drivers run a work-group as loops over its work items between barriers; kernels
-        // with per-item loops over channels or rows end each iteration with a barrier there
-        // (`REGION_END`) so the work-item loop is innermost and vectorises.
-        if capabilities.kind == .cpu { options.append("-DWORK_ITEM_LOOPS=1") }
         switch file {
         case OpenCLQueue.gemmFile: options += OpenCLQueue.gemmBuildOptions(capabilities)
         case OpenCLQueue.convFile: options += OpenCLQueue.convBuildOptions(capabilities)

@@ -6,8 +6,7 @@ extension OpenCLQueue {
 
     func rmsNorm(_ n: ChannelNorm, x: BufferSlice, g: BufferSlice, y: BufferSlice, family: String) throws {
         if n.count == 0 { return }
-        let local = try positionGroup(n, "rms_norm")
-        try dispatch(Self.normFile, "rms_norm", family: family, global: [n.spatial, n.batch], local: [local, 1]) { args in
+        try dispatch(Self.normFile, "rms_norm", family: family, global: [(n.spatial + 7) / 8, n.batch]) { args in
             try args.tensor(x)
             try args.tensor(g)
             try args.tensor(y)
@@ -30,9 +29,7 @@ extension OpenCLQueue {
             return
         }
         let inverse = DeviceTensor.scratch(try scratchMemory(bytes: positions * 4))
-        let local = try positionGroup(n, "rms_norm_backward_dx")
-        try dispatch(Self.normFile, "rms_norm_backward_dx", family: family, global: [n.spatial, n.batch],
-                     local: [local, 1]) { args in
+        try dispatch(Self.normFile, "rms_norm_backward_dx", family: family, global: [(n.spatial + 7) / 8, n.batch]) { args in
             try args.tensor(x)
             try args.tensor(g)
             try args.tensor(dy)
@@ -44,7 +41,7 @@ extension OpenCLQueue {
             try args.float(n.eps)
             try args.float(n.scale)
         }
-        let groupLocal = try localSize(Self.normFile, "rms_norm_backward_dg", limit: min(256, Self.powerOfTwo(atLeast: n.spatial)))
+        let groupLocal = try localSize(Self.normFile, "rms_norm_backward_dg", limit: min(64, Self.powerOfTwo(atLeast: n.spatial / 8)))
         try dispatch(Self.normFile, "rms_norm_backward_dg", family: family, global: [n.channels * groupLocal],
                      local: [groupLocal]) { args in
             try args.tensor(x)
@@ -57,12 +54,6 @@ extension OpenCLQueue {
             try args.float(n.scale)
             try args.localFloats(groupLocal)
         }
-    }
-
-    /// Work-group width along the positions of a channel-loop kernel: the positions of one sample
-    /// rounded up to a power of two, at most 256 (fewer idle items on small maps).
-    private func positionGroup(_ n: ChannelNorm, _ function: String) throws -> Int {
-        try localSize(Self.normFile, function, limit: min(256, Self.powerOfTwo(atLeast: n.spatial)))
     }
 
     /// The smallest power of two ≥ `n` (1 for n ≤ 1).
