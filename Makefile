@@ -51,8 +51,10 @@ conformance: build
 	done; \
 	exit $$status
 
-## demo: what this build can do today: the devices, what they support, conformance on both,
-## and the GEMM yardsticks on both.
+## demo: what this build can do: the devices and what they support, conformance on both, the
+## GEMM yardsticks, then a short training run on the built-in digits (no download) and a grid of
+## samples from it (runs/demo/samples.png).
+DEMO_RUN = runs/demo
 demo: build
 	$(DDPM) devices
 	$(DDPM) conformance --mode support
@@ -61,6 +63,13 @@ demo: build
 	$(DDPM) --device opencl conformance --mode grad
 	$(DDPM) --device cpu conformance --mode perf --filter 'gemm\(batch=1, m=(1024|64), n=(1024|16384),'
 	$(DDPM) --device opencl conformance --mode perf --filter 'gemm\(batch=1, m=(1024|64), n=(1024|16384),'
+	rm -rf $(DEMO_RUN)
+	$(DDPM) --device cpu train --data digits --dim 32 --mults 1,2 --timesteps 250 --sampling-timesteps 25 \
+		--batch-size 32 --lr 1e-3 --lr-warmup 100 --steps 600 --save-every 300 --sample-every 300 --num-samples 64 \
+		--log-every 50 --output $(DEMO_RUN)
+	$(DDPM) --device cpu sample --checkpoint $(DEMO_RUN) --count 64 --batch-size 64 --output $(DEMO_RUN)/samples.png
+	$(DDPM) inspect $(DEMO_RUN)
+	@echo "demo: samples in $(DEMO_RUN)/samples.png, training grids in $(DEMO_RUN)/sample-*.png, losses in $(DEMO_RUN)/metrics.jsonl"
 
 ## clean: remove the build directory.
 clean:

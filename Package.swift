@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "Graph", targets: ["Graph"]),
         .library(name: "SafeTensors", targets: ["SafeTensors"]),
         .library(name: "Diffusion", targets: ["Diffusion"]),
+        .library(name: "Training", targets: ["Training"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -35,10 +36,18 @@ let package = Package(
         .target(name: "Graph", dependencies: ["Devices"]),
         .target(name: "SafeTensors"),
         .target(name: "Diffusion", dependencies: ["Devices", "Graph", "SafeTensors"]),
+        // Image files: libpng and libjpeg(-turbo) behind a small C shim that turns their
+        // longjmp-based error handling into return codes (Swift cannot setjmp).
+        .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CJPEG", pkgConfig: "libjpeg", providers: [.apt(["libjpeg62-turbo-dev"])]),
+        .target(name: "CImageShim", dependencies: ["CPNG", "CJPEG"],
+                linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("jpeg")]),
+        .target(name: "Training",
+                dependencies: ["Devices", "Backends", "Graph", "SafeTensors", "Diffusion", "CImageShim"]),
         .executableTarget(
             name: "DDPMCLI",
             dependencies: [
-                "Devices", "Backends", "Conformance", "Graph", "Diffusion",
+                "Devices", "Backends", "Conformance", "Graph", "SafeTensors", "Diffusion", "Training",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .testTarget(name: "DevicesTests", dependencies: ["Devices"]),
@@ -47,6 +56,8 @@ let package = Package(
         .testTarget(name: "ConformanceTests", dependencies: ["Devices", "Backends", "Conformance"]),
         .testTarget(name: "GraphTests", dependencies: ["Devices", "Backends", "Graph"]),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"]),
+        .testTarget(name: "TrainingTests",
+                    dependencies: ["Devices", "Backends", "Graph", "SafeTensors", "Diffusion", "Training", "DDPMCLI"]),
         .testTarget(name: "BenchTests", dependencies: ["Devices", "Backends", "DDPMCLI"]),
         .testTarget(name: "DiffusionTests",
                     dependencies: ["Devices", "Backends", "Graph", "SafeTensors", "Diffusion", "Conformance"]),

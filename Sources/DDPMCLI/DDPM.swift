@@ -13,7 +13,8 @@ struct DDPM: ParsableCommand {
             Global options go before the subcommand: `ddpm --device opencl conformance`.
             Run `ddpm devices` to see the devices of this machine.
             """,
-        subcommands: [DevicesCommand.self, ConformanceCommand.self, BenchCommand.self])
+        subcommands: [DevicesCommand.self, ConformanceCommand.self, TrainCommand.self, SampleCommand.self,
+                      InspectCommand.self, BenchCommand.self])
 
     @OptionGroup var global: GlobalOptions
 }

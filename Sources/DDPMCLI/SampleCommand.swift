@@ -1,0 +1,118 @@
+import ArgumentParser
+import Diffusion
+import Foundation
+import Training
+
+/// `ddpm sample`: images from a trained model (see docs/cli.md).
+struct SampleCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sample",
+        abstract: "Generate images from a checkpoint, or from a PyTorch Unet state_dict and its configuration.",
+        discussion: """
+            --checkpoint takes a checkpoint file or a run folder (its newest checkpoint) and uses the EMA \
+            weights unless --no-ema. --weights takes a safetensors export of the reference Unet \
+            (safetensors.torch.save_file(unet.state_dict(), path)) and needs --config, a JSON file \
+            {"unet": {...}, "diffusion": {...}} with the reference keyword arguments. --output ending in \
+            .png writes one grid; anything else is a folder that receives sample-00000.png, ...
+            """)
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(help: ArgumentHelp("A ddpm checkpoint, or a run folder (its newest checkpoint).", valueName: "path"))
+    var checkpoint: String?
+    @Option(help: ArgumentHelp("Reference Unet weights (safetensors state_dict); needs --config.", valueName: "file"))
+    var weights: String?
+    @Option(help: ArgumentHelp("JSON configuration for --weights.", valueName: "file"))
+    var config: String?
+    @Flag(help: "Use the online weights instead of the EMA weights.")
+    var noEma = false
+
+    @Option(help: ArgumentHelp("Number of images.", valueName: "n"))
+    var count: Int = 16
+    @Option(help: ArgumentHelp("ddim or ddpm (default: the model's configuration: DDIM when its sampling_timesteps < timesteps).", valueName: "name"))
+    var sampler: String?
+    @Option(help: ArgumentHelp("DDIM steps (default: the configuration's sampling_timesteps, else its timesteps).", valueName: "n"))
+    var steps: Int?
+    @Option(help: ArgumentHelp("DDIM eta: 0 deterministic, 1 DDPM-like (default: the configuration's ddim_sampling_eta).", valueName: "x"))
+    var eta: Double?
+    @Option(help: ArgumentHelp("Seed of the noise.", valueName: "n"))
+    var seed: UInt64 = 0
+    @Option(help: ArgumentHelp("Images per device batch.", valueName: "n"))
+    var batchSize: Int = 16
+    @Option(help: ArgumentHelp("A .png file for one grid, or a folder for one PNG per image.", valueName: "path"))
+    var output: String = "samples.png"
+
+    func validate() throws {
+        switch (checkpoint, weights) {
+        case (nil, nil): throw ValidationError("give --checkpoint PATH, or --weights FILE with --config FILE")
+        case (.some, .some): throw ValidationError("give either --checkpoint or --weights, not both")
+        case (nil, .some): if config == nil { throw ValidationError("--weights needs --config FILE (the Unet and diffusion settings)") }
+        case (.some, nil): if config != nil { throw ValidationError("--config goes with --weights; a checkpoint carries its own configuration") }
+        }
+        guard count >= 1 else { throw ValidationError("--count must be at least 1, got \(count)") }
+        guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
+        if let steps, steps < 1 { throw ValidationError("--steps must be at least 1, got \(steps)") }
+        if let eta, !(eta >= 0 && eta.isFinite) { throw ValidationError("--eta must be non-negative, got \(eta)") }
+        if let sampler, !["ddim", "ddpm"].contains(sampler) { throw ValidationError("--sampler must be ddim or ddpm, got '\(sampler)'") }
+    }
+
+    func run() throws {
+        try reportingErrors {
+            let model: SamplingModel
+            if let checkpoint {
+                model = try SamplingModel(checkpoint: checkpoint, useEMA: !noEma)
+            } else {
+                model = try SamplingModel(stateDict: weights!, configuration: config!, useEMA: !noEma)
+            }
+            let device = try global.resolveDevice()
+            let generator = try SampleGenerator(model: model, method: try method(for: model.diffusion), device: device)
+            let (c, h, w) = (model.unet.channels, model.diffusion.imageHeight, model.diffusion.imageWidth)
+            print("model: \(model.origin)")
+            print("sampling \(count) image\(count == 1 ? "" : "s") of \(h)x\(w)x\(c) with \(generator.methodDescription) on \(device.info.name), seed \(seed)")
+            let start = Date()
+            let images = try generator.generate(count: count, batchSize: batchSize, seed: seed) { done, total in
+                print("  \(done)/\(total) images (\(String(format: "%.1f", Date().timeIntervalSince(start))) s)")
+            }
+            if output.lowercased().hasSuffix(".png") {
+                try ImageGrid.make(images, count: count, channels: c, height: h, width: w).writePNG(to: output)
+                print("wrote \(output)")
+            } else {
+                do {
+                    try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
+                } catch {
+                    throw TrainingError.io(path: output, reason: "cannot create the folder: \(error.localizedDescription)")
+                }
+                let size = c * h * w
+                for i in 0..<count {
+                    let image = Image(planarFloats: Array(images[(i * size)..<((i + 1) * size)]), channels: c, height: h, width: w)
+                    try image.writePNG(to: "\(output)/" + String(format: "sample-%05d.png", i))
+                }
+                print("wrote \(count) images to \(output)/")
+            }
+        }
+    }
+
+    /// The sampler the options ask for, defaulting to the configuration's.
+    func method(for diffusion: DiffusionConfiguration) throws -> SamplingMethod? {
+        let configured = SamplingMethod(diffusion)
+        let name = sampler ?? (steps != nil || eta != nil ? "ddim" : nil)
+        switch name {
+        case nil:
+            return configured
+        case "ddpm":
+            if let steps, steps != diffusion.timesteps {
+                throw ValidationError("--sampler ddpm runs all \(diffusion.timesteps) timesteps; use --sampler ddim for --steps \(steps)")
+            }
+            if eta != nil { throw ValidationError("--eta applies to --sampler ddim only") }
+            return .ddpm
+        default:
+            var steps = self.steps ?? diffusion.resolvedSamplingTimesteps
+            var eta = self.eta.map(Float.init) ?? diffusion.ddimSamplingEta
+            if case let .ddim(s, e) = configured {
+                steps = self.steps ?? s
+                eta = self.eta.map(Float.init) ?? e
+            }
+            return .ddim(steps: steps, eta: eta)
+        }
+    }
+}

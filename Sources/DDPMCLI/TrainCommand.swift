@@ -1,0 +1,120 @@
+import ArgumentParser
+import Diffusion
+import Foundation
+import Training
+
+/// `ddpm train`: trains a diffusion model (see docs/cli.md).
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train a denoising diffusion model on a folder of images or a built-in dataset.",
+        discussion: """
+            Defaults are the reference Trainer's (denoising-diffusion-pytorch 2.3.4). Writes \
+            checkpoint-<step>.safetensors, sample-<step>.png grids (EMA weights) and metrics.jsonl to --output. \
+            Ctrl-C writes a checkpoint and stops; `--resume` continues from the newest checkpoint with its \
+            settings (options you give must agree with them, except --steps, --save-every, --sample-every, \
+            --num-samples, --keep-checkpoints and --log-every).
+            """)
+
+    @OptionGroup var global: GlobalOptions
+
+    // Data
+    @Option(help: ArgumentHelp("An image folder (PNG/JPEG, recursive), or the built-in 'shapes' (default) or 'digits'.", valueName: "path"))
+    var data: String?
+    @Option(help: ArgumentHelp("Training size: S or HxW (default: 8 for digits, else 32). Images are scaled to cover it and centre-cropped.", valueName: "size"))
+    var imageSize: String?
+    @Option(help: ArgumentHelp("Image channels: 1 (gray), 3 (RGB) or 4 (RGBA) (default: 1 for digits, else 3).", valueName: "n"))
+    var channels: Int?
+    @Flag(inversion: .prefixedNo, help: "Mirror images left-right at random (default: off).")
+    var flip: Bool?
+
+    // Model
+    @Option(help: ArgumentHelp("Unet base width (default 64).", valueName: "n"))
+    var dim: Int?
+    @Option(help: ArgumentHelp("Unet width multipliers per stage (default 1,2,4,8).", valueName: "list"))
+    var mults: String?
+    @Option(help: ArgumentHelp("Attention heads, one value or one per stage (default 4).", valueName: "n|list"))
+    var attnHeads: String?
+    @Option(help: ArgumentHelp("Attention head width, one value or one per stage (default 32).", valueName: "n|list"))
+    var attnDimHead: String?
+    @Flag(inversion: .prefixedNo, help: "Self-conditioning: the Unet also sees its own x0 estimate (default: off).")
+    var selfCondition: Bool?
+    @Option(help: ArgumentHelp("Full (not linear) attention per stage, e.g. false,false,true (default: innermost stage only).", valueName: "list"))
+    var fullAttn: String?
+
+    // Diffusion
+    @Option(help: ArgumentHelp("Diffusion timesteps T (default 1000).", valueName: "n"))
+    var timesteps: Int?
+    @Option(help: ArgumentHelp("Sampling steps for the sample grids; fewer than T uses DDIM (default: T, ancestral).", valueName: "n"))
+    var samplingTimesteps: Int?
+    @Option(help: ArgumentHelp("pred_noise, pred_x0 or pred_v (default pred_v).", valueName: "name"))
+    var objective: String?
+    @Option(help: ArgumentHelp("Beta schedule: linear, cosine or sigmoid (default sigmoid).", valueName: "name"))
+    var schedule: String?
+    @Flag(inversion: .prefixedNo, help: "Min-SNR loss weighting (gamma 5, or --min-snr-gamma).")
+    var minSnr: Bool?
+    @Option(help: ArgumentHelp("Gamma of the min-SNR weighting (default 5).", valueName: "g"))
+    var minSnrGamma: Double?
+    @Option(help: ArgumentHelp("Offset-noise strength (default 0; 0.1 is common).", valueName: "s"))
+    var offsetNoise: Double?
+
+    // Optimisation
+    @Option(help: ArgumentHelp("Images per micro-batch (default 16).", valueName: "n"))
+    var batchSize: Int?
+    @Option(help: ArgumentHelp("Peak learning rate (default 1e-4).", valueName: "lr"))
+    var lr: Double?
+    @Option(help: ArgumentHelp("Adam betas (default 0.9,0.99).", valueName: "b1,b2"))
+    var adamBetas: String?
+    @Option(help: ArgumentHelp("Linear warmup steps (default 0).", valueName: "n"))
+    var lrWarmup: Int?
+    @Option(help: ArgumentHelp("constant or cosine (default constant).", valueName: "name"))
+    var lrSchedule: String?
+    @Option(help: ArgumentHelp("Optimiser steps of the run (default 100000).", valueName: "n"))
+    var steps: Int?
+    @Option(help: ArgumentHelp("Micro-batches averaged per step (default 1).", valueName: "n"))
+    var gradAccum: Int?
+    @Option(help: ArgumentHelp("Gradient-norm clip, 0 to disable (default 1).", valueName: "x"))
+    var maxGradNorm: Double?
+    @Option(help: ArgumentHelp("EMA decay (default 0.995, with ema-pytorch's warmup).", valueName: "d"))
+    var emaDecay: Double?
+    @Option(help: ArgumentHelp("Steps between EMA updates (default 10).", valueName: "n"))
+    var emaUpdateEvery: Int?
+    @Option(help: ArgumentHelp("Seed of the weights, the noise and the data order (default 0).", valueName: "n"))
+    var seed: UInt64?
+
+    // Output
+    @Option(help: ArgumentHelp("Output folder.", valueName: "dir"))
+    var output: String = "results"
+    @Flag(help: "Continue from the newest checkpoint in --output.")
+    var resume = false
+    @Option(help: ArgumentHelp("Steps between checkpoints (default 1000).", valueName: "n"))
+    var saveEvery: Int?
+    @Option(help: ArgumentHelp("Steps between sample grids, 0 for none while training (default 1000).", valueName: "n"))
+    var sampleEvery: Int?
+    @Option(help: ArgumentHelp("Images per sample grid (default 25).", valueName: "n"))
+    var numSamples: Int?
+    @Option(help: ArgumentHelp("Checkpoints kept (default 3).", valueName: "n"))
+    var keepCheckpoints: Int?
+    @Option(help: ArgumentHelp("Steps between loss read-backs and metrics lines (default 10).", valueName: "n"))
+    var logEvery: Int?
+
+    func run() throws {
+        try reportingErrors {
+            let configuration = try runConfiguration()
+            let device = try global.resolveDevice()
+            let progress = TrainProgress(totalSteps: configuration.training.steps)
+            let trainer = try Trainer(configuration: configuration, outputDirectory: output, device: device, resume: resume,
+                                      events: { progress.handle($0) })
+            let interrupt = InterruptSignal(onFirst: { progress.note("interrupt: writing a checkpoint and stopping (Ctrl-C again to quit at once)") })
+            let outcome = try trainer.run(shouldStop: { interrupt.isSet })
+            progress.finish()
+            switch outcome {
+            case let .completed(step, checkpoint):
+                print("done: \(step) steps; checkpoint \(checkpoint)")
+            case let .interrupted(step, checkpoint):
+                print("interrupted at step \(step); checkpoint \(checkpoint); continue with --resume")
+                throw ExitCode(130)
+            }
+        }
+    }
+}

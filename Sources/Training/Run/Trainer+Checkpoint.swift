@@ -1,0 +1,58 @@
+import Devices
+import Foundation
+import Graph
+
+extension Trainer {
+    /// Writes the checkpoint of the current step (after waiting for the device and checking the
+    /// losses and weights are finite), prunes old ones and returns its path.
+    @discardableResult
+    func saveCheckpoint() throws -> String {
+        try engine.waitForDevice()
+        try drainRecords(imagesPerStep: configuration.training.batchSize * configuration.training.gradientAccumulation)
+        let model = try engine.parameters.read(queue: queue)
+        guard let emaStore = engine.ema else { throw TrainingError.invalidSetting("internal: the training step has no EMA") }
+        let ema = try emaStore.read(queue: queue)
+        guard Trainer.allFinite(model), Trainer.allFinite(ema) else {
+            throw TrainingError.nonFiniteWeights(step: completedSteps, lastCheckpoint: lastCheckpoint)
+        }
+        let state = try engine.readOptimizerState()
+        var m: [String: [Float]] = [:], v: [String: [Float]] = [:]
+        for e in engine.parameters.layout.entries {
+            m[e.name] = Array(state.m[e.offset..<(e.offset + e.count)])
+            v[e.name] = Array(state.v[e.offset..<(e.offset + e.count)])
+        }
+        let settings = configuration.training
+        let checkpoint = Checkpoint(configuration: configuration, step: completedSteps,
+                                    dataPosition: completedSteps * settings.batchSize * settings.gradientAccumulation,
+                                    model: model, ema: ema, adamFirstMoment: m, adamSecondMoment: v,
+                                    deviceRandomState: state.randomState)
+        let path = "\(outputDirectory)/\(Checkpoint.fileName(step: completedSteps))"
+        metrics.sync()
+        try checkpoint.write(to: path)
+        lastCheckpoint = path
+        checkpoints.prune(keep: settings.keepCheckpoints)
+        events(.checkpointSaved(step: completedSteps, path: path))
+        return path
+    }
+
+    /// Loads a checkpoint's weights, EMA, Adam moments, step count and device random state.
+    static func restore(_ checkpoint: Checkpoint, into engine: OptimizerEngine, queue: Queue) throws {
+        try engine.loadParameters(checkpoint.model)
+        guard let ema = engine.ema else { throw TrainingError.invalidSetting("internal: the training step has no EMA") }
+        try ema.load(checkpoint.ema, queue: queue)
+        let layout = engine.parameters.layout
+        var m = [Float](repeating: 0, count: layout.count), v = m
+        for e in layout.entries {
+            guard let a = checkpoint.adamFirstMoment[e.name], let b = checkpoint.adamSecondMoment[e.name] else {
+                throw CheckpointError.damaged(path: "checkpoint", reason: "no Adam moments for \(e.name)")
+            }
+            m.replaceSubrange(e.offset..<(e.offset + e.count), with: a)
+            v.replaceSubrange(e.offset..<(e.offset + e.count), with: b)
+        }
+        try engine.loadOptimizerState(OptimizerState(step: checkpoint.step, m: m, v: v, randomState: checkpoint.deviceRandomState))
+    }
+
+    static func allFinite(_ tensors: [String: [Float]]) -> Bool {
+        tensors.values.allSatisfy { $0.allSatisfy(\.isFinite) }
+    }
+}

@@ -1,0 +1,155 @@
+import Devices
+import Diffusion
+import Foundation
+import Graph
+
+/// What the trainer reports while it works.
+public enum TrainingEvent: Sendable {
+    /// Images of a folder decoded so far while the dataset is prepared (every 500, and the last).
+    case preparingData(done: Int, total: Int)
+    /// Training is about to start: lines describing the run (device, data, model, resume point).
+    case started(lines: [String], firstStep: Int, totalSteps: Int)
+    /// A loss read-back.
+    case record(TrainingRecord)
+    case checkpointSaved(step: Int, path: String)
+    case samplesWritten(step: Int, path: String)
+}
+
+/// How a run ended (errors are thrown instead).
+public enum TrainingOutcome: Sendable, Equatable {
+    /// All steps done; the final checkpoint.
+    case completed(step: Int, checkpoint: String)
+    /// Stopped on request (SIGINT); the checkpoint written at that step.
+    case interrupted(step: Int, checkpoint: String)
+}
+
+/// Trains a ``GaussianDiffusion`` on one device: the whole optimiser step (forward, loss,
+/// backward, clip, Adam, EMA, with timesteps and noise drawn on the device) is one schedule
+/// replayed per step (``Graph/TrainingStep``); batches are prepared on a background thread.
+///
+/// The output folder receives `checkpoint-<step>.safetensors` every `save_every` steps (the
+/// newest `keep_checkpoints` are kept), `sample-<step>.png` grids from the EMA weights every
+/// `sample_every` steps, and `metrics.jsonl`. Runs are reproducible: the same configuration
+/// gives the same losses, and a run resumed from a checkpoint continues exactly as if it had not
+/// stopped (weights, EMA, Adam moments, device random state and data position are restored).
+public final class Trainer {
+    public let configuration: RunConfiguration
+    public let outputDirectory: String
+    public let device: Device
+    public let diffusion: GaussianDiffusion
+    public let dataset: ImageDataset
+    /// The compiled optimiser step (one schedule per step, or per micro-batch with accumulation).
+    let engine: OptimizerEngine
+    /// Steps completed (the next step to run is `completedSteps + 1`).
+    public internal(set) var completedSteps: Int
+    /// The newest checkpoint written or resumed from.
+    public internal(set) var lastCheckpoint: String?
+
+    let queue: Queue
+    let order: DataOrder
+    let checkpoints: CheckpointDirectory
+    let metrics: MetricsLog
+    let events: @Sendable (TrainingEvent) -> Void
+    var sampler: DiffusionSampler?
+    var recordsSeen = 0
+    var lastRecordTime: (step: Int, time: Double)
+    let startTime: Double
+    var currentLearningRate: Double = -1
+    let startLines: [String]
+
+    /// Prepares a run in `outputDirectory` (created if needed) on `device`.
+    ///
+    /// - Parameter resume: continue from the newest checkpoint of `outputDirectory`, whose
+    ///   configuration must agree with `configuration` (see ``RunConfiguration/resumeConflicts(with:)``);
+    ///   with no checkpoint there yet, training starts at step 0. Without `resume`, a folder that
+    ///   already holds checkpoints is refused rather than overwritten.
+    /// - Parameter events: progress reports; ``TrainingEvent/preparingData(done:total:)`` comes
+    ///   from the decoding threads, every other event from the thread calling ``run(shouldStop:)``.
+    public init(configuration: RunConfiguration, outputDirectory: String, device: Device, resume: Bool = false,
+                events: @escaping @Sendable (TrainingEvent) -> Void = { _ in }) throws {
+        try configuration.validate()
+        let settings = configuration.training
+        self.configuration = configuration
+        self.outputDirectory = outputDirectory
+        self.device = device
+        self.events = events
+        do {
+            try FileManager.default.createDirectory(atPath: outputDirectory, withIntermediateDirectories: true)
+        } catch {
+            throw TrainingError.io(path: outputDirectory, reason: "cannot create the output folder: \(error.localizedDescription)")
+        }
+        checkpoints = CheckpointDirectory(path: outputDirectory)
+        var resumeFrom: Checkpoint?
+        if let newest = checkpoints.newest {
+            guard resume else { throw TrainingError.outputInUse(directory: outputDirectory, newestStep: newest.step) }
+            let checkpoint = try Checkpoint(contentsOf: newest.path)
+            let conflicts = configuration.resumeConflicts(with: checkpoint.configuration)
+            guard conflicts.isEmpty else { throw CheckpointError.configurationMismatch(path: newest.path, differences: conflicts) }
+            let expected = checkpoint.step * settings.batchSize * settings.gradientAccumulation
+            guard checkpoint.dataPosition == expected else {
+                throw CheckpointError.damaged(path: newest.path,
+                                              reason: "data position \(checkpoint.dataPosition) does not match step \(checkpoint.step) (expected \(expected))")
+            }
+            resumeFrom = checkpoint
+            lastCheckpoint = newest.path
+        }
+
+        let unet = try Unet(configuration.unet)
+        diffusion = try GaussianDiffusion(unet: unet, configuration: configuration.diffusion)
+        let (h, w) = (configuration.diffusion.imageHeight, configuration.diffusion.imageWidth)
+        dataset = try settings.data.open(channels: configuration.unet.channels, height: h, width: w) { done, total in
+            if done % 500 == 0 || done == total { events(.preparingData(done: done, total: total)) }
+        }
+        guard dataset.count >= settings.batchSize else {
+            throw DatasetError.tooFewImages(source: settings.data.description, count: dataset.count, batchSize: settings.batchSize)
+        }
+        order = DataOrder(seed: SplitMix64.mix(settings.seed, 0x44415441), count: dataset.count, flips: settings.flip)
+
+        queue = try device.makeQueue()
+        let g = GraphBuilder()
+        let loss = try diffusion.buildTrainingLoss(in: g, batch: settings.batchSize)
+        var stepConfiguration = TrainingConfiguration()
+        stepConfiguration.learningRate = Float(settings.learningRate)
+        stepConfiguration.beta1 = Float(settings.adamBeta1)
+        stepConfiguration.beta2 = Float(settings.adamBeta2)
+        stepConfiguration.eps = Float(settings.adamEpsilon)
+        stepConfiguration.maxGradNorm = settings.maxGradNorm.map { Float($0) }
+        var ema = EMAConfiguration()
+        ema.beta = Float(settings.emaDecay)
+        ema.updateEvery = settings.emaUpdateEvery
+        ema.updateAfterStep = settings.emaUpdateAfterStep
+        stepConfiguration.ema = ema
+        stepConfiguration.lossEvery = settings.logEvery
+        stepConfiguration.seed = settings.seed
+        if settings.gradientAccumulation > 1 {
+            engine = try AccumulatedTrainingStep(builder: g, loss: loss.loss, imageInput: loss.imageInput, queue: queue,
+                                                 configuration: stepConfiguration, microBatches: settings.gradientAccumulation)
+        } else {
+            engine = try TrainingStep(builder: g, loss: loss.loss, queue: queue, configuration: stepConfiguration)
+        }
+
+        completedSteps = 0
+        if let checkpoint = resumeFrom {
+            try Trainer.restore(checkpoint, into: engine, queue: queue)
+            completedSteps = checkpoint.step
+        }
+        metrics = try MetricsLog(path: "\(outputDirectory)/metrics.jsonl", keepingStepsThrough: completedSteps)
+        startTime = Trainer.now()
+        lastRecordTime = (completedSteps, startTime)
+
+        var lines = [
+            "device: \(device.info.name) (\(device.info.kind))",
+            "data: \(dataset.summary)",
+            "model: Unet dim \(configuration.unet.dim), mults \(configuration.unet.dimMults), \(unet.parameterCount) parameters; "
+                + "\(configuration.diffusion.objective.rawValue), \(configuration.diffusion.betaSchedule.name) schedule, "
+                + "\(configuration.diffusion.timesteps) timesteps",
+            "training: batch \(settings.batchSize)\(settings.gradientAccumulation > 1 ? " x \(settings.gradientAccumulation) micro-batches" : ""), "
+                + "lr \(settings.learningRate), \(settings.steps) steps; "
+                + "arena \(String(format: "%.1f", Double(engine.arenaPeakBytes) / Double(1 << 20))) MiB, \(engine.kernelsPerStep) kernels per step",
+        ]
+        if let path = lastCheckpoint { lines.append("resumed from \(path) at step \(completedSteps)") }
+        startLines = lines
+    }
+
+    static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
+}

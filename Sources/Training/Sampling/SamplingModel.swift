@@ -1,0 +1,82 @@
+import Diffusion
+import Foundation
+import SafeTensors
+
+/// A Unet with its weights and the diffusion it was trained for: what sampling needs, read from
+/// a `ddpm` checkpoint or from a plain PyTorch state_dict plus a configuration file.
+public struct SamplingModel {
+    public var unet: UnetConfiguration
+    public var diffusion: DiffusionConfiguration
+    /// Weights by reference state_dict key.
+    public var weights: [String: [Float]]
+    /// Where the weights came from, for messages (`…/checkpoint-00001000.safetensors (EMA, step 1000)`).
+    public var origin: String
+
+    public init(unet: UnetConfiguration, diffusion: DiffusionConfiguration, weights: [String: [Float]], origin: String) {
+        self.unet = unet
+        self.diffusion = diffusion
+        self.weights = weights
+        self.origin = origin
+    }
+
+    /// The EMA (default) or online weights of a checkpoint file, or of a run folder's newest checkpoint.
+    public init(checkpoint path: String, useEMA: Bool = true) throws {
+        let file = try CheckpointDirectory.resolve(path)
+        let checkpoint = try Checkpoint(contentsOf: file)
+        self.init(unet: checkpoint.configuration.unet, diffusion: checkpoint.configuration.diffusion,
+                  weights: useEMA ? checkpoint.ema : checkpoint.model,
+                  origin: "\(file) (\(useEMA ? "EMA" : "online") weights, step \(checkpoint.step))")
+    }
+
+    /// Key prefixes under which exported reference weights are found, in the order tried: a plain
+    /// `unet.state_dict()`, then the pieces of a lucidrains Trainer checkpoint (`ema` state_dict
+    /// with `ema_model.model.*`, the GaussianDiffusion state_dict with `model.*`).
+    static let emaPrefixes = ["ema_model.model.", "ema.ema_model.model.", "ema."]
+    static let onlinePrefixes = ["model.", "online_model.model.", "ema.online_model.model.", "model.model."]
+
+    /// A plain reference state_dict (`safetensors.torch.save_file(unet.state_dict(), path)`)
+    /// with a JSON configuration: `{"unet": {Unet kwargs}, "diffusion": {GaussianDiffusion
+    /// kwargs}}`, where `image_size` may sit in `diffusion` or at the top level (the golden cases'
+    /// `config.json` works as is). Other top-level keys are ignored.
+    public init(stateDict weightsPath: String, configuration configPath: String, useEMA: Bool = true) throws {
+        let (unet, diffusion) = try SamplingModel.readConfiguration(configPath)
+        let file: SafeTensorsFile
+        do { file = try SafeTensorsFile(path: weightsPath) } catch let error as SafeTensorsError {
+            throw CheckpointError.damaged(path: weightsPath, reason: "\(error)")
+        }
+        let candidates = [""] + (useEMA ? SamplingModel.emaPrefixes : []) + SamplingModel.onlinePrefixes
+        guard let prefix = candidates.first(where: { file.contains($0 + "init_conv.weight") }) else {
+            throw CheckpointError.foreign(path: weightsPath, reason: "no Unet weights found (looked for init_conv.weight under the prefixes "
+                + candidates.map { "'\($0)'" }.joined(separator: ", ") + ")")
+        }
+        let model = try Unet(unet)
+        let weights = try model.readStateDict(file, prefix: prefix)
+        self.init(unet: unet, diffusion: diffusion, weights: weights,
+                  origin: "\(weightsPath)\(prefix.isEmpty ? "" : " (keys '\(prefix)*')") with \(configPath)")
+    }
+
+    /// Reads a sampling configuration file (see ``init(stateDict:configuration:useEMA:)``).
+    public static func readConfiguration(_ path: String) throws -> (UnetConfiguration, DiffusionConfiguration) {
+        let text: String
+        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+            throw CheckpointError.notFound(path: path)
+        }
+        let json = try parseJSONObject(text, what: path)
+        guard let u = json["unet"] as? [String: Any] else {
+            throw CheckpointError.invalidConfiguration("\(path): needs a \"unet\" object with the Unet's keyword arguments")
+        }
+        let d = json["diffusion"] as? [String: Any] ?? [:]
+        var size: (Int, Int)?
+        switch json["image_size"] {
+        case let n as Int: size = (n, n)
+        case let pair as [Int] where pair.count == 2: size = (pair[0], pair[1])
+        case nil: size = nil
+        default: throw CheckpointError.invalidConfiguration("\(path): image_size must be an integer or [height, width]")
+        }
+        do {
+            return (try UnetConfiguration(json: u), try DiffusionConfiguration(json: d, imageSize: size, context: "diffusion"))
+        } catch let error as DiffusionError {
+            throw CheckpointError.invalidConfiguration("\(path): \(error)")
+        }
+    }
+}

@@ -1,0 +1,168 @@
+import Foundation
+import XCTest
+@testable import Training
+
+/// The `ddpm` binary: option errors, a SIGKILLed run resumed, SIGINT, sample and inspect.
+final class CLITests: XCTestCase {
+    /// The `ddpm` executable built next to the test bundle (TrainingTests depends on DDPMCLI).
+    static var binary: String {
+        #if os(macOS)
+        let products = Bundle.allBundles.first { $0.bundlePath.hasSuffix(".xctest") }!.bundleURL.deletingLastPathComponent()
+        #else
+        let products = Bundle.main.bundleURL
+        #endif
+        return products.appendingPathComponent("ddpm").path
+    }
+
+    /// The tiny model of ``TinyRun`` as command-line options.
+    static let tiny = ["--data", "digits", "--dim", "8", "--mults", "1,2", "--attn-heads", "2", "--attn-dim-head", "4",
+                       "--timesteps", "50", "--sampling-timesteps", "5", "--schedule", "linear", "--objective", "pred_noise",
+                       "--batch-size", "4", "--lr", "1e-3", "--num-samples", "0", "--log-every", "1", "--ema-update-every", "1"]
+
+    private var directory = ""
+    override func setUp() {
+        directory = Fixtures.temporaryDirectory("ddpm-cli")
+        XCTAssertTrue(FileManager.default.isExecutableFile(atPath: CLITests.binary), "missing \(CLITests.binary)")
+    }
+    override func tearDown() { try? FileManager.default.removeItem(atPath: directory) }
+
+    struct Result { var status: Int32; var out: String; var err: String }
+
+    private func start(_ arguments: [String]) throws -> (Process, Pipe, Pipe) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: CLITests.binary)
+        p.arguments = arguments
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        return (p, out, err)
+    }
+
+    private func finish(_ p: Process, _ out: Pipe, _ err: Pipe) -> Result {
+        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return Result(status: p.terminationStatus, out: String(decoding: o, as: UTF8.self), err: String(decoding: e, as: UTF8.self))
+    }
+
+    private func ddpm(_ arguments: [String]) throws -> Result {
+        let (p, o, e) = try start(arguments)
+        return finish(p, o, e)
+    }
+
+    private func assertFails(_ arguments: [String], status: Int32, mentioning text: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        let r = try ddpm(arguments)
+        XCTAssertEqual(r.status, status, "\(arguments): \(r.err)", file: file, line: line)
+        XCTAssertTrue(r.err.contains(text), "expected '\(text)' in: \(r.err)", file: file, line: line)
+        XCTAssertFalse(r.err.contains("Fatal error"), r.err, file: file, line: line)
+    }
+
+    func testBadOptionValuesGiveClearErrors() throws {
+        let out = ["--output", directory + "/run"]
+        try assertFails(["train", "--image-size", "3x"] + out, status: 64, mentioning: "--image-size must be a positive size")
+        try assertFails(["train", "--objective", "eps"] + out, status: 64, mentioning: "pred_noise, pred_x0 or pred_v")
+        try assertFails(["train", "--schedule", "quad"] + out, status: 64, mentioning: "linear, cosine or sigmoid")
+        try assertFails(["train", "--batch-size", "0"] + out, status: 64, mentioning: "--batch-size must be at least 1")
+        try assertFails(["train", "--mults", "1,x"] + out, status: 64, mentioning: "--mults must be a comma-separated list")
+        try assertFails(["train", "--adam-betas", "0.9"] + out, status: 64, mentioning: "--adam-betas takes two numbers")
+        try assertFails(["train", "--lr-schedule", "linear"] + out, status: 64, mentioning: "constant or cosine")
+        try assertFails(["train", "--steps=-3"] + out, status: 64, mentioning: "--steps must be at least 1")
+        try assertFails(["train", "--image-size", "30"] + out, status: 64, mentioning: "multiples of 8")
+        try assertFails(["train", "--data", directory + "/absent"] + CLITests.tiny.dropFirst(2) + out, status: 1,
+                        mentioning: "\(directory)/absent: no such file or directory")
+        try assertFails(["--device", "tpu", "train"] + out, status: 2, mentioning: "unknown device 'tpu'")
+        try assertFails(["sample"], status: 64, mentioning: "give --checkpoint PATH")
+        try assertFails(["sample", "--weights", "w.safetensors"], status: 64, mentioning: "--weights needs --config")
+        try assertFails(["sample", "--checkpoint", directory + "/none"], status: 1, mentioning: "\(directory)/none: no checkpoint found")
+        try assertFails(["sample", "--checkpoint", "x", "--sampler", "euler"], status: 64, mentioning: "ddim or ddpm")
+        let junk = directory + "/junk.safetensors"
+        XCTAssertTrue(FileManager.default.createFile(atPath: junk, contents: Data("not a checkpoint at all".utf8)))
+        try assertFails(["inspect", junk], status: 1, mentioning: junk)
+        try assertFails(["sample", "--checkpoint", junk], status: 1, mentioning: "damaged checkpoint")
+    }
+
+    func testDataErrorsExitNonZeroNamingThePath() throws {
+        let images = directory + "/images"
+        try FileManager.default.createDirectory(atPath: images, withIntermediateDirectories: true)
+        let model = Array(CLITests.tiny.dropFirst(2))  // without --data digits
+        try assertFails(["train", "--data", images, "--output", directory + "/a"] + model, status: 1, mentioning: "\(images): no images found")
+        try FileManager.default.copyItem(atPath: Fixtures.image("rgb8.png"), toPath: images + "/one.png")
+        try assertFails(["train", "--data", images, "--output", directory + "/b"] + model, status: 1,
+                        mentioning: "1 image, fewer than one batch of 4")
+        let bytes = try XCTUnwrap(FileManager.default.contents(atPath: Fixtures.image("rgb.jpg")))
+        XCTAssertTrue(FileManager.default.createFile(atPath: images + "/cut.JPG", contents: bytes.prefix(bytes.count - 100)))
+        try assertFails(["train", "--data", images, "--output", directory + "/c"] + model, status: 1,
+                        mentioning: "\(images)/cut.JPG: corrupt image: JPEG: the file ends before the image data is complete (truncated)")
+    }
+
+    func testKilledRunResumesWithTheSameLosses() throws {
+        let run = directory + "/killed", whole = directory + "/whole"
+        // Long enough that the kill surely lands mid-run, between two checkpoints.
+        let options = CLITests.tiny + ["--steps", "60", "--save-every", "4", "--seed", "5", "--flip"]
+        let reference = try ddpm(["train"] + options + ["--output", whole])
+        XCTAssertEqual(reference.status, 0, reference.err)
+
+        let (p, o, e) = try start(["train"] + options + ["--output", run])
+        let deadline = Date().addingTimeInterval(300)
+        while !FileManager.default.fileExists(atPath: "\(run)/\(Checkpoint.fileName(step: 4))") && p.isRunning && Date() < deadline {
+            usleep(20_000)
+        }
+        kill(p.processIdentifier, SIGKILL)
+        let killed = finish(p, o, e)
+        XCTAssertEqual(killed.status, SIGKILL, "terminated by SIGKILL")
+        let survivors = CheckpointDirectory(path: run).checkpoints().map(\.step)
+        XCTAssertTrue(survivors.contains(4), "\(survivors)")
+        XCTAssertTrue((survivors.last ?? 0) < 60, "killed before the end: \(survivors)")
+
+        let resumed = try ddpm(["train", "--output", run, "--resume"])  // every setting from the checkpoint
+        XCTAssertEqual(resumed.status, 0, resumed.err)
+        XCTAssertTrue(resumed.out.contains("resumed from"), resumed.out)
+        let a = MetricsLog.read("\(whole)/metrics.jsonl"), b = MetricsLog.read("\(run)/metrics.jsonl")
+        XCTAssertEqual(a.map(\.step), Array(1...60))
+        XCTAssertEqual(b.map(\.step), a.map(\.step), "one line per step, no duplicates from before the kill")
+        XCTAssertEqual(b.map(\.loss), a.map(\.loss), "the resumed run continues exactly")
+        XCTAssertEqual(try Checkpoint(contentsOf: "\(run)/\(Checkpoint.fileName(step: 60))").ema,
+                       try Checkpoint(contentsOf: "\(whole)/\(Checkpoint.fileName(step: 60))").ema)
+
+        // Changing a setting on resume is refused, naming it.
+        let conflict = try ddpm(["train", "--output", run, "--resume", "--steps", "70", "--lr", "2e-3"])
+        XCTAssertEqual(conflict.status, 1)
+        XCTAssertTrue(conflict.err.contains("training.lr: 0.002 (checkpoint: 0.001)"), conflict.err)
+        let again = try ddpm(["train", "--output", run] + CLITests.tiny)
+        XCTAssertEqual(again.status, 1)
+        XCTAssertTrue(again.err.contains("pass --resume"), again.err)
+    }
+
+    func testInterruptWritesACheckpointAndExits130() throws {
+        let run = directory + "/interrupted"
+        let (p, o, e) = try start(["train"] + CLITests.tiny + ["--steps", "100000", "--output", run])
+        let deadline = Date().addingTimeInterval(300)
+        while MetricsLog.read("\(run)/metrics.jsonl").count < 3 && p.isRunning && Date() < deadline { usleep(20_000) }
+        kill(p.processIdentifier, SIGINT)
+        let r = finish(p, o, e)
+        XCTAssertEqual(r.status, 130, r.err)
+        XCTAssertTrue(r.out.contains("interrupted at step"), r.out)
+        let newest = try XCTUnwrap(CheckpointDirectory(path: run).newest)
+        XCTAssertGreaterThanOrEqual(newest.step, 3)
+        XCTAssertEqual(try Checkpoint(contentsOf: newest.path).step, newest.step)
+    }
+
+    func testSampleAndInspect() throws {
+        let run = directory + "/run"
+        XCTAssertEqual(try ddpm(["train"] + CLITests.tiny + ["--steps", "2", "--output", run]).status, 0)
+        let grid = directory + "/grid.png"
+        let r = try ddpm(["sample", "--checkpoint", run, "--count", "5", "--batch-size", "2", "--output", grid])
+        XCTAssertEqual(r.status, 0, r.err)
+        let image = try Image(contentsOf: grid)
+        XCTAssertEqual([image.width, image.height, image.channels], [3 * 10 + 2, 2 * 10 + 2, 1])
+        let folder = directory + "/each"
+        XCTAssertEqual(try ddpm(["--device", "opencl", "sample", "--checkpoint", run, "--count", "2", "--sampler", "ddim",
+                                 "--steps", "3", "--eta", "1", "--no-ema", "--output", folder]).status, 0)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder).sorted(), ["sample-00000.png", "sample-00001.png"])
+        let info = try ddpm(["inspect", run])
+        XCTAssertEqual(info.status, 0, info.err)
+        XCTAssertTrue(info.out.contains("ddpm checkpoint, format version 1, step 2"), info.out)
+        XCTAssertTrue(info.out.contains("\"dim\" : 8"), info.out)
+        XCTAssertTrue(info.out.contains("optimizer.exp_avg_sq.*"), info.out)
+    }
+}
