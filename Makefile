@@ -74,3 +74,10 @@ demo: build
 ## clean: remove the build directory.
 clean:
 	rm -rf $(SCRATCH)
+
+## bench: `ddpm bench` against PyTorch (scripts/torch_bench.py in the .venv-ref venv), both Unet
+## configs of docs/benchmarks.md, cpu and opencl, 3 alternating rounds; medians and ratios.
+## Extra options for scripts/bench.py go in BENCH_ARGS, e.g. BENCH_ARGS="--rounds 5 --devices cpu".
+.PHONY: bench
+bench: build
+	python3 scripts/bench.py --ddpm $(DDPM) $(BENCH_ARGS)

@@ -58,6 +58,7 @@ let package = Package(
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"]),
         .testTarget(name: "TrainingTests",
                     dependencies: ["Devices", "Backends", "Graph", "SafeTensors", "Diffusion", "Training", "DDPMCLI"]),
+        .testTarget(name: "BenchTests", dependencies: ["Devices", "Backends", "DDPMCLI"]),
         .testTarget(name: "DiffusionTests",
                     dependencies: ["Devices", "Backends", "Graph", "SafeTensors", "Diffusion", "Conformance"]),
     ],

@@ -11,6 +11,12 @@
 //    ..., then a tree reduction in local memory. L is a power of two fixed per device, so the
 //    summation order, and therefore the result, is the same on every run.
 //
+//  * *_columns (softmax over a strided axis, inner > 1): a 2-D range (⌈inner/8⌉, outer); each
+//    item takes 8 consecutive inner positions with explicit float8 arithmetic over r (scalar
+//    tail when inner % 8 != 0): neighbouring items read neighbouring addresses on a GPU, and a
+//    CPU driver runs 8-wide SIMD inside the item;
+//  * *_rows8 (softmax over contiguous rows, for CPU drivers): one item per row, float8 along it.
+//
 // Reduce kernels are generated per ReduceOp (`reduce_rows_<op>`, `reduce_groups_<op>`, <op> one of
 // sum, mean, max, sumOfSquares) rather than switching on an op code per element, which would keep
 // CPU drivers from vectorising across work items. An empty extent gives 0, or -inf for max.
@@ -94,6 +100,53 @@ __kernel void softmax_rows(__global const float* x, ulong x_off, __global float*
     for (int r = 0; r < extent; ++r) y[start + r * inner] = exp(x[start + r * inner] - m) / s;
 }
 
+// Softmax over a strided axis: work item (i/8, o), see the header. y may alias x (each item
+// rewrites only what it read).
+__kernel void softmax_columns(__global const float* x, ulong x_off, __global float* y, ulong y_off,
+                              int outer, int extent, int inner) {
+    int i = get_global_id(0) * 8, o = get_global_id(1);
+    if (i >= inner || o >= outer) return;
+    size_t start = (size_t)o * extent * inner + i;
+    x += x_off + start;
+    y += y_off + start;
+    if (i + 8 <= inner) {
+        float8 m = (float8)(-INFINITY);
+        for (int r = 0; r < extent; ++r) m = fmax(m, vload8(0, x + (size_t)r * inner));
+        float8 s = (float8)(0.0f);
+        for (int r = 0; r < extent; ++r) s += exp(vload8(0, x + (size_t)r * inner) - m);
+        for (int r = 0; r < extent; ++r) vstore8(exp(vload8(0, x + (size_t)r * inner) - m) / s, 0, y + (size_t)r * inner);
+        return;
+    }
+    for (int j = 0; j < inner - i; ++j) {
+        float m = -INFINITY;
+        for (int r = 0; r < extent; ++r) m = fmax(m, x[(size_t)r * inner + j]);
+        float s = 0.0f;
+        for (int r = 0; r < extent; ++r) s += exp(x[(size_t)r * inner + j] - m);
+        for (int r = 0; r < extent; ++r) y[(size_t)r * inner + j] = exp(x[(size_t)r * inner + j] - m) / s;
+    }
+}
+
+// Softmax of contiguous rows (inner = 1), one work item per row with float8 along it; lane
+// partials combine in a fixed order. y may alias x.
+__kernel void softmax_rows8(__global const float* x, ulong x_off, __global float* y, ulong y_off,
+                            int outer, int extent, int inner) {
+    int row = get_global_id(0);
+    if (row >= outer) return;
+    x += x_off + (size_t)row * extent;
+    y += y_off + (size_t)row * extent;
+    int body = extent & ~7;
+    float8 m8 = (float8)(-INFINITY);
+    for (int r = 0; r < body; r += 8) m8 = fmax(m8, vload8(0, x + r));
+    float m = fmax(fmax(fmax(m8.s0, m8.s1), fmax(m8.s2, m8.s3)), fmax(fmax(m8.s4, m8.s5), fmax(m8.s6, m8.s7)));
+    for (int r = body; r < extent; ++r) m = fmax(m, x[r]);
+    float8 s8 = (float8)(0.0f);
+    for (int r = 0; r < body; r += 8) s8 += exp(vload8(0, x + r) - m);
+    float s = ((s8.s0 + s8.s1) + (s8.s2 + s8.s3)) + ((s8.s4 + s8.s5) + (s8.s6 + s8.s7));
+    for (int r = body; r < extent; ++r) s += exp(x[r] - m);
+    for (int r = 0; r < body; r += 8) vstore8(exp(vload8(0, x + r) - m) / s, 0, y + r);
+    for (int r = body; r < extent; ++r) y[r] = exp(x[r] - m) / s;
+}
+
 // Softmax with one work group per row. y may alias x: each item rewrites only elements it read.
 __kernel void softmax_groups(__global const float* x, ulong x_off, __global float* y, ulong y_off,
                              int outer, int extent, int inner, __local float* scratch) {
@@ -126,6 +179,52 @@ __kernel void softmax_backward_rows(__global const float* y, ulong y_off, __glob
         int k = start + r * inner;
         dx[k] = y[k] * (dy[k] - dot);
     }
+}
+
+// Softmax backward over a strided axis: work item (i/8, o). dx may alias dy.
+__kernel void softmax_backward_columns(__global const float* y, ulong y_off, __global const float* dy, ulong dy_off,
+                                       __global float* dx, ulong dx_off, int outer, int extent, int inner) {
+    int i = get_global_id(0) * 8, o = get_global_id(1);
+    if (i >= inner || o >= outer) return;
+    size_t start = (size_t)o * extent * inner + i;
+    y += y_off + start;
+    dy += dy_off + start;
+    dx += dx_off + start;
+    if (i + 8 <= inner) {
+        float8 dot = (float8)(0.0f);
+        for (int r = 0; r < extent; ++r) dot += vload8(0, dy + (size_t)r * inner) * vload8(0, y + (size_t)r * inner);
+        for (int r = 0; r < extent; ++r) {
+            size_t k = (size_t)r * inner;
+            vstore8(vload8(0, y + k) * (vload8(0, dy + k) - dot), 0, dx + k);
+        }
+        return;
+    }
+    for (int j = 0; j < inner - i; ++j) {
+        float dot = 0.0f;
+        for (int r = 0; r < extent; ++r) dot += dy[(size_t)r * inner + j] * y[(size_t)r * inner + j];
+        for (int r = 0; r < extent; ++r) {
+            size_t k = (size_t)r * inner + j;
+            dx[k] = y[k] * (dy[k] - dot);
+        }
+    }
+}
+
+// Softmax backward of contiguous rows (inner = 1), one work item per row, float8 along it.
+// dx may alias dy.
+__kernel void softmax_backward_rows8(__global const float* y, ulong y_off, __global const float* dy, ulong dy_off,
+                                     __global float* dx, ulong dx_off, int outer, int extent, int inner) {
+    int row = get_global_id(0);
+    if (row >= outer) return;
+    y += y_off + (size_t)row * extent;
+    dy += dy_off + (size_t)row * extent;
+    dx += dx_off + (size_t)row * extent;
+    int body = extent & ~7;
+    float8 d8 = (float8)(0.0f);
+    for (int r = 0; r < body; r += 8) d8 += vload8(0, dy + r) * vload8(0, y + r);
+    float dot = ((d8.s0 + d8.s1) + (d8.s2 + d8.s3)) + ((d8.s4 + d8.s5) + (d8.s6 + d8.s7));
+    for (int r = body; r < extent; ++r) dot += dy[r] * y[r];
+    for (int r = 0; r < body; r += 8) vstore8(vload8(0, y + r) * (vload8(0, dy + r) - dot), 0, dx + r);
+    for (int r = body; r < extent; ++r) dx[r] = y[r] * (dy[r] - dot);
 }
 
 // Softmax backward with one work group per row. dx may alias dy.

@@ -69,15 +69,29 @@ extension CPUFast {
 
     // MARK: Loops
 
+    // In-place launches (the memory planner runs most elementwise nodes over a dying input) get
+    // loops over one pointer per array: the compiler vectorises a loop whose output may alias an
+    // input only behind a runtime overlap check, and an exactly aliased pair fails that check and
+    // runs scalar (measured 4.6x slower for SiLU). With the output named as the input it reads,
+    // there is nothing to check.
+
     static func map<F: UnaryFunction>(_ f: F, _ count: Int, _ x: Pointer, _ y: Pointer) {
         Parallel.forEach(count) { range in
-            for i in range { y[i] = f(x[i]) }
+            if x == y {
+                for i in range { x[i] = f(x[i]) }
+            } else {
+                for i in range { y[i] = f(x[i]) }
+            }
         }
     }
 
     static func zip<F: UnaryGradient>(_ f: F, _ count: Int, _ x: Pointer, _ dy: Pointer, _ dx: Pointer) {
         Parallel.forEach(count) { range in
-            for i in range { dx[i] = f(x[i], dy[i]) }
+            if dx == dy {
+                for i in range { dy[i] = f(x[i], dy[i]) }
+            } else {
+                for i in range { dx[i] = f(x[i], dy[i]) }
+            }
         }
     }
 
@@ -104,14 +118,29 @@ extension CPUFast {
     @inline(__always)
     static func row<F: BinaryFunction>(_ f: F, _ a: Pointer, _ sa: Int, _ b: Pointer, _ sb: Int, _ out: Pointer,
                                        _ range: Range<Int>) {
+        // Output aliasing an input gets its own loop, as in ``map(_:_:_:_:)``.
         if sa == 1, sb == 1 {
-            for i in range { out[i] = f(a[i], b[i]) }
+            if out == a {
+                for i in range { a[i] = f(a[i], b[i]) }
+            } else if out == b {
+                for i in range { b[i] = f(a[i], b[i]) }
+            } else {
+                for i in range { out[i] = f(a[i], b[i]) }
+            }
         } else if sa == 1, sb == 0 {
             let bv = b[0]
-            for i in range { out[i] = f(a[i], bv) }
+            if out == a {
+                for i in range { a[i] = f(a[i], bv) }
+            } else {
+                for i in range { out[i] = f(a[i], bv) }
+            }
         } else if sa == 0, sb == 1 {
             let av = a[0]
-            for i in range { out[i] = f(av, b[i]) }
+            if out == b {
+                for i in range { b[i] = f(av, b[i]) }
+            } else {
+                for i in range { out[i] = f(av, b[i]) }
+            }
         } else {
             for i in range { out[i] = f(a[i * sa], b[i * sb]) }
         }

@@ -4,8 +4,8 @@ import Devices
 extension CPUFast {
     /// `C_b = α · op(A_b) · op(B_b) + β · C_b (+ bias)`, row-major.
     ///
-    /// OpenBLAS already treats `β == 0` as "overwrite" and threads large products itself; batches
-    /// of products too small for its threading run side by side, one per core.
+    /// OpenBLAS treats `β == 0` as "overwrite". Products run on the cores as
+    /// `CPUFast+Sgemm.swift` describes.
     func gemm(_ g: Gemm, a: Pointer, b: Pointer, c: Pointer, bias: Pointer?) throws {
         guard g.batch > 0, g.m > 0, g.n > 0 else { return }
         let largest = [g.m, g.n, g.k, g.lda, g.ldb, g.ldc].max() ?? 0
@@ -16,21 +16,18 @@ extension CPUFast {
             // An empty sum: C = β·C. (cblas rejects lda < 1, which k == 0 allows.)
             for batch in 0..<g.batch { scaleMatrix(c + batch * g.strideC, rows: g.m, cols: g.n, ld: g.ldc, beta: g.beta) }
         } else {
-            let product = { (batch: Int) in
-                self.blas.sgemm(
-                    OpenBLAS.rowMajor, g.transA ? OpenBLAS.trans : OpenBLAS.noTrans,
-                    g.transB ? OpenBLAS.trans : OpenBLAS.noTrans,
-                    Int32(g.m), Int32(g.n), Int32(g.k), g.alpha,
-                    a + batch * g.strideA, Int32(g.lda), b + batch * g.strideB, Int32(g.ldb),
-                    g.beta, c + batch * g.strideC, Int32(g.ldc))
+            let product = { (batch: Int, split: Bool) in
+                try self.sgemm(transA: g.transA, transB: g.transB, m: g.m, n: g.n, k: g.k, alpha: g.alpha,
+                               a: a + batch * g.strideA, lda: g.lda, b: b + batch * g.strideB, ldb: g.ldb,
+                               beta: g.beta, c: c + batch * g.strideC, ldc: g.ldc, split: split)
             }
-            // OpenBLAS runs products below 4·65536 multiply-adds on the calling thread only, so
-            // small batches go one product per core (when their outputs do not overlap).
-            let perProduct = g.m * g.n * g.k
-            if g.batch > 1, perProduct < 4 * 65536, g.strideC >= (g.m - 1) * g.ldc + g.n {
-                Parallel.forEachItem(g.batch, itemCost: perProduct / 8) { product($0) }
+            // Batch entries run side by side (one single-threaded product each, see
+            // CPUFast+Sgemm.swift) when there are enough of them and their outputs do not
+            // overlap; otherwise one after another, each split over the cores.
+            if g.batch >= Parallel.workers, g.strideC >= (g.m - 1) * g.ldc + g.n {
+                try Parallel.forEachTask(g.batch) { _, batch in try product(batch, false) }
             } else {
-                for batch in 0..<g.batch { product(batch) }
+                for batch in 0..<g.batch { try product(batch, true) }
             }
         }
         if let bias { addBias(g, c: c, bias: bias) }

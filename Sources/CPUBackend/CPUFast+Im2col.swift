@@ -5,7 +5,10 @@ import Darwin
 #endif
 import Devices
 
-/// Column buffers for convolution as GEMM, and the OpenBLAS call they feed.
+/// Column buffers for convolution as GEMM.
+///
+/// Each function takes `serial`: true when the caller already runs one chunk per core, so the
+/// loop stays on the calling thread instead of fanning out again.
 ///
 /// A column buffer for `samples` images is `[Cin·KH·KW, samples·OH·OW]`: row `(ci, kh, kw)`
 /// holds, for every sample and output position, the input pixel that tap multiplies (0 in the
@@ -17,11 +20,11 @@ extension CPUFast {
     }
 
     /// Fills `col` `[Cin·KH·KW, samples·OH·OW]` from images `first ..< first + samples` of `x`.
-    func im2col(_ c: Conv2d, x: Pointer, first: Int, samples: Int, col: Pointer) {
+    func im2col(_ c: Conv2d, x: Pointer, first: Int, samples: Int, col: Pointer, serial: Bool = false) {
         let (oh, ow) = (c.outHeight, c.outWidth)
         let positions = oh * ow
         let rows = c.inChannels * c.kernelHeight * c.kernelWidth
-        Parallel.forEachItem(rows * samples, itemCost: positions) { item in
+        Parallel.forEachItem(rows * samples, itemCost: positions, serial: serial) { item in
             let (row, s) = item.quotientAndRemainder(dividingBy: samples)
             let (ci, tap) = row.quotientAndRemainder(dividingBy: c.kernelHeight * c.kernelWidth)
             let (kh, kw) = tap.quotientAndRemainder(dividingBy: c.kernelWidth)
@@ -47,11 +50,11 @@ extension CPUFast {
     /// The adjoint of ``im2col(_:x:first:samples:col:)``: overwrites images `first ..< first + samples`
     /// of `dx` with the sums of their column-buffer entries. Each (sample, channel) plane is one
     /// work item that only reads its own rows, so planes run in parallel without races.
-    func col2im(_ c: Conv2d, col: Pointer, first: Int, samples: Int, dx: Pointer) {
+    func col2im(_ c: Conv2d, col: Pointer, first: Int, samples: Int, dx: Pointer, serial: Bool = false) {
         let (oh, ow) = (c.outHeight, c.outWidth)
         let positions = oh * ow
         let taps = c.kernelHeight * c.kernelWidth
-        Parallel.forEachItem(samples * c.inChannels, itemCost: taps * positions) { item in
+        Parallel.forEachItem(samples * c.inChannels, itemCost: taps * positions, serial: serial) { item in
             let (s, ci) = item.quotientAndRemainder(dividingBy: c.inChannels)
             let plane = dx + ((first + s) * c.inChannels + ci) * c.height * c.width
             plane.update(repeating: 0, count: c.height * c.width)
@@ -73,8 +76,8 @@ extension CPUFast {
     /// Copies `[samples, rows, length]` (images `first...` of an NCHW tensor) into
     /// `[rows, samples·length]`, or back with `reverse`, adding `bias[row]` when given.
     func interleave(_ nchw: Pointer, first: Int, samples: Int, rows: Int, length: Int,
-                    packed: Pointer, reverse: Bool, bias: Pointer? = nil) {
-        Parallel.forEachItem(samples * rows, itemCost: length) { item in
+                    packed: Pointer, reverse: Bool, bias: Pointer? = nil, serial: Bool = false) {
+        Parallel.forEachItem(samples * rows, itemCost: length, serial: serial) { item in
             let (s, r) = item.quotientAndRemainder(dividingBy: rows)
             let image = nchw + ((first + s) * rows + r) * length
             let matrix = packed + r * samples * length + s * length
@@ -89,16 +92,5 @@ extension CPUFast {
                 memcpy(matrix, image, length * 4)
             }
         }
-    }
-
-    /// Row-major `C = α·op(A)·op(B) + β·C` through OpenBLAS, checking its 32-bit limits.
-    func sgemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
-               a: Pointer, lda: Int, b: Pointer, ldb: Int, beta: Float, c: Pointer, ldc: Int) throws {
-        let largest = Swift.max(m, n, k, lda, ldb, ldc)
-        guard largest <= Int(Int32.max) else {
-            throw DeviceError.invalidOperands(kernel: "conv2d", reason: "GEMM dimension \(largest) exceeds OpenBLAS's 32-bit limit")
-        }
-        blas.sgemm(OpenBLAS.rowMajor, transA ? OpenBLAS.trans : OpenBLAS.noTrans, transB ? OpenBLAS.trans : OpenBLAS.noTrans,
-                   Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 }

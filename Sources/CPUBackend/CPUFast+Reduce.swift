@@ -1,7 +1,7 @@
 import Devices
 import Foundation
 
-/// Fast reductions and softmax over the middle axis of `[outer, extent, inner]`.
+/// Fast reductions over the middle axis of `[outer, extent, inner]` (softmax: `CPUFast+Softmax.swift`).
 ///
 /// Sums run in Float over blocks of at most ``blockLength`` elements and are carried across
 /// blocks in Double, so long reductions (a global gradient norm over millions of values) keep
@@ -70,52 +70,6 @@ extension CPUFast {
                 start = end
             }
             for i in 0..<n { y[o * r.inner + i0 + i] = Float(Self.finish(op, acc[i], extent: r.extent)) }
-        }
-    }
-
-    /// `y = exp(x − max) / Σ exp(x − max)` along the extent; `y` may alias `x`.
-    func softmax(_ r: Reduction, x: Pointer, y: Pointer) {
-        guard r.extent > 0 else { return }
-        if r.inner == 1 {
-            // Contiguous rows: three separate sweeps (max, exp, scale) each vectorise; the sum
-            // runs over the stored exponentials with SIMD lanes.
-            Parallel.forEachItem(r.outer, itemCost: 4 * r.extent) { o in
-                let (row, out) = (x + o * r.extent, y + o * r.extent)
-                var maximum = -Float.infinity
-                for e in 0..<r.extent { maximum = Swift.max(maximum, row[e]) }
-                for e in 0..<r.extent { out[e] = FastMath.exp(row[e] - maximum) }
-                let scale = 1 / Self.sumContiguous(out, r.extent)
-                for e in 0..<r.extent { out[e] *= scale }
-            }
-            return
-        }
-        Parallel.forEachItem(r.outer * r.inner, itemCost: 4 * r.extent) { item in
-            let (o, i) = item.quotientAndRemainder(dividingBy: r.inner)
-            let base = o * r.extent * r.inner + i
-            let s = r.inner
-            var maximum = -Float.infinity
-            for e in 0..<r.extent { maximum = Swift.max(maximum, x[base + e * s]) }
-            var sum: Float = 0
-            for e in 0..<r.extent {
-                let v = FastMath.exp(x[base + e * s] - maximum)
-                y[base + e * s] = v
-                sum += v
-            }
-            let scale = 1 / sum
-            for e in 0..<r.extent { y[base + e * s] *= scale }
-        }
-    }
-
-    /// `dx = y · (dy − Σ_extent dy·y)`; `dx` may alias `dy`.
-    func softmaxBackward(_ r: Reduction, y: Pointer, dy: Pointer, dx: Pointer) {
-        guard r.extent > 0 else { return }
-        Parallel.forEachItem(r.outer * r.inner, itemCost: 2 * r.extent) { item in
-            let (o, i) = item.quotientAndRemainder(dividingBy: r.inner)
-            let base = o * r.extent * r.inner + i
-            let s = r.inner
-            var dot: Float = 0
-            for e in 0..<r.extent { dot += dy[base + e * s] * y[base + e * s] }
-            for e in 0..<r.extent { dx[base + e * s] = y[base + e * s] * (dy[base + e * s] - dot) }
         }
     }
 

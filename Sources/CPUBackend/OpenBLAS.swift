@@ -36,7 +36,7 @@ final class OpenBLAS: @unchecked Sendable {
     let config: String
     /// Where the core type came from: the environment, this loader's detection, or OpenBLAS itself.
     let coreTypeSource: String
-    /// OpenBLAS's thread count (`openblas_get_num_threads`).
+    /// OpenBLAS's thread count per call (`openblas_get_num_threads`), set to 1 at load.
     let threads: Int
 
     private init(handle: UnsafeMutableRawPointer, libraryName: String, sgemm: Sgemm, coreTypeSource: String) {
@@ -48,6 +48,8 @@ final class OpenBLAS: @unchecked Sendable {
         self.setThreads = symbol("openblas_set_num_threads", as: SetThreads.self)
         self.coreName = symbol("openblas_get_corename", as: GetString.self).flatMap { $0() }.map { String(cString: $0) } ?? "unknown"
         self.config = symbol("openblas_get_config", as: GetString.self).flatMap { $0() }.map { String(cString: $0) } ?? "OpenBLAS"
+        // One thread per call: the device spreads calls over the cores itself (CPUFast+Sgemm.swift).
+        setThreads?(1)
         self.threads = symbol("openblas_get_num_threads", as: GetInt.self).map { Int($0()) } ?? 1
         self.coreTypeSource = coreTypeSource
     }
@@ -59,8 +61,8 @@ final class OpenBLAS: @unchecked Sendable {
         return config
     }
 
-    /// One line for `ddpm devices`: `OpenBLAS 0.3.21, core Haswell, 2 threads`.
-    var summary: String { "OpenBLAS \(version), core \(coreName), \(threads) thread\(threads == 1 ? "" : "s")" }
+    /// One line for `ddpm devices`: `OpenBLAS 0.3.21, core Haswell, 1 thread per call`.
+    var summary: String { "OpenBLAS \(version), core \(coreName), \(threads) thread\(threads == 1 ? "" : "s") per call" }
 
     /// The process-wide instance, or why OpenBLAS cannot be used.
     static let shared: Result<OpenBLAS, DeviceLoadError> = load(candidates: defaultCandidates)

@@ -43,6 +43,38 @@ enum Parallel {
         }
     }
 
+    /// ``forEachItem(_:itemCost:_:)``, or a plain loop on the calling thread when `serial`
+    /// (code that already runs one task per core).
+    @inline(__always)
+    static func forEachItem(_ count: Int, itemCost: Int, serial: Bool, _ body: (Int) -> Void) {
+        if serial {
+            for i in 0..<count { body(i) }
+        } else {
+            forEachItem(count, itemCost: itemCost, body)
+        }
+    }
+
+    /// Runs `body(worker, task)` for every task in `0..<tasks`, the tasks split into contiguous
+    /// runs over at most ``workers`` threads (worker indices `0..<min(workers, tasks)`); the
+    /// first error thrown is rethrown after every worker has stopped.
+    static func forEachTask(_ tasks: Int, _ body: (_ worker: Int, _ task: Int) throws -> Void) throws {
+        let parts = min(workers, tasks)
+        if parts <= 1 {
+            for t in 0..<tasks { try body(0, t) }
+            return
+        }
+        let failure = FirstError()
+        DispatchQueue.concurrentPerform(iterations: parts) { w in
+            for t in (tasks * w / parts)..<(tasks * (w + 1) / parts) {
+                do { try body(w, t) } catch {
+                    failure.record(error)
+                    return
+                }
+            }
+        }
+        if let error = failure.error { throw error }
+    }
+
     /// Like ``forEach(_:grain:_:)``, but each range returns a partial result (e.g. per-thread
     /// sums), collected in range order so the combination is deterministic.
     @inline(__always)
@@ -57,5 +89,23 @@ enum Parallel {
             }
         }
         return results.map { $0! }
+    }
+}
+
+/// The first error recorded by any of several threads.
+private final class FirstError: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: Error?
+
+    func record(_ error: Error) {
+        lock.lock()
+        if stored == nil { stored = error }
+        lock.unlock()
+    }
+
+    var error: Error? {
+        lock.lock()
+        defer { lock.unlock() }
+        return stored
     }
 }

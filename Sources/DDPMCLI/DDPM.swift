@@ -14,7 +14,7 @@ struct DDPM: ParsableCommand {
             Run `ddpm devices` to see the devices of this machine.
             """,
         subcommands: [DevicesCommand.self, ConformanceCommand.self, TrainCommand.self, SampleCommand.self,
-                      InspectCommand.self])
+                      InspectCommand.self, BenchCommand.self])
 
     @OptionGroup var global: GlobalOptions
 }

@@ -6,7 +6,7 @@ extension OpenCLQueue {
 
     func rmsNorm(_ n: ChannelNorm, x: BufferSlice, g: BufferSlice, y: BufferSlice, family: String) throws {
         if n.count == 0 { return }
-        try dispatch(Self.normFile, "rms_norm", family: family, global: [n.batch * n.spatial]) { args in
+        try dispatch(Self.normFile, "rms_norm", family: family, global: [(n.spatial + 7) / 8, n.batch]) { args in
             try args.tensor(x)
             try args.tensor(g)
             try args.tensor(y)
@@ -18,7 +18,8 @@ extension OpenCLQueue {
         }
     }
 
-    /// Three passes: the per-position norms into scratch, `dg` (one work group per channel), then `dx`.
+    /// Two passes: `dx` (which also leaves 1/max(‖x‖, eps) per position in scratch), then `dg`
+    /// (one work group per channel). `dx` may not alias `dy`, so `dg` still reads the original `dy`.
     func rmsNormBackward(_ n: ChannelNorm, x: BufferSlice, g: BufferSlice, dy: BufferSlice, dx: BufferSlice,
                          dg: BufferSlice, family: String) throws {
         let positions = n.batch * n.spatial
@@ -27,33 +28,12 @@ extension OpenCLQueue {
             try fill(count: n.channels, value: 0, out: dg, family: family)
             return
         }
-        let norms = DeviceTensor.scratch(try scratchMemory(bytes: positions * 4))
-        try dispatch(Self.normFile, "rms_norm_norms", family: family, global: [positions]) { args in
-            try args.tensor(x)
-            try args.bind(norms)
-            try args.int(n.batch)
-            try args.int(n.channels)
-            try args.int(n.spatial)
-        }
-        let local = try localSize(Self.normFile, "rms_norm_backward_dg")
-        try dispatch(Self.normFile, "rms_norm_backward_dg", family: family, global: [n.channels * local],
-                     local: [local]) { args in
-            try args.tensor(x)
-            try args.tensor(dy)
-            try args.bind(norms)
-            try args.tensor(dg)
-            try args.int(n.batch)
-            try args.int(n.channels)
-            try args.int(n.spatial)
-            try args.float(n.eps)
-            try args.float(n.scale)
-            try args.localFloats(local)
-        }
-        try dispatch(Self.normFile, "rms_norm_backward_dx", family: family, global: [positions]) { args in
+        let inverse = DeviceTensor.scratch(try scratchMemory(bytes: positions * 4))
+        try dispatch(Self.normFile, "rms_norm_backward_dx", family: family, global: [(n.spatial + 7) / 8, n.batch]) { args in
             try args.tensor(x)
             try args.tensor(g)
             try args.tensor(dy)
-            try args.bind(norms)
+            try args.bind(inverse)
             try args.tensor(dx)
             try args.int(n.batch)
             try args.int(n.channels)
@@ -61,6 +41,26 @@ extension OpenCLQueue {
             try args.float(n.eps)
             try args.float(n.scale)
         }
+        let groupLocal = try localSize(Self.normFile, "rms_norm_backward_dg", limit: min(64, Self.powerOfTwo(atLeast: n.spatial / 8)))
+        try dispatch(Self.normFile, "rms_norm_backward_dg", family: family, global: [n.channels * groupLocal],
+                     local: [groupLocal]) { args in
+            try args.tensor(x)
+            try args.tensor(dy)
+            try args.bind(inverse)
+            try args.tensor(dg)
+            try args.int(n.batch)
+            try args.int(n.channels)
+            try args.int(n.spatial)
+            try args.float(n.scale)
+            try args.localFloats(groupLocal)
+        }
+    }
+
+    /// The smallest power of two ≥ `n` (1 for n ≤ 1).
+    static func powerOfTwo(atLeast n: Int) -> Int {
+        var p = 1
+        while p < n { p *= 2 }
+        return p
     }
 
     func groupNorm(_ n: GroupNorm, x: BufferSlice, gamma: BufferSlice, beta: BufferSlice, y: BufferSlice,

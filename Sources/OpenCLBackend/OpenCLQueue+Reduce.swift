@@ -55,18 +55,33 @@ extension OpenCLQueue {
 
     // MARK: - Private
 
-    /// `<name>_rows` or `<name>_groups` over the rows of `r`, with `tensors` bound first.
+    /// `<name>_columns`, `<name>_rows8`, `<name>_rows` or `<name>_groups` over the rows of `r`,
+    /// with `tensors` bound first.
+    ///
+    /// A strided axis (inner > 1) goes to the columns kernel, 8 neighbouring positions per work
+    /// item (unless the positions are too few to occupy the device while rows are long: then one
+    /// work group per row). Contiguous rows go, on CPU drivers, to one item per row with 8-wide
+    /// vectors along it (a work group striding along a row costs a barrier per tree level
+    /// there); elsewhere to one item per row when rows are short or many, else one group per row.
     private func rowKernel(_ name: String, _ r: Reduction, tensors: [BufferSlice], family: String) throws {
         let rows = r.outer * r.inner
         if r.extent == 0 || rows == 0 { return }
-        if r.extent <= Self.shortRow || rows >= Self.manyRows {
-            try dispatch(Self.reduceFile, "\(name)_rows", family: family, global: [rows]) { args in
+        func perItem(_ kernel: String, _ global: [Int]) throws {
+            try dispatch(Self.reduceFile, kernel, family: family, global: global) { args in
                 for tensor in tensors { try args.tensor(tensor) }
                 try args.int(r.outer)
                 try args.int(r.extent)
                 try args.int(r.inner)
             }
-            return
+        }
+        if r.inner > 1, rows >= Self.manyRows || r.extent <= Self.shortRow {
+            return try perItem("\(name)_columns", [(r.inner + 7) / 8, r.outer])
+        }
+        if r.inner == 1, openCLDevice.capabilities.kind == .cpu {
+            return try perItem("\(name)_rows8", [r.outer])
+        }
+        if r.extent <= Self.shortRow || rows >= Self.manyRows {
+            return try perItem("\(name)_rows", [rows])
         }
         let local = try localSize(Self.reduceFile, "\(name)_groups")
         try dispatch(Self.reduceFile, "\(name)_groups", family: family, global: [rows * local], local: [local]) { args in
