@@ -90,6 +90,9 @@ extension CPUFast {
             }
             return
         }
+        if Self.usesWinograd(c) {
+            return try winogradConvolution(c, x: x, w: w, y: y, bias: bias, transposed: false, workspace: workspace)
+        }
         let p = try plan(c, workspace: workspace, col: !(chunkSize(c) == 1 && Self.isPointwise(c)),
                          staged: chunkSize(c) > 1, grads: false)
         let serial = p.sideBySide
@@ -127,6 +130,9 @@ extension CPUFast {
             fill(count: c.inputCount, value: 0, out: dx)
             return
         }
+        if Self.usesWinograd(c) {
+            return try winogradConvolution(c, x: dy, w: w, y: dx, bias: nil, transposed: true, workspace: workspace)
+        }
         let p = try plan(c, workspace: workspace, col: !(chunkSize(c) == 1 && Self.isPointwise(c)),
                          staged: false, grads: chunkSize(c) > 1)
         let serial = p.sideBySide
@@ -152,13 +158,9 @@ extension CPUFast {
         }
     }
 
-    /// `dw = Σ_chunks dy[Cout, nb·P] × col[K, nb·P]ᵀ` and `dbias[co] = Σ dy[·, co, ·]`.
-    ///
-    /// Side by side, worker 0 accumulates into `dw` and every other worker into its own partial
-    /// sum, added to `dw` at the end (in worker order, so the result does not depend on timing).
+    /// `dw = Σ_chunks dy[Cout, nb·P] × col[K, nb·P]ᵀ` (or Winograd's) and `dbias[co] = Σ dy[·, co, ·]`.
     func conv2dBackwardWeight(_ c: Conv2d, x: Pointer, dy: Pointer, dw: Pointer, dbias: Pointer?,
                               workspace: Workspace) throws {
-        let taps = c.inChannels * c.kernelHeight * c.kernelWidth
         let positions = c.outHeight * c.outWidth
         if c.batch == 0 {
             // An empty batch contributes nothing: the gradients are zero.
@@ -166,6 +168,29 @@ extension CPUFast {
             if let dbias { fill(count: c.outChannels, value: 0, out: dbias) }
             return
         }
+        if Self.usesWinograd(c) {
+            try winogradWeightGradient(c, x: x, dy: dy, dw: dw, workspace: workspace)
+        } else {
+            try im2colWeightGradient(c, x: x, dy: dy, dw: dw, workspace: workspace)
+        }
+        if let dbias {
+            Parallel.forEachItem(c.outChannels, itemCost: c.batch * positions) { co in
+                var sum = 0.0
+                for n in 0..<c.batch {
+                    sum += Self.reduceStrided(.sum, dy + (n * c.outChannels + co) * positions, count: positions, stride: 1)
+                }
+                dbias[co] = Float(sum)
+            }
+        }
+    }
+
+    /// The im2col path of ``conv2dBackwardWeight(_:x:dy:dw:dbias:workspace:)``: `dw` only.
+    ///
+    /// Side by side, worker 0 accumulates into `dw` and every other worker into its own partial
+    /// sum, added to `dw` at the end (in worker order, so the result does not depend on timing).
+    private func im2colWeightGradient(_ c: Conv2d, x: Pointer, dy: Pointer, dw: Pointer, workspace: Workspace) throws {
+        let taps = c.inChannels * c.kernelHeight * c.kernelWidth
+        let positions = c.outHeight * c.outWidth
         let p = try plan(c, workspace: workspace, col: !(chunkSize(c) == 1 && Self.isPointwise(c)),
                          staged: false, grads: chunkSize(c) > 1)
         let serial = p.sideBySide
@@ -205,15 +230,6 @@ extension CPUFast {
                 for partial in others {
                     for i in range { dw[i] += partial[i] }
                 }
-            }
-        }
-        if let dbias {
-            Parallel.forEachItem(c.outChannels, itemCost: c.batch * positions) { co in
-                var sum = 0.0
-                for n in 0..<c.batch {
-                    sum += Self.reduceStrided(.sum, dy + (n * c.outChannels + co) * positions, count: positions, stride: 1)
-                }
-                dbias[co] = Float(sum)
             }
         }
     }
