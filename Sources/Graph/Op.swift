@@ -165,8 +165,8 @@ extension Op {
         case .parameter: return "parameter"
         case .constant: return "constant"
         case .random: return "random"
-        case let .unary(op): return "unary.\(op.opName)"
-        case let .unaryBackward(op): return "unary_backward.\(op.opName)"
+        case let .unary(op): return "unary.\(op.name)"
+        case let .unaryBackward(op): return "unary_backward.\(op.name)"
         case let .binary(op): return "binary.\(op.rawValue)"
         case .reshape: return "reshape"
         case .permute: return "permute"
@@ -201,32 +201,6 @@ extension Op {
         switch self {
         case .input, .parameter, .constant, .random: return true
         default: return false
-        }
-    }
-}
-
-extension UnaryOp {
-    /// The function's name without parameters.
-    var opName: String {
-        switch self {
-        case .identity: return "identity"
-        case .neg: return "neg"
-        case .abs: return "abs"
-        case .relu: return "relu"
-        case .silu: return "silu"
-        case .sigmoid: return "sigmoid"
-        case .tanh: return "tanh"
-        case .gelu: return "gelu"
-        case .exp: return "exp"
-        case .log: return "log"
-        case .sqrt: return "sqrt"
-        case .rsqrt: return "rsqrt"
-        case .sin: return "sin"
-        case .cos: return "cos"
-        case .square: return "square"
-        case .reciprocal: return "reciprocal"
-        case .affine: return "affine"
-        case .clamp: return "clamp"
         }
     }
 }
