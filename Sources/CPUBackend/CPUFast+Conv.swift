@@ -90,7 +90,7 @@ extension CPUFast {
             }
             return
         }
-        if Self.usesWinograd(c) {
+        if usesWinograd(c) {
             return try winogradConvolution(c, x: x, w: w, y: y, bias: bias, transposed: false, workspace: workspace)
         }
         let p = try plan(c, workspace: workspace, col: !(chunkSize(c) == 1 && Self.isPointwise(c)),
@@ -130,7 +130,7 @@ extension CPUFast {
             fill(count: c.inputCount, value: 0, out: dx)
             return
         }
-        if Self.usesWinograd(c) {
+        if usesWinograd(c) {
             return try winogradConvolution(c, x: dy, w: w, y: dx, bias: nil, transposed: true, workspace: workspace)
         }
         let p = try plan(c, workspace: workspace, col: !(chunkSize(c) == 1 && Self.isPointwise(c)),
@@ -168,7 +168,7 @@ extension CPUFast {
             if let dbias { fill(count: c.outChannels, value: 0, out: dbias) }
             return
         }
-        if Self.usesWinograd(c) {
+        if usesWinograd(c) {
             try winogradWeightGradient(c, x: x, dy: dy, dw: dw, workspace: workspace)
         } else {
             try im2colWeightGradient(c, x: x, dy: dy, dw: dw, workspace: workspace)

@@ -19,16 +19,30 @@ extension CPUFast {
     /// Whether `c` goes through Winograd: a 3×3 filter with padding 1 (same-size output) and
     /// enough channels on both sides for the 16 GEMMs to beat one im2col GEMM (below 16 the
     /// transforms cost more than the multiplies they save).
-    static func usesWinograd(_ c: Conv2d) -> Bool {
+    static func canUseWinograd(_ c: Conv2d) -> Bool {
         c.kernelHeight == 3 && c.kernelWidth == 3 && c.padHeight == 1 && c.padWidth == 1
             && c.inChannels >= 16 && c.outChannels >= 16 && c.batch > 0 && c.height > 0 && c.width > 0
     }
 
-    /// Transformed floats (`16 · channels · tiles`) a chunk aims for: about 1 MiB per tensor,
-    /// so a chunk's transformed input and products stay in the caches between the transforms
-    /// and the GEMMs (whole-batch tensors measured 1.5x slower at 32×32: the transforms then
-    /// stream 4x the image through memory twice).
-    static let winogradCacheFloats = 1 << 18
+    /// Whether `c` goes through Winograd on this device: it can, and its maps are large enough.
+    func usesWinograd(_ c: Conv2d) -> Bool {
+        Self.canUseWinograd(c) && c.height * c.width >= winogradMinimumPixels
+    }
+
+    /// 8×8 maps and up. A 4×4 map has only 4 tiles per image, so the 16 products are
+    /// `[Cout × Cin] × [Cin × 4·N]`: narrow, and the filter transform (`16·Cout·Cin` floats
+    /// written per launch) costs as much as they do. One im2col GEMM
+    /// (`[Cout × 9·Cin] × [9·Cin × 16·N]`) is then 2-2.5x faster (measured on the 512-channel
+    /// 4×4 convolutions of the 35.7M Unet: 7.5 against 20 ms); at 8×8 the two paths measured
+    /// within noise of each other.
+    static let defaultWinogradMinimumPixels = 64
+
+    /// Transformed floats (`16 · channels · tiles`) a chunk aims for: 256 KiB per tensor, so a
+    /// chunk's transformed input and products stay in a core's L2 (512 KiB on Zen 3) between
+    /// the transforms and the GEMMs. Measured over every 3×3 convolution of both benchmark Unets:
+    /// 256 KiB chunks were 5-10% faster than 1 MiB and 15-30% faster than 4 MiB ones at
+    /// 16×16 and 32×32, where the transforms stream the most.
+    static let winogradCacheFloats = 1 << 16
     /// Fewest tiles per chunk: narrower GEMMs lose more to OpenBLAS's per-call packing.
     static let winogradMinimumTiles = 256
 

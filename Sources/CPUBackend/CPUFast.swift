@@ -11,11 +11,16 @@ final class CPUFast: CPUKernelSet, @unchecked Sendable {
     let deviceName: String
     /// Column-buffer floats per convolution chunk (default 32 MiB); a single image may exceed it.
     let columnBudget: Int
+    /// Output pixels per image from which a 3×3 convolution goes through Winograd (see
+    /// ``CPUFast/defaultWinogradMinimumPixels``).
+    let winogradMinimumPixels: Int
 
-    init(blas: OpenBLAS, deviceName: String, columnBudget: Int = 8 << 20) {
+    init(blas: OpenBLAS, deviceName: String, columnBudget: Int = 8 << 20,
+         winogradMinimumPixels: Int = CPUFast.defaultWinogradMinimumPixels) {
         self.blas = blas
         self.deviceName = deviceName
         self.columnBudget = columnBudget
+        self.winogradMinimumPixels = winogradMinimumPixels
     }
 
     func run(_ kernel: Kernel, _ a: KernelArgs, workspace: Workspace) throws {

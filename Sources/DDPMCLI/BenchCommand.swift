@@ -50,6 +50,9 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Also print the time per kernel family and the slowest kernel shapes.")
     var profile = false
 
+    @Option(name: .customLong("profile-shapes"), help: "Kernel shapes listed by --profile, slowest first.")
+    var profileShapes: Int = 15
+
     @Flag(help: "Print one JSON line instead of text.")
     var json = false
 
@@ -73,6 +76,7 @@ struct BenchCommand: ParsableCommand {
         s.clip = !noClip
         s.ema = !noEMA
         s.profile = profile
+        s.profileShapes = profileShapes
         try s.validate()
         return s
     }

@@ -97,8 +97,8 @@ struct BenchResult {
                 + "forward arena \(formatBytes(forwardArenaPeakBytes)), \(forwardKernels) kernels",
             "peak RSS \(formatBytes(peakRSSBytes))",
         ]
-        if let p = trainProfile { lines += ["", p.text(title: "training step profile")] }
-        if let p = forwardProfile { lines += ["", p.text(title: "forward profile")] }
+        if let p = trainProfile { lines += ["", p.text(title: "training step profile", top: settings.profileShapes)] }
+        if let p = forwardProfile { lines += ["", p.text(title: "forward profile", top: settings.profileShapes)] }
         return lines.joined(separator: "\n")
     }
 }

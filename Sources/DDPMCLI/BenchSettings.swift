@@ -23,6 +23,8 @@ struct BenchSettings: Equatable {
     var ema = true
     /// Also measures the time per kernel family (queue profiling) and the slowest launches.
     var profile = false
+    /// How many of the slowest kernel shapes the profile lists.
+    var profileShapes = 15
 
     /// Checks the numbers before anything is built, naming the option at fault.
     func validate() throws {

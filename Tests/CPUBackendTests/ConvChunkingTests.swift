@@ -26,17 +26,4 @@ final class ConvChunkingTests: XCTestCase {
             }
         }
     }
-
-    /// Runs `kernel` through `kernels` directly on `cpu` buffers (bypassing the queue).
-    private func runDirect(_ kernels: CPUFast, _ kernel: Kernel, _ inputs: [Words]) throws -> [Words] {
-        let buffers = try inputs.map { words -> CPUBuffer in
-            let buffer = try TestDevices.fast.allocate(bytes: words.count * 4) as! CPUBuffer
-            words.withUnsafeBytes { buffer.base.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
-            return buffer
-        }
-        try kernels.run(kernel, KernelArgs(pointers: buffers.map(\.base)), workspace: Workspace(deviceName: "cpu"))
-        return zip(buffers, inputs).map { buffer, words in
-            Array(UnsafeBufferPointer(start: buffer.base.assumingMemoryBound(to: UInt32.self), count: words.count))
-        }
-    }
 }

@@ -136,3 +136,16 @@ func reference(_ kernel: Kernel, _ inputs: [[Float]]) throws -> [[Float]] {
     let words = inputs.map { $0.map(\.bitPattern) }
     return try runKernel(kernel, on: TestDevices.reference, inputs: words).map { $0.map(Float.init(bitPattern:)) }
 }
+
+/// Runs `kernel` through `kernels` directly on `cpu` buffers (bypassing the queue).
+func runDirect(_ kernels: CPUFast, _ kernel: Kernel, _ inputs: [Words]) throws -> [Words] {
+    let buffers = try inputs.map { words -> CPUBuffer in
+        let buffer = try TestDevices.fast.allocate(bytes: words.count * 4) as! CPUBuffer
+        words.withUnsafeBytes { buffer.base.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        return buffer
+    }
+    try kernels.run(kernel, KernelArgs(pointers: buffers.map(\.base)), workspace: Workspace(deviceName: "cpu"))
+    return zip(buffers, inputs).map { buffer, words in
+        Array(UnsafeBufferPointer(start: buffer.base.assumingMemoryBound(to: UInt32.self), count: words.count))
+    }
+}
