@@ -1,5 +1,29 @@
 // swift-tools-version:6.0
+import Foundation
 import PackageDescription
+
+/// The CPU kernels are compiled for the vector extensions of the machine that builds them, as
+/// `-march=native` does: on this project's machines the AVX-512 (or AVX2 + FMA) build trains
+/// 10-15% faster than the portable SSE2 one, mostly in the Winograd transforms and elementwise
+/// loops. `CPUTargetGuard` stops a binary carried to a processor without them with a message
+/// instead of SIGILL. `DDPM_PORTABLE=1 swift build` (or `make build`) builds for any x86-64.
+let cpuKernelTuning: (swift: [String], c: [CSetting]) = {
+    guard ProcessInfo.processInfo.environment["DDPM_PORTABLE"] == nil else { return ([], []) }
+    #if os(Linux) && arch(x86_64)
+    let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+    guard let line = cpuinfo.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return ([], []) }
+    let flags = Set(line.split(separator: " ").map(String.init))
+    let avx2 = ["avx", "avx2", "fma", "bmi1", "bmi2", "f16c", "movbe", "popcnt"]
+    let avx512 = avx2 + ["avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"]
+    if avx512.allSatisfy(flags.contains) {
+        return (["-target-cpu", "skylake-avx512"], [.define("DDPM_CPU_TARGET_AVX512")])
+    }
+    if avx2.allSatisfy(flags.contains) {
+        return (["-target-cpu", "haswell"], [.define("DDPM_CPU_TARGET_AVX2")])
+    }
+    #endif
+    return ([], [])
+}()
 
 // One module per layer; data flows top to bottom (see docs/architecture.md):
 //   DDPMCLI -> Conformance -> Backends -> {CPUBackend, OpenCLBackend} -> Devices
@@ -25,7 +49,9 @@ let package = Package(
             name: "COpenCL",
             providers: [.apt(["ocl-icd-opencl-dev", "opencl-headers"])]),
         .target(name: "Devices"),
-        .target(name: "CPUBackend", dependencies: ["Devices"]),
+        .target(name: "CPUTargetGuard", cSettings: cpuKernelTuning.c),
+        .target(name: "CPUBackend", dependencies: ["Devices", "CPUTargetGuard"],
+                swiftSettings: cpuKernelTuning.swift.isEmpty ? [] : [.unsafeFlags(cpuKernelTuning.swift)]),
         .executableTarget(name: "EmbedKernels", path: "Plugins/EmbedKernelsTool"),
         .plugin(name: "EmbedKernelsPlugin", capability: .buildTool(), dependencies: ["EmbedKernels"],
                 path: "Plugins/EmbedKernelsPlugin"),

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import CPUTargetGuard
 import Devices
 import Foundation
 
@@ -37,7 +38,9 @@ public final class CPUDevice: Device, @unchecked Sendable {
         let features = CPUFeatures.host
         let physical = CPUDevice.physicalMemoryBytes
         let cores = ProcessInfo.processInfo.activeProcessorCount
-        var properties = [DeviceInfo.Property("simd", features.simdLevel)]
+        let target = String(cString: ddpm_cpu_kernel_target())
+        var properties = [DeviceInfo.Property("simd", features.simdLevel),
+                          DeviceInfo.Property("kernels compiled for", target.isEmpty ? "x86-64 / generic (portable build)" : target)]
         switch mode {
         case .fast:
             let blas: OpenBLAS

@@ -38,10 +38,11 @@ extension CPUFast {
     static let defaultWinogradMinimumPixels = 64
 
     /// Transformed floats (`16 · channels · tiles`) a chunk aims for: 256 KiB per tensor, so a
-    /// chunk's transformed input and products stay in a core's L2 (512 KiB on Zen 3) between
-    /// the transforms and the GEMMs. Measured over every 3×3 convolution of both benchmark Unets:
-    /// 256 KiB chunks were 5-10% faster than 1 MiB and 15-30% faster than 4 MiB ones at
-    /// 16×16 and 32×32, where the transforms stream the most.
+    /// chunk's transformed input and products stay in a core's L2 (2 MiB on this project's
+    /// Sapphire Rapids machines, 512 KiB on Zen 3) between the transforms and the GEMMs.
+    /// Measured over every 3×3 convolution of both benchmark Unets: 256 KiB chunks were 5-10%
+    /// faster than 1 MiB and 15-30% faster than 4 MiB ones at 16×16 and 32×32, where the
+    /// transforms stream the most.
     static let winogradCacheFloats = 1 << 16
     /// Fewest tiles per chunk: narrower GEMMs lose more to OpenBLAS's per-call packing.
     static let winogradMinimumTiles = 256

@@ -46,14 +46,24 @@ struct WinogradGeometry {
     func splitPadded(_ plane: UnsafePointer<Float>, into scratch: UnsafeMutablePointer<Float>) {
         let stride = splitStride
         let rows = 2 * tileRows + 2
-        scratch.update(repeating: 0, count: 2 * rows * stride)
         let odd = scratch + rows * stride
+        // Only the padding is zeroed (clearing the whole scratch first cost as much as the split):
+        // padded row 0, the rows below the image, and each row's columns outside the image.
+        scratch.update(repeating: 0, count: stride)
+        odd.update(repeating: 0, count: stride)
+        for k in (height + 1)..<rows {
+            (scratch + k * stride).update(repeating: 0, count: stride)
+            (odd + k * stride).update(repeating: 0, count: stride)
+        }
         // Padded column c is input column c − 1: even c = 2j reads 2j − 1 (j ≥ 1), odd c reads 2j.
         let evens = width / 2, odds = (width + 1) / 2
         for h in 0..<height {
             let (row, e, o) = (plane + h * width, scratch + (h + 1) * stride, odd + (h + 1) * stride)
+            e[0] = 0
             for j in 0..<evens { e[j + 1] = row[2 * j + 1] }
+            (e + evens + 1).update(repeating: 0, count: stride - evens - 1)
             for j in 0..<odds { o[j] = row[2 * j] }
+            (o + odds).update(repeating: 0, count: stride - odds)
         }
     }
 
