@@ -6,7 +6,9 @@ import PackageDescription
 /// `-march=native` does: on this project's machines the AVX-512 (or AVX2 + FMA) build trains
 /// 10-15% faster than the portable SSE2 one, mostly in the Winograd transforms and elementwise
 /// loops. `CPUTargetGuard` stops a binary carried to a processor without them with a message
-/// instead of SIGILL. `DDPM_PORTABLE=1 swift build` (or `make build`) builds for any x86-64.
+/// instead of SIGILL. `DDPM_PORTABLE=1 make build SCRATCH=.build-portable` builds for any
+/// x86-64 (its own build folder: SwiftPM caches the evaluated manifest per folder). The
+/// instruction sets checked here must match the ones `cpu_target_guard.c` requires at run time.
 let cpuKernelTuning: (swift: [String], c: [CSetting]) = {
     guard ProcessInfo.processInfo.environment["DDPM_PORTABLE"] == nil else { return ([], []) }
     #if os(Linux) && arch(x86_64)

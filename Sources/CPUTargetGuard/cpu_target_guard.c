@@ -28,15 +28,21 @@ static void require(int present, const char *feature) {
     fprintf(stderr,
             "ddpm: this build's CPU kernels were compiled for %s, the extensions of the machine that\n"
             "built it, but this processor lacks %s.\n"
-            "Rebuild on this machine (make build), or build a portable binary with DDPM_PORTABLE=1 make build.\n",
+            "Rebuild on this machine (make build), or build a portable binary with\n"
+            "DDPM_PORTABLE=1 make build SCRATCH=.build-portable.\n",
             target, feature);
     exit(70);  // EX_SOFTWARE
 }
 
 __attribute__((constructor)) static void ddpm_check_cpu_target(void) {
     __builtin_cpu_init();
+    // The extensions Package.swift checks before choosing the target (those the compiler's
+    // run-time check can name).
+    require(__builtin_cpu_supports("popcnt"), "POPCNT");
+    require(__builtin_cpu_supports("avx"), "AVX");
     require(__builtin_cpu_supports("avx2"), "AVX2");
     require(__builtin_cpu_supports("fma"), "FMA");
+    require(__builtin_cpu_supports("bmi"), "BMI1");
     require(__builtin_cpu_supports("bmi2"), "BMI2");
 #if defined(DDPM_CPU_TARGET_AVX512)
     require(__builtin_cpu_supports("avx512f"), "AVX-512F");

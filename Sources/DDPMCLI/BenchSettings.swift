@@ -37,6 +37,9 @@ struct BenchSettings: Equatable {
         try positive(channels, "channels")
         try positive(steps, "steps")
         guard warmup >= 0 else { throw BenchError.invalidOption("--warmup must be 0 or more, got \(warmup)") }
+        guard profileShapes >= 0 else {
+            throw BenchError.invalidOption("--profile-shapes must be 0 or more, got \(profileShapes)")
+        }
         guard !mults.isEmpty, mults.allSatisfy({ $0 >= 1 }) else {
             throw BenchError.invalidOption("--mults must be a comma-separated list of positive integers, got \(mults)")
         }

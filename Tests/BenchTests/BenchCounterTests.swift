@@ -69,5 +69,8 @@ final class BenchCounterTests: XCTestCase {
         XCTAssertThrowsError(try BenchCommand.parse(["--batch", "0"]).makeSettings()) { error in
             XCTAssertTrue("\(error)".contains("--batch"), "\(error)")
         }
+        XCTAssertThrowsError(try BenchCommand.parse(["--profile-shapes=-1"]).makeSettings()) { error in
+            XCTAssertTrue("\(error)".contains("--profile-shapes"), "\(error)")
+        }
     }
 }
