@@ -2,8 +2,9 @@ import Devices
 import Foundation
 
 /// 3×3 convolutions (stride 1, padding 1: every ResnetBlock convolution of the Unet) through
-/// Winograd's F(2×2, 3×3): 2.25x fewer multiplies than im2col + GEMM, in 16 GEMMs of
-/// `[channels × channels] × [channels × tiles]` (see `WinogradTransforms.swift`).
+/// Winograd's minimal filtering: F(4×4, 3×3) on maps of 8×8 and up (4x fewer multiplies than
+/// im2col + GEMM, `Winograd4x4Tiling.swift`), F(2×2, 3×3) on 4×4 maps (2.25x,
+/// `WinogradTransforms.swift`), as `(m + 2)²` GEMMs of `[channels × channels] × [channels × tiles]`.
 ///
 /// - forward: `Y = Aᵀ [U ⊙ V] A` with `U = G w Gᵀ`, `V = Bᵀ x B`;
 /// - backward data: the same with the filters rotated by 180° and transposed (`dx` is the
@@ -12,9 +13,10 @@ import Foundation
 ///
 /// The batch is cut into chunks of images whose transformed tensors fit the caches; chunks run
 /// side by side, one run per core, with single-threaded transforms and OpenBLAS products (a
-/// batch of a single chunk instead spreads its transforms and its 16 GEMMs over the cores). The products add the same terms in another
-/// order and through the transforms' ±½ combinations, a relative error of a few 1e-7, like the
-/// reordering any blocked GEMM does.
+/// batch of a single chunk instead spreads its transforms and its GEMMs over the cores). The
+/// products add the same terms in another order and through the transforms' fractional
+/// coefficients: a relative error of a few 1e-7 for F(2×2) and about 1e-6 for F(4×4), like the
+/// reordering any blocked GEMM does and far inside the convolutions' conformance bound.
 extension CPUFast {
     /// Whether `c` goes through Winograd: a 3×3 filter with padding 1 (same-size output) and
     /// enough channels on both sides for the 16 GEMMs to beat one im2col GEMM (below 16 the
@@ -29,20 +31,27 @@ extension CPUFast {
         Self.canUseWinograd(c) && c.height * c.width >= winogradMinimumPixels
     }
 
-    /// 8×8 maps and up. A 4×4 map has only 4 tiles per image, so the 16 products are
+    /// 4×4 maps and up. At 4×4 an image has only 4 tiles, so the 16 products are
     /// `[Cout × Cin] × [Cin × 4·N]`: narrow, and the filter transform (`16·Cout·Cin` floats
-    /// written per launch) costs as much as they do. One im2col GEMM
-    /// (`[Cout × 9·Cin] × [9·Cin × 16·N]`) is then 2-2.5x faster (measured on the 512-channel
-    /// 4×4 convolutions of the 35.7M Unet: 7.5 against 20 ms); at 8×8 the two paths measured
-    /// within noise of each other.
-    static let defaultWinogradMinimumPixels = 64
+    /// written per launch) is a quarter of the work; with the filters transformed 8 at a time
+    /// it still beats one im2col GEMM (`[Cout × 9·Cin] × [9·Cin × 16·N]`): 7.2 against 9.8 ms
+    /// on the 512-channel 4×4 convolutions of the 35.7M Unet (Zen 4). Below 4×4 (a 2×2 map is
+    /// one tile) im2col is left to do it.
+    static let defaultWinogradMinimumPixels = 16
 
-    /// Transformed floats (`16 · channels · tiles`) a chunk aims for: 256 KiB per tensor, so a
-    /// chunk's transformed input and products stay in a core's L2 (2 MiB on this project's
-    /// Sapphire Rapids machines, 512 KiB on Zen 3) between the transforms and the GEMMs.
-    /// Measured over every 3×3 convolution of both benchmark Unets: 256 KiB chunks were 5-10%
-    /// faster than 1 MiB and 15-30% faster than 4 MiB ones at 16×16 and 32×32, where the
-    /// transforms stream the most.
+    /// F(4×4, 3×3) from 8×8 maps up (two tiles per side), F(2×2, 3×3) below. At 4×4 a map is
+    /// a single 4×4 tile, the 36 products are only `N` columns wide and the filter transform
+    /// writes 36·Cout·Cin floats: measured 9.5 against 7.2 ms for F(2×2) on the 512-channel
+    /// case. From 8×8 up, F(4×4) does 1.78x fewer multiplies than F(2×2) and its transforms,
+    /// reading whole vectors of tiles, cost about the same per output.
+    static let defaultWinograd4x4MinimumPixels = 64
+
+    /// Transformed floats (`positions · channels · tiles`) a chunk aims for: 256 KiB per
+    /// tensor, so a chunk's transformed input and products stay in a core's L2 (2 MiB on this
+    /// project's Sapphire Rapids machines, 1 MiB on Zen 4, 512 KiB on Zen 3) between the
+    /// transforms and the GEMMs. Measured over every 3×3 convolution of both benchmark Unets:
+    /// 256 KiB chunks were 5-10% faster than 1 MiB and 15-30% faster than 4 MiB ones at 16×16
+    /// and 32×32, where the transforms stream the most.
     static let winogradCacheFloats = 1 << 16
     /// Fewest tiles per chunk: narrower GEMMs lose more to OpenBLAS's per-call packing.
     static let winogradMinimumTiles = 256
@@ -56,10 +65,10 @@ extension CPUFast {
         let sideBySide: Bool
         let workers: Int
 
-        init(_ c: Conv2d, _ g: WinogradGeometry) {
-            let perImage = 16 * Swift.max(c.inChannels, c.outChannels) * g.tilesPerImage
+        init(_ c: Conv2d, positions: Int, tilesPerImage: Int, minimumTiles: Int) {
+            let perImage = positions * Swift.max(c.inChannels, c.outChannels) * tilesPerImage
             let byCache = CPUFast.winogradCacheFloats / Swift.max(perImage, 1)
-            let byWidth = (CPUFast.winogradMinimumTiles + g.tilesPerImage - 1) / g.tilesPerImage
+            let byWidth = (minimumTiles + tilesPerImage - 1) / tilesPerImage
             let most = Swift.max(1, Swift.min(c.batch, Swift.max(byCache, byWidth)))
             chunks = (c.batch + most - 1) / most
             chunk = (c.batch + chunks - 1) / chunks
@@ -72,55 +81,88 @@ extension CPUFast {
         }
     }
 
+    /// Whether `c` goes through F(4×4, 3×3) rather than F(2×2, 3×3).
+    func usesLargeWinogradTiles(_ c: Conv2d) -> Bool {
+        c.height * c.width >= winograd4x4MinimumPixels
+    }
+
     /// `y = conv(x, w) + bias` (or, with `transposed`, `dx = convᵀ(dy, w)`: `x` is then `dy` with
     /// `Cout` channels, the result has `Cin`).
     func winogradConvolution(_ c: Conv2d, x: Pointer, w: Pointer, y: Pointer, bias: Pointer?, transposed: Bool,
                              workspace: Workspace) throws {
-        let g = WinogradGeometry(height: c.height, width: c.width)
-        let (cin, cout) = transposed ? (c.outChannels, c.inChannels) : (c.inChannels, c.outChannels)
-        let plan = WinogradPlan(c, g)
-        let tiles = plan.chunk * g.tilesPerImage
-        let u = try workspace.floats(0, count: 16 * cout * cin)
-        let buffers = try (0..<plan.workers).map { w in
-            (v: try workspace.floats(1 + 2 * w, count: 16 * cin * tiles + WinogradGeometry.slack), m: try workspace.floats(2 + 2 * w, count: 16 * cout * tiles + WinogradGeometry.slack))
+        if usesLargeWinogradTiles(c) {
+            try winogradConvolution(Winograd4x4Tiling.self, c, x: x, w: w, y: y, bias: bias, transposed: transposed,
+                                    workspace: workspace)
+        } else {
+            try winogradConvolution(WinogradGeometry.self, c, x: x, w: w, y: y, bias: bias, transposed: transposed,
+                                    workspace: workspace)
         }
-        transformFilters(c, w: w, into: u, transposed: transposed)
+    }
+
+    /// `dw = Σ_images Gᵀ [(A dY Aᵀ) ⊙ (Bᵀ x B)] G` (`dbias` is left to the caller).
+    func winogradWeightGradient(_ c: Conv2d, x: Pointer, dy: Pointer, dw: Pointer, workspace: Workspace) throws {
+        if usesLargeWinogradTiles(c) {
+            try winogradWeightGradient(Winograd4x4Tiling.self, c, x: x, dy: dy, dw: dw, workspace: workspace)
+        } else {
+            try winogradWeightGradient(WinogradGeometry.self, c, x: x, dy: dy, dw: dw, workspace: workspace)
+        }
+    }
+
+    private func winogradConvolution<Tiling: WinogradTiling>(
+        _: Tiling.Type, _ c: Conv2d, x: Pointer, w: Pointer, y: Pointer, bias: Pointer?, transposed: Bool,
+        workspace: Workspace
+    ) throws {
+        let g = Tiling(height: c.height, width: c.width)
+        let positions = Tiling.positions
+        let area = c.height * c.width
+        let (cin, cout) = transposed ? (c.outChannels, c.inChannels) : (c.inChannels, c.outChannels)
+        let plan = WinogradPlan(c, positions: positions, tilesPerImage: g.tilesPerImage,
+                                minimumTiles: Tiling.minimumChunkTiles)
+        let tiles = plan.chunk * g.tilesPerImage
+        let u = try workspace.floats(0, count: positions * cout * cin)
+        let buffers = try (0..<plan.workers).map { w in
+            (v: try workspace.floats(1 + 2 * w, count: positions * cin * tiles + Tiling.slack),
+             m: try workspace.floats(2 + 2 * w, count: positions * cout * tiles + Tiling.slack))
+        }
+        transformFilters(Tiling.self, c, w: w, into: u, transposed: transposed)
         let serial = plan.sideBySide
         try forEachChunk(plan) { worker, index in
             let (first, nb) = plan.images(index, batch: c.batch)
             let (v, m) = buffers[worker]
             let p = nb * g.tilesPerImage
             // V[ξ][ci][tile]
-            forEachPlane(nb * cin, scratch: g.paddedScratch, serial: serial) { item, scratch in
-                let (s, ci) = item.quotientAndRemainder(dividingBy: cin)
-                g.splitPadded(x + ((first + s) * cin + ci) * c.height * c.width, into: scratch)
-                g.inputTransform(split: scratch, v: v, planeStride: cin * p, row: ci * p, firstTile: s * g.tilesPerImage)
+            forEachPlane(cin, scratch: g.scratchCount(images: nb), serial: serial) { ci, scratch in
+                g.inputTransform(x + (first * cin + ci) * area, imageStride: cin * area, images: nb, v: v,
+                                 planeStride: cin * p, row: ci * p, scratch: scratch)
             }
             // M[ξ] = U[ξ] · V[ξ]
-            try forEachProduct(serial: serial) { xi in
+            try forEachProduct(positions, serial: serial) { xi in
                 try sgemm(m: cout, n: p, k: cin, a: u + xi * cout * cin, lda: cin, b: v + xi * cin * p, ldb: p,
                           beta: 0, c: m + xi * cout * p, ldc: p, split: false)
             }
-            forEachPlane(nb * cout, scratch: g.rowScratch, serial: serial) { item, scratch in
-                let (s, co) = item.quotientAndRemainder(dividingBy: cout)
-                g.outputTransform(m: m, planeStride: cout * p, row: co * p, firstTile: s * g.tilesPerImage,
-                                  bias: bias?[co] ?? 0, plane: y + ((first + s) * cout + co) * c.height * c.width,
-                                  scratch: scratch)
+            forEachPlane(cout, scratch: g.scratchCount(images: nb), serial: serial) { co, scratch in
+                g.outputTransform(m: m, planeStride: cout * p, row: co * p, images: nb, bias: bias?[co] ?? 0,
+                                  y: y + (first * cout + co) * area, imageStride: cout * area, scratch: scratch)
             }
         }
     }
 
-    /// `dw = Σ_images Gᵀ [(A dY Aᵀ) ⊙ (Bᵀ x B)] G` (`dbias` is left to the caller). Side by side,
-    /// each worker sums its chunks' products into its own `dU`; the partial sums are added in
-    /// worker order before the inverse transform.
-    func winogradWeightGradient(_ c: Conv2d, x: Pointer, dy: Pointer, dw: Pointer, workspace: Workspace) throws {
-        let g = WinogradGeometry(height: c.height, width: c.width)
+    /// Side by side, each worker sums its chunks' products into its own `dU`; the partial sums
+    /// are added in worker order before the inverse transform.
+    private func winogradWeightGradient<Tiling: WinogradTiling>(
+        _: Tiling.Type, _ c: Conv2d, x: Pointer, dy: Pointer, dw: Pointer, workspace: Workspace
+    ) throws {
+        let g = Tiling(height: c.height, width: c.width)
+        let positions = Tiling.positions
+        let area = c.height * c.width
         let (cin, cout) = (c.inChannels, c.outChannels)
-        let plan = WinogradPlan(c, g)
+        let plan = WinogradPlan(c, positions: positions, tilesPerImage: g.tilesPerImage,
+                                minimumTiles: Tiling.minimumChunkTiles)
         let tiles = plan.chunk * g.tilesPerImage
         let buffers = try (0..<plan.workers).map { w in
-            (du: try workspace.floats(3 * w, count: 16 * cout * cin), v: try workspace.floats(3 * w + 1, count: 16 * cin * tiles + WinogradGeometry.slack),
-             gy: try workspace.floats(3 * w + 2, count: 16 * cout * tiles + WinogradGeometry.slack))
+            (du: try workspace.floats(3 * w, count: positions * cout * cin),
+             v: try workspace.floats(3 * w + 1, count: positions * cin * tiles + Tiling.slack),
+             gy: try workspace.floats(3 * w + 2, count: positions * cout * tiles + Tiling.slack))
         }
         let serial = plan.sideBySide
         var started = [Bool](repeating: false, count: plan.workers)
@@ -129,19 +171,17 @@ extension CPUFast {
                 let (first, nb) = plan.images(index, batch: c.batch)
                 let (du, v, gy) = buffers[worker]
                 let p = nb * g.tilesPerImage
-                forEachPlane(nb * cin, scratch: g.paddedScratch, serial: serial) { item, scratch in
-                    let (s, ci) = item.quotientAndRemainder(dividingBy: cin)
-                    g.splitPadded(x + ((first + s) * cin + ci) * c.height * c.width, into: scratch)
-                    g.inputTransform(split: scratch, v: v, planeStride: cin * p, row: ci * p, firstTile: s * g.tilesPerImage)
+                forEachPlane(cin, scratch: g.scratchCount(images: nb), serial: serial) { ci, scratch in
+                    g.inputTransform(x + (first * cin + ci) * area, imageStride: cin * area, images: nb, v: v,
+                                     planeStride: cin * p, row: ci * p, scratch: scratch)
                 }
-                forEachPlane(nb * cout, scratch: g.rowScratch, serial: serial) { item, scratch in
-                    let (s, co) = item.quotientAndRemainder(dividingBy: cout)
-                    g.gradientTransform(plane: dy + ((first + s) * cout + co) * c.height * c.width, v: gy,
-                                        planeStride: cout * p, row: co * p, firstTile: s * g.tilesPerImage, scratch: scratch)
+                forEachPlane(cout, scratch: g.scratchCount(images: nb), serial: serial) { co, scratch in
+                    g.gradientTransform(dy + (first * cout + co) * area, imageStride: cout * area, images: nb, v: gy,
+                                        planeStride: cout * p, row: co * p, scratch: scratch)
                 }
                 // dU[ξ] (+)= Ŷ[ξ] · V[ξ]ᵀ over this chunk's tiles.
                 let beta: Float = started[worker] ? 1 : 0
-                try forEachProduct(serial: serial) { xi in
+                try forEachProduct(positions, serial: serial) { xi in
                     try sgemm(transB: true, m: cout, n: cin, k: p, a: gy + xi * cout * p, lda: p, b: v + xi * cin * p,
                               ldb: p, beta: beta, c: du + xi * cout * cin, ldc: cin, split: false)
                 }
@@ -151,16 +191,15 @@ extension CPUFast {
         let du = buffers[0].du
         if plan.workers > 1 {
             let others = buffers.dropFirst().map(\.du)
-            Parallel.forEach(16 * cout * cin) { range in
+            Parallel.forEach(positions * cout * cin) { range in
                 for partial in others {
                     for i in range { du[i] += partial[i] }
                 }
             }
         }
-        let stride = cout * cin
-        forEachPlane(cout, scratch: WinogradFilter.scratchCount, serial: false) { co, scratch in
-            for ci in 0..<cin {
-                WinogradFilter.gradient(du + co * cin + ci, stride: stride, into: dw + (co * cin + ci) * 9, scratch: scratch)
+        Parallel.forEach(cout, grain: 1) { range in
+            for co in range {
+                Tiling.filterGradients(du + co * cin, count: cin, stride: cout * cin, into: dw + co * cin * 9)
             }
         }
     }
@@ -174,24 +213,26 @@ extension CPUFast {
         }
     }
 
-    /// Runs `body(ξ)` for the 16 tile positions: on this thread when `serial`, else side by side.
-    private func forEachProduct(serial: Bool, _ body: (Int) throws -> Void) throws {
+    /// Runs `body(ξ)` for the `positions` tile positions: on this thread when `serial`, else side by side.
+    private func forEachProduct(_ positions: Int, serial: Bool, _ body: (Int) throws -> Void) throws {
         if serial {
-            for xi in 0..<16 { try body(xi) }
+            for xi in 0..<positions { try body(xi) }
         } else {
-            try Parallel.forEachTask(16) { _, xi in try body(xi) }
+            try Parallel.forEachTask(positions) { _, xi in try body(xi) }
         }
     }
 
     /// `U[ξ][o][i] = G w Gᵀ` for every filter; with `transposed`, `o` runs over Cin and `i` over
     /// Cout, and each filter is rotated by 180° (the backward-data filters).
-    private func transformFilters(_ c: Conv2d, w: Pointer, into u: Pointer, transposed: Bool) {
+    private func transformFilters<Tiling: WinogradTiling>(_: Tiling.Type, _ c: Conv2d, w: Pointer, into u: Pointer,
+                                                         transposed: Bool) {
         let (rows, cols) = transposed ? (c.inChannels, c.outChannels) : (c.outChannels, c.inChannels)
-        let stride = rows * cols
-        forEachPlane(rows, scratch: WinogradFilter.scratchCount, serial: false) { o, scratch in
-            for i in 0..<cols {
-                let filter = transposed ? w + (i * c.inChannels + o) * 9 : w + (o * c.inChannels + i) * 9
-                WinogradFilter.transform(filter, flipped: transposed, into: u + o * cols + i, stride: stride, scratch: scratch)
+        Parallel.forEach(rows, grain: 1) { range in
+            for o in range {
+                // Row o's filters: w[o][i] (9 floats apart), or transposed w[i][o] (Cin·9 apart).
+                let (filters, stride) = transposed ? (w + o * 9, c.inChannels * 9) : (w + o * c.inChannels * 9, 9)
+                Tiling.transformFilters(filters, count: cols, filterStride: stride, flipped: transposed,
+                                        into: u + o * cols, stride: rows * cols)
             }
         }
     }

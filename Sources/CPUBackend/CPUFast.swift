@@ -14,13 +14,18 @@ final class CPUFast: CPUKernelSet, @unchecked Sendable {
     /// Output pixels per image from which a 3×3 convolution goes through Winograd (see
     /// ``CPUFast/defaultWinogradMinimumPixels``).
     let winogradMinimumPixels: Int
+    /// Output pixels per image from which Winograd uses 4×4 output tiles rather than 2×2 (see
+    /// ``CPUFast/defaultWinograd4x4MinimumPixels``).
+    let winograd4x4MinimumPixels: Int
 
     init(blas: OpenBLAS, deviceName: String, columnBudget: Int = 8 << 20,
-         winogradMinimumPixels: Int = CPUFast.defaultWinogradMinimumPixels) {
+         winogradMinimumPixels: Int = CPUFast.defaultWinogradMinimumPixels,
+         winograd4x4MinimumPixels: Int = CPUFast.defaultWinograd4x4MinimumPixels) {
         self.blas = blas
         self.deviceName = deviceName
         self.columnBudget = columnBudget
         self.winogradMinimumPixels = winogradMinimumPixels
+        self.winograd4x4MinimumPixels = winograd4x4MinimumPixels
     }
 
     func run(_ kernel: Kernel, _ a: KernelArgs, workspace: Workspace) throws {

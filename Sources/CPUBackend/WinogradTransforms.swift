@@ -238,56 +238,99 @@ struct WinogradGeometry {
     }
 }
 
-/// Filter transforms of F(2×2, 3×3), per 3×3 filter.
-enum WinogradFilter {
-    /// Floats of scratch ``transform(_:flipped:into:stride:scratch:)`` and
-    /// ``gradient(_:stride:into:scratch:)`` need.
-    static let scratchCount = 21
+/// F(2×2, 3×3) as a ``WinogradTiling``: the per-plane transforms above, image by image, and the
+/// filter transforms on 8 filters at once.
+extension WinogradGeometry: WinogradTiling {
+    typealias Vector = WinogradLanes.Vector
+    static let positions = 16
+    static var minimumChunkTiles: Int { CPUFast.winogradMinimumTiles }
 
-    /// `U = G g Gᵀ` of the 3×3 filter at `g` (row-major), written to `u[ξ · stride]`.
-    /// With `flipped`, the filter is rotated by 180° first (the backward-data convolution).
-    @inline(__always)
-    static func transform(_ g: UnsafePointer<Float>, flipped: Bool, into u: UnsafeMutablePointer<Float>, stride: Int,
-                          scratch: UnsafeMutablePointer<Float>) {
-        let f = scratch
-        for k in 0..<9 { f[k] = flipped ? g[8 - k] : g[k] }
-        // G g: rows g0, (g0 + g1 + g2)/2, (g0 − g1 + g2)/2, g2 (each a row of 3).
-        let q = scratch + 9
-        for j in 0..<3 {
-            let (a, b, c) = (f[j], f[3 + j], f[6 + j])
-            q[j] = a
-            q[3 + j] = (a + b + c) * 0.5
-            q[6 + j] = (a - b + c) * 0.5
-            q[9 + j] = c
-        }
-        // (G g) Gᵀ, row by row.
-        for r in 0..<4 {
-            let (a, b, c) = (q[3 * r], q[3 * r + 1], q[3 * r + 2])
-            u[(4 * r) * stride] = a
-            u[(4 * r + 1) * stride] = (a + b + c) * 0.5
-            u[(4 * r + 2) * stride] = (a - b + c) * 0.5
-            u[(4 * r + 3) * stride] = c
+    func scratchCount(images: Int) -> Int { Swift.max(paddedScratch, rowScratch) }
+
+    func inputTransform(_ x: UnsafePointer<Float>, imageStride: Int, images: Int, v: UnsafeMutablePointer<Float>,
+                        planeStride: Int, row: Int, scratch: UnsafeMutablePointer<Float>) {
+        for s in 0..<images {
+            splitPadded(x + s * imageStride, into: scratch)
+            inputTransform(split: scratch, v: v, planeStride: planeStride, row: row, firstTile: s * tilesPerImage)
         }
     }
 
-    /// `dg = Gᵀ dU G`: the 3×3 filter gradient from `dU[ξ · stride]`, written row-major to `dg`.
-    @inline(__always)
-    static func gradient(_ du: UnsafePointer<Float>, stride: Int, into dg: UnsafeMutablePointer<Float>,
-                         scratch: UnsafeMutablePointer<Float>) {
-        // Gᵀ u = (u0 + (u1 + u2)/2, (u1 − u2)/2, (u1 + u2)/2 + u3), first along b, then along a.
-        let t = scratch
-        for a in 0..<4 {
-            let (u0, u1, u2, u3) = (du[(4 * a) * stride], du[(4 * a + 1) * stride], du[(4 * a + 2) * stride],
-                                    du[(4 * a + 3) * stride])
-            t[3 * a] = u0 + (u1 + u2) * 0.5
-            t[3 * a + 1] = (u1 - u2) * 0.5
-            t[3 * a + 2] = (u1 + u2) * 0.5 + u3
+    func outputTransform(m: UnsafePointer<Float>, planeStride: Int, row: Int, images: Int, bias: Float,
+                         y: UnsafeMutablePointer<Float>, imageStride: Int, scratch: UnsafeMutablePointer<Float>) {
+        for s in 0..<images {
+            outputTransform(m: m, planeStride: planeStride, row: row, firstTile: s * tilesPerImage, bias: bias,
+                            plane: y + s * imageStride, scratch: scratch)
         }
-        for j in 0..<3 {
-            let (u0, u1, u2, u3) = (t[j], t[3 + j], t[6 + j], t[9 + j])
-            dg[j] = u0 + (u1 + u2) * 0.5
-            dg[3 + j] = (u1 - u2) * 0.5
-            dg[6 + j] = (u1 + u2) * 0.5 + u3
+    }
+
+    func gradientTransform(_ dy: UnsafePointer<Float>, imageStride: Int, images: Int, v: UnsafeMutablePointer<Float>,
+                           planeStride: Int, row: Int, scratch: UnsafeMutablePointer<Float>) {
+        for s in 0..<images {
+            gradientTransform(plane: dy + s * imageStride, v: v, planeStride: planeStride, row: row,
+                              firstTile: s * tilesPerImage, scratch: scratch)
+        }
+    }
+
+    /// `G g` for one column (or row) of a 3×3 filter: g0, (g0 + g1 + g2)/2, (g0 − g1 + g2)/2, g2.
+    @inline(__always)
+    private static func filterColumn(_ g0: Vector, _ g1: Vector, _ g2: Vector) -> (Vector, Vector, Vector, Vector) {
+        let outer = g0 + g2
+        return (g0, (outer + g1) * 0.5, (outer - g1) * 0.5, g2)
+    }
+
+    /// `Gᵀ u` for one column (or row) of a 4×4 filter gradient: u0 + (u1 + u2)/2, (u1 − u2)/2,
+    /// (u1 + u2)/2 + u3.
+    @inline(__always)
+    private static func filterGradientColumn(_ u0: Vector, _ u1: Vector, _ u2: Vector, _ u3: Vector)
+        -> (Vector, Vector, Vector) {
+        let half = (u1 + u2) * 0.5
+        return (u0 + half, (u1 - u2) * 0.5, half + u3)
+    }
+
+    static func transformFilters(_ w: UnsafePointer<Float>, count: Int, filterStride: Int, flipped: Bool,
+                                 into u: UnsafeMutablePointer<Float>, stride: Int) {
+        withUnsafeTemporaryAllocation(of: Vector.self, capacity: 21) { buffer in
+            let taps = buffer.baseAddress!, q = taps + 9
+            WinogradLanes.forEachBlock(count) { k, lanes in
+                for tap in 0..<9 {
+                    taps[tap] = WinogradLanes.gather(w + k * filterStride + (flipped ? 8 - tap : tap), stride: filterStride,
+                                                     lanes: lanes)
+                }
+                for j in 0..<3 {
+                    let r = filterColumn(taps[j], taps[3 + j], taps[6 + j])
+                    q[j] = r.0; q[3 + j] = r.1; q[6 + j] = r.2; q[9 + j] = r.3
+                }
+                for a in 0..<4 {
+                    let r = filterColumn(q[3 * a], q[3 * a + 1], q[3 * a + 2])
+                    let out = u + 4 * a * stride + k
+                    WinogradLanes.store(r.0, out, lanes)
+                    WinogradLanes.store(r.1, out + stride, lanes)
+                    WinogradLanes.store(r.2, out + 2 * stride, lanes)
+                    WinogradLanes.store(r.3, out + 3 * stride, lanes)
+                }
+            }
+        }
+    }
+
+    static func filterGradients(_ du: UnsafePointer<Float>, count: Int, stride: Int, into dg: UnsafeMutablePointer<Float>) {
+        withUnsafeTemporaryAllocation(of: Vector.self, capacity: 12) { buffer in
+            let h = buffer.baseAddress!
+            WinogradLanes.forEachBlock(count) { k, lanes in
+                for a in 0..<4 {
+                    let p = du + 4 * a * stride + k
+                    let r = filterGradientColumn(
+                        WinogradLanes.load(p, lanes: lanes), WinogradLanes.load(p + stride, lanes: lanes),
+                        WinogradLanes.load(p + 2 * stride, lanes: lanes), WinogradLanes.load(p + 3 * stride, lanes: lanes))
+                    h[3 * a] = r.0; h[3 * a + 1] = r.1; h[3 * a + 2] = r.2
+                }
+                for j in 0..<3 {
+                    let r = filterGradientColumn(h[j], h[3 + j], h[6 + j], h[9 + j])
+                    let out = dg + 9 * k + j
+                    WinogradLanes.scatter(r.0, out, stride: 9, lanes: lanes)
+                    WinogradLanes.scatter(r.1, out + 3, stride: 9, lanes: lanes)
+                    WinogradLanes.scatter(r.2, out + 6, stride: 9, lanes: lanes)
+                }
+            }
         }
     }
 }

@@ -21,6 +21,8 @@ public enum PerfCatalog {
             Conv2d(batch: 16, inChannels: 3, outChannels: 64, height: 32, width: 32, kernel: 7),
             Conv2d(batch: 16, inChannels: 128, outChannels: 128, height: 16, width: 16, kernel: 3),
             Conv2d(batch: 16, inChannels: 256, outChannels: 256, height: 8, width: 8, kernel: 3),
+            // Unet(dim 64, mults 1,2,4,8): the 512-channel 4×4 convolutions of the middle blocks.
+            Conv2d(batch: 16, inChannels: 512, outChannels: 512, height: 4, width: 4, kernel: 3),
             Conv2d(batch: 16, inChannels: 64, outChannels: 128, height: 16, width: 16, kernel: 1),
         ]
         for c in convolutions { kernels += [.conv2d(c), .conv2dBackwardData(c), .conv2dBackwardWeight(c)] }

@@ -4,10 +4,11 @@ import XCTest
 
 /// Core-type selection from CPU flags, and how a missing OpenBLAS is reported.
 final class OpenBLASLoaderTests: XCTestCase {
-    private func features(_ flags: String) -> CPUFeatures {
+    private func features(_ flags: String, vendor: String = "GenuineIntel", family: Int = 6) -> CPUFeatures {
         CPUFeatures(cpuinfo: """
             processor\t: 0
-            vendor_id\t: GenuineIntel
+            vendor_id\t: \(vendor)
+            cpu family\t: \(family)
             model name\t: Test CPU
             flags\t\t: \(flags)
 
@@ -24,9 +25,13 @@ final class OpenBLASLoaderTests: XCTestCase {
         // AVX-512 foundation alone is not enough for OpenBLAS's SkylakeX kernels.
         XCTAssertEqual(features("sse avx fma avx2 avx512f").openBLASCoreType, "Haswell")
         XCTAssertNil(features("sse sse2 sse4_2 avx").openBLASCoreType)
+        // Zen 4 (AMD family 25) runs AVX-512 on 256-bit units: the Haswell kernels are faster there.
+        XCTAssertEqual(features(avx512 + " avx512_bf16", vendor: "AuthenticAMD", family: 25).openBLASCoreType, "Haswell")
+        XCTAssertEqual(features(avx512, vendor: "AuthenticAMD", family: 26).openBLASCoreType, "SkylakeX")
         let parsed = features(avx512)
         XCTAssertEqual(parsed.modelName, "Test CPU")
         XCTAssertEqual(parsed.vendor, "GenuineIntel")
+        XCTAssertEqual(parsed.family, 6)
         XCTAssertFalse(parsed.flags.contains("sse4_2"), "only the first processor's flags are read")
     }
 
