@@ -117,7 +117,7 @@ extension CPUFast {
         let area = c.height * c.width
         let (cin, cout) = transposed ? (c.outChannels, c.inChannels) : (c.inChannels, c.outChannels)
         let plan = WinogradPlan(c, positions: positions, tilesPerImage: g.tilesPerImage,
-                                minimumTiles: Tiling.minimumChunkTiles)
+                                minimumTiles: Tiling.minimumChunkTiles(channels: Swift.max(c.inChannels, c.outChannels)))
         let tiles = plan.chunk * g.tilesPerImage
         let u = try workspace.floats(0, count: positions * cout * cin)
         let buffers = try (0..<plan.workers).map { w in
@@ -157,7 +157,7 @@ extension CPUFast {
         let area = c.height * c.width
         let (cin, cout) = (c.inChannels, c.outChannels)
         let plan = WinogradPlan(c, positions: positions, tilesPerImage: g.tilesPerImage,
-                                minimumTiles: Tiling.minimumChunkTiles)
+                                minimumTiles: Tiling.minimumChunkTiles(channels: Swift.max(c.inChannels, c.outChannels)))
         let tiles = plan.chunk * g.tilesPerImage
         let buffers = try (0..<plan.workers).map { w in
             (du: try workspace.floats(3 * w, count: positions * cout * cin),

@@ -16,9 +16,10 @@ protocol WinogradTiling {
     static var positions: Int { get }
     /// Extra floats a transformed tensor needs after its last tile, for whole-vector loads.
     static var slack: Int { get }
-    /// Fewest tiles a chunk of images should have: narrower GEMMs lose more to OpenBLAS's
-    /// per-call packing, wider chunks spill the transformed tensors out of L2.
-    static var minimumChunkTiles: Int { get }
+    /// Fewest tiles a chunk of images should have when the wider of the convolution's sides has
+    /// `channels` channels: narrower GEMMs lose more to OpenBLAS's per-call packing, wider
+    /// chunks spill the transformed tensors out of L2.
+    static func minimumChunkTiles(channels: Int) -> Int
 
     init(height: Int, width: Int)
 

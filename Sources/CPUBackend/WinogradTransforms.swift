@@ -243,7 +243,7 @@ struct WinogradGeometry {
 extension WinogradGeometry: WinogradTiling {
     typealias Vector = WinogradLanes.Vector
     static let positions = 16
-    static var minimumChunkTiles: Int { CPUFast.winogradMinimumTiles }
+    static func minimumChunkTiles(channels: Int) -> Int { CPUFast.winogradMinimumTiles }
 
     func scratchCount(images: Int) -> Int { Swift.max(paddedScratch, rowScratch) }
 
