@@ -15,7 +15,13 @@ final class CPUBuffer: Buffer, @unchecked Sendable {
     let deviceName: String
     /// Start of the allocation (never nil, even for zero bytes).
     let base: UnsafeMutableRawPointer
+    /// Unique among every buffer this process creates (addresses of freed buffers are reused).
+    let serial: UInt64
     private let tracker: MemoryTracker
+    private let writeLock = NSLock()
+    private var writes: UInt64 = 0
+    /// Called with ``serial`` when the buffer is freed (the device's caches of derived data).
+    var onFree: (@Sendable (UInt64) -> Void)?
 
     /// Alignment of every buffer base, in bytes: one cache line, enough for AVX-512 loads.
     static let alignment = 64
@@ -29,12 +35,40 @@ final class CPUBuffer: Buffer, @unchecked Sendable {
         self.byteCount = byteCount
         self.deviceName = deviceName
         self.tracker = tracker
+        self.serial = CPUBuffer.nextSerial()
         tracker.allocated(byteCount)
     }
 
     deinit {
+        onFree?(serial)
         free(base)
         tracker.freed(byteCount)
+    }
+
+    /// How many commands have written into the buffer so far. The queue counts every upload,
+    /// copy and kernel that writes it, before the command runs, so data derived from the buffer
+    /// at one count (Winograd-transformed filters) is valid exactly while the count stays.
+    var writeCount: UInt64 {
+        writeLock.lock()
+        defer { writeLock.unlock() }
+        return writes
+    }
+
+    /// Counts one command that writes into the buffer (called on the queue's worker).
+    func noteWrite() {
+        writeLock.lock()
+        writes &+= 1
+        writeLock.unlock()
+    }
+
+    private static let serialLock = NSLock()
+    nonisolated(unsafe) private static var lastSerial: UInt64 = 0
+
+    private static func nextSerial() -> UInt64 {
+        serialLock.lock()
+        defer { serialLock.unlock() }
+        lastSerial += 1
+        return lastSerial
     }
 }
 

@@ -89,6 +89,9 @@ public final class CPUDevice: Device, @unchecked Sendable {
         guard let buffer = CPUBuffer(byteCount: bytes, deviceName: info.name, tracker: tracker) else {
             throw DeviceError.outOfMemory(device: info.name, requested: bytes)
         }
+        if let cache = (kernels as? CPUFast)?.filterCache {
+            buffer.onFree = { [weak cache] serial in cache?.drop(buffer: serial) }
+        }
         return buffer
     }
 

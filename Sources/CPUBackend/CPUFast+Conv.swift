@@ -77,7 +77,8 @@ extension CPUFast {
 
     /// `y = conv(x, w) (+ bias)`: per chunk, `[Cout, K] × col[K, nb·P]`, then bias fused into the
     /// copy back to NCHW (or into the output rows when the chunk is one image).
-    func conv2d(_ c: Conv2d, x: Pointer, w: Pointer, y: Pointer, bias: Pointer?, workspace: Workspace) throws {
+    func conv2d(_ c: Conv2d, x: Pointer, w: Pointer, y: Pointer, bias: Pointer?, weights: BufferVersion? = nil,
+                workspace: Workspace) throws {
         let taps = c.inChannels * c.kernelHeight * c.kernelWidth
         let positions = c.outHeight * c.outWidth
         guard c.batch > 0, c.outChannels > 0 else { return }
@@ -91,7 +92,8 @@ extension CPUFast {
             return
         }
         if usesWinograd(c) {
-            return try winogradConvolution(c, x: x, w: w, y: y, bias: bias, transposed: false, workspace: workspace)
+            return try winogradConvolution(c, x: x, w: w, y: y, bias: bias, transposed: false, weights: weights,
+                                           workspace: workspace)
         }
         let p = try plan(c, workspace: workspace, col: !(chunkSize(c) == 1 && Self.isPointwise(c)),
                          staged: chunkSize(c) > 1, grads: false)
@@ -122,7 +124,8 @@ extension CPUFast {
     }
 
     /// `dx = convᵀ(dy, w)`: per chunk, `colGrad[K, nb·P] = wᵀ × dy[Cout, nb·P]`, then col2im.
-    func conv2dBackwardData(_ c: Conv2d, dy: Pointer, w: Pointer, dx: Pointer, workspace: Workspace) throws {
+    func conv2dBackwardData(_ c: Conv2d, dy: Pointer, w: Pointer, dx: Pointer, weights: BufferVersion? = nil,
+                            workspace: Workspace) throws {
         let taps = c.inChannels * c.kernelHeight * c.kernelWidth
         let positions = c.outHeight * c.outWidth
         guard taps > 0 else { return }
@@ -131,7 +134,8 @@ extension CPUFast {
             return
         }
         if usesWinograd(c) {
-            return try winogradConvolution(c, x: dy, w: w, y: dx, bias: nil, transposed: true, workspace: workspace)
+            return try winogradConvolution(c, x: dy, w: w, y: dx, bias: nil, transposed: true, weights: weights,
+                                           workspace: workspace)
         }
         let p = try plan(c, workspace: workspace, col: !(chunkSize(c) == 1 && Self.isPointwise(c)),
                          staged: false, grads: chunkSize(c) > 1)

@@ -88,14 +88,16 @@ extension CPUFast {
 
     /// `y = conv(x, w) + bias` (or, with `transposed`, `dx = convᵀ(dy, w)`: `x` is then `dy` with
     /// `Cout` channels, the result has `Cin`).
+    /// `weights` identifies the contents of `w`, when the queue knows them: the transformed
+    /// filters are then kept between launches while `w` is unchanged (``WinogradFilterCache``).
     func winogradConvolution(_ c: Conv2d, x: Pointer, w: Pointer, y: Pointer, bias: Pointer?, transposed: Bool,
-                             workspace: Workspace) throws {
+                             weights: BufferVersion? = nil, workspace: Workspace) throws {
         if usesLargeWinogradTiles(c) {
             try winogradConvolution(Winograd4x4Tiling.self, c, x: x, w: w, y: y, bias: bias, transposed: transposed,
-                                    workspace: workspace)
+                                    weights: weights, workspace: workspace)
         } else {
             try winogradConvolution(WinogradGeometry.self, c, x: x, w: w, y: y, bias: bias, transposed: transposed,
-                                    workspace: workspace)
+                                    weights: weights, workspace: workspace)
         }
     }
 
@@ -110,7 +112,7 @@ extension CPUFast {
 
     private func winogradConvolution<Tiling: WinogradTiling>(
         _: Tiling.Type, _ c: Conv2d, x: Pointer, w: Pointer, y: Pointer, bias: Pointer?, transposed: Bool,
-        workspace: Workspace
+        weights: BufferVersion?, workspace: Workspace
     ) throws {
         let g = Tiling(height: c.height, width: c.width)
         let positions = Tiling.positions
@@ -119,12 +121,33 @@ extension CPUFast {
         let plan = WinogradPlan(c, positions: positions, tilesPerImage: g.tilesPerImage,
                                 minimumTiles: Tiling.minimumChunkTiles(channels: Swift.max(c.inChannels, c.outChannels)))
         let tiles = plan.chunk * g.tilesPerImage
-        let u = try workspace.floats(0, count: positions * cout * cin)
+        // U[ξ][cout][cin]: kept from an earlier launch, transformed into a bank to keep, or
+        // transformed into scratch.
+        let key = weights.map {
+            WinogradFilterCache.Key(buffer: $0.buffer, offset: $0.offset, rows: cout, columns: cin,
+                                    transposed: transposed, positions: positions)
+        }
+        let count = positions * cout * cin
+        let lookup = key.map { filterCache.lookup($0, writes: weights!.writes, count: count) } ?? .miss
+        let u: Pointer
+        var kept: WinogradFilterCache.Bank?
+        switch lookup {
+        case let .hit(bank):
+            (u, kept) = (bank.floats, bank)
+        case let .store(bank):
+            (u, kept) = (bank.floats, bank)
+            transformFilters(Tiling.self, c, w: w, into: u, transposed: transposed)
+            filterCache.insert(bank, for: key!, writes: weights!.writes)
+        case .miss:
+            u = try workspace.floats(0, count: count)
+            transformFilters(Tiling.self, c, w: w, into: u, transposed: transposed)
+        }
+        // The bank stays alive (even if its entry is dropped) until the products are done.
+        defer { withExtendedLifetime(kept) {} }
         let buffers = try (0..<plan.workers).map { w in
             (v: try workspace.floats(1 + 2 * w, count: positions * cin * tiles + Tiling.slack),
              m: try workspace.floats(2 + 2 * w, count: positions * cout * tiles + Tiling.slack))
         }
-        transformFilters(Tiling.self, c, w: w, into: u, transposed: transposed)
         let serial = plan.sideBySide
         try forEachChunk(plan) { worker, index in
             let (first, nb) = plan.images(index, batch: c.batch)

@@ -17,16 +17,23 @@ final class CPUFast: CPUKernelSet, @unchecked Sendable {
     /// Output pixels per image from which Winograd uses 4×4 output tiles rather than 2×2 (see
     /// ``CPUFast/defaultWinograd4x4MinimumPixels``).
     let winograd4x4MinimumPixels: Int
+    /// Transformed Winograd filter banks kept while their weights are unchanged (sampling).
+    let filterCache: WinogradFilterCache
 
     init(blas: OpenBLAS, deviceName: String, columnBudget: Int = 8 << 20,
          winogradMinimumPixels: Int = CPUFast.defaultWinogradMinimumPixels,
-         winograd4x4MinimumPixels: Int = CPUFast.defaultWinograd4x4MinimumPixels) {
+         winograd4x4MinimumPixels: Int = CPUFast.defaultWinograd4x4MinimumPixels,
+         filterCacheBytes: Int = CPUFast.defaultFilterCacheBytes) {
         self.blas = blas
         self.deviceName = deviceName
         self.columnBudget = columnBudget
         self.winogradMinimumPixels = winogradMinimumPixels
         self.winograd4x4MinimumPixels = winograd4x4MinimumPixels
+        self.filterCache = WinogradFilterCache(capacity: filterCacheBytes)
     }
+
+    /// 512 MiB: every transformed 3×3 bank of the 35.7M-parameter Unet (~330 MiB) fits.
+    static let defaultFilterCacheBytes = 512 << 20
 
     func run(_ kernel: Kernel, _ a: KernelArgs, workspace: Workspace) throws {
         switch kernel {
@@ -51,9 +58,10 @@ final class CPUFast: CPUKernelSet, @unchecked Sendable {
             try gemm(g, a: a.float(0), b: a.float(1), c: a.float(2), bias: g.bias == .none ? nil : a.float(3))
         case let .conv2d(c):
             try conv2d(c, x: a.float(0), w: a.float(1), y: a.float(2), bias: c.hasBias ? a.float(3) : nil,
-                       workspace: workspace)
+                       weights: a.version(1), workspace: workspace)
         case let .conv2dBackwardData(c):
-            try conv2dBackwardData(c, dy: a.float(0), w: a.float(1), dx: a.float(2), workspace: workspace)
+            try conv2dBackwardData(c, dy: a.float(0), w: a.float(1), dx: a.float(2), weights: a.version(1),
+                                   workspace: workspace)
         case let .conv2dBackwardWeight(c):
             try conv2dBackwardWeight(c, x: a.float(0), dy: a.float(1), dw: a.float(2),
                                      dbias: c.hasBias ? a.float(3) : nil, workspace: workspace)

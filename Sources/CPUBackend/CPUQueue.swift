@@ -56,6 +56,7 @@ final class CPUQueue: Queue {
         staging.copyMemory(from: source, byteCount: bytes.count)
         let count = bytes.count
         enqueue(family: nil) {
+            target.buffer.noteWrite()
             memcpy(target.buffer.base + target.offset, staging, count)
             staging.deallocate()
         }
@@ -86,20 +87,21 @@ final class CPUQueue: Queue {
         guard byteCount > 0 else { return }
         enqueue(family: nil) {
             // memmove: source and destination may overlap inside one arena.
+            to.buffer.noteWrite()
             memmove(to.buffer.base + to.offset, from.buffer.base + from.offset, byteCount)
         }
     }
 
     func launch(_ kernel: Kernel, _ operands: [BufferSlice]) throws {
         try kernel.validate(operands, on: cpuDevice.info.name)
-        var resolved: [(buffer: CPUBuffer, offset: Int)] = []
+        var resolved: [(buffer: CPUBuffer, offset: Int, writes: Bool)] = []
         resolved.reserveCapacity(operands.count)
         for (spec, slice) in zip(kernel.operands, operands) {
             guard let buffer = slice.buffer as? CPUBuffer else {
                 throw DeviceError.invalidOperands(
                     kernel: kernel.family, reason: "operand '\(spec.name)' is not a buffer of a CPU device")
             }
-            resolved.append((buffer, slice.offset))
+            resolved.append((buffer, slice.offset, spec.access != .read))
         }
         lock.lock()
         counterState.kernelsLaunched += 1
@@ -109,7 +111,10 @@ final class CPUQueue: Queue {
         let workspaces = cpuDevice.workspaces
         enqueue(family: kernel.family) {
             // `resolved` holds the buffers, so they outlive the command even if the caller drops them.
-            let args = KernelArgs(pointers: resolved.map { $0.buffer.base + $0.offset })
+            for operand in resolved where operand.writes { operand.buffer.noteWrite() }
+            let args = KernelArgs(
+                pointers: resolved.map { $0.buffer.base + $0.offset },
+                versions: resolved.map { BufferVersion(buffer: $0.buffer.serial, offset: $0.offset, writes: $0.buffer.writeCount) })
             try workspaces.with { try kernels.run(kernel, args, workspace: $0) }
         }
     }

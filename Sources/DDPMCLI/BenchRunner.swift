@@ -8,7 +8,9 @@ import Graph
 /// Order of work (all on one queue): compile both graphs, `warmup` unmeasured training steps,
 /// `steps` timed steps, `steps` counted steps (queue counters over a window with a single final
 /// synchronisation, as a training loop runs), optionally `steps` profiled steps, then the same
-/// for the forward pass. Timed steps are pipelined: step i+1 is enqueued before the host waits for
+/// for the forward pass, after the training step is released (as sampling runs without a trainer,
+/// so the forward's own memory, e.g. the CPU device's kept Winograd filters, does not stack on
+/// the training step's in the peak RSS). Timed steps are pipelined: step i+1 is enqueued before the host waits for
 /// step i, so a step's time is the interval between two completions, host enqueue overlapped.
 struct BenchRunner {
     let settings: BenchSettings
@@ -24,8 +26,8 @@ struct BenchRunner {
         let compileStart = now()
         let g = GraphBuilder()
         let loss = try diffusion.buildTrainingLoss(in: g, batch: settings.batch)
-        let trainer = try TrainingStep(builder: g, loss: loss.loss, queue: queue,
-                                       configuration: settings.trainingConfiguration)
+        var trainer: TrainingStep! = try TrainingStep(builder: g, loss: loss.loss, queue: queue,
+                                                      configuration: settings.trainingConfiguration)
         let forward = try forwardGraph(unet, queue: queue, parameters: trainer.parameters)
         try queue.synchronize()
         let compileSeconds = now() - compileStart
@@ -41,6 +43,9 @@ struct BenchRunner {
             trainProfile?.launches = try slowestLaunches(schedule, queue: queue)
         }
         try trainer.synchronize()
+        let memory = trainer.compiled.report.memory
+        let (parameterCount, trainFlops) = (trainer.parameters.layout.count, trainer.schedule.flops)
+        trainer = nil
 
         try forward.setInput("x", batch)
         try forward.setInput("time", [Float](repeating: 500, count: settings.batch))
@@ -60,10 +65,9 @@ struct BenchRunner {
         }
 
         let n = Double(settings.steps)
-        let memory = trainer.compiled.report.memory
         return BenchResult(
             settings: settings, device: device.info.name, deviceName: device.info.deviceName,
-            parameters: trainer.parameters.layout.count, compileSeconds: compileSeconds,
+            parameters: parameterCount, compileSeconds: compileSeconds,
             trainStepSeconds: median(stepTimes.wall), trainStepTimes: stepTimes.wall, trainStepCPUSeconds: stepTimes.cpu,
             forwardSeconds: median(forwardTimes.wall), forwardTimes: forwardTimes.wall, forwardCPUSeconds: forwardTimes.cpu,
             kernelsPerStep: Double(counted.kernelsLaunched) / n,
@@ -74,7 +78,7 @@ struct BenchRunner {
             forwardKernels: forward.schedule.count,
             arenaPeakBytes: memory.arenaPeakBytes, intermediateBytes: memory.intermediateBytes,
             forwardArenaPeakBytes: forward.report.memory.arenaPeakBytes,
-            trainFlopsPerStep: trainer.schedule.flops, forwardFlops: forward.schedule.flops,
+            trainFlopsPerStep: trainFlops, forwardFlops: forward.schedule.flops,
             peakRSSBytes: ProcessUsage.residentBytes(),
             trainProfile: trainProfile, forwardProfile: forwardProfile)
     }

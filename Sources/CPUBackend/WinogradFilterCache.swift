@@ -1,0 +1,123 @@
+import Foundation
+
+/// Winograd-transformed filter banks kept between launches while the weights they came from are
+/// unchanged.
+///
+/// Sampling runs the same Unet hundreds of times with fixed weights, and transforming every 3×3
+/// filter bank again each time (`(m + 2)²` floats written per 9 read, bound by memory bandwidth)
+/// was ~17% of a 512-channel 4×4 convolution. A bank is identified by the weights' buffer, offset
+/// and write count (``BufferVersion``: the queue counts every command that writes a buffer), so a
+/// kept bank is valid exactly while nothing has written its weights.
+///
+/// - A bank is stored on the *second* launch that sees the same weights version and served from
+///   the third on. A training step writes its weights between two launches, so training never
+///   fills the cache; repeated inference (sampling, or several micro-batches before one update)
+///   does.
+/// - At most ``capacity`` bytes are kept; past that, further banks are simply not stored (with a
+///   pass over more banks than fit, evicting would drop every bank before its next use).
+/// - Blocks are reference counted: a bank in use stays valid even if its entry is replaced or its
+///   buffer freed meanwhile (``drop(buffer:)``).
+final class WinogradFilterCache: @unchecked Sendable {
+    /// One transformed filter bank, freed with its last reference.
+    final class Bank: @unchecked Sendable {
+        let floats: UnsafeMutablePointer<Float>
+        let count: Int
+
+        init(count: Int) {
+            self.count = count
+            floats = .allocate(capacity: Swift.max(count, 1))
+        }
+
+        deinit { floats.deallocate() }
+
+        var byteCount: Int { count * MemoryLayout<Float>.stride }
+    }
+
+    /// Which transform of which weights: the buffer region, the bank's shape and direction.
+    struct Key: Hashable {
+        let buffer: UInt64
+        let offset: Int
+        let rows: Int
+        let columns: Int
+        let transposed: Bool
+        let positions: Int
+    }
+
+    /// What the caller should do for one launch.
+    enum Lookup {
+        /// Use this bank as it is.
+        case hit(Bank)
+        /// Transform into this new bank, then ``insert(_:for:writes:)`` it for later launches.
+        case store(Bank)
+        /// Transform into scratch memory: this version was not seen before, or the cache is full.
+        case miss
+    }
+
+    private struct Entry {
+        var writes: UInt64
+        var bank: Bank?
+    }
+
+    /// Bytes of banks the cache may hold.
+    let capacity: Int
+    private let lock = NSLock()
+    private var entries: [Key: Entry] = [:]
+    private var heldBytes = 0
+    private var hitCount = 0
+
+    init(capacity: Int) { self.capacity = capacity }
+
+    /// Bytes of banks held now.
+    var byteCount: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return heldBytes
+    }
+
+    /// Launches served from a kept bank so far.
+    var hits: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return hitCount
+    }
+
+    /// The bank for `key` at weights write count `writes`, or what to do instead. `count` is the
+    /// bank's size in floats.
+    func lookup(_ key: Key, writes: UInt64, count: Int) -> Lookup {
+        lock.lock()
+        defer { lock.unlock() }
+        guard let entry = entries[key], entry.writes == writes else {
+            // First sight of this version: remember it, and let go of any stale bank.
+            if let stale = entries[key]?.bank { heldBytes -= stale.byteCount }
+            entries[key] = Entry(writes: writes, bank: nil)
+            return .miss
+        }
+        if let bank = entry.bank {
+            hitCount += 1
+            return .hit(bank)
+        }
+        guard heldBytes + count * MemoryLayout<Float>.stride <= capacity else { return .miss }
+        return .store(Bank(count: count))
+    }
+
+    /// Keeps `bank`, now filled by the caller, for `key` at `writes` (unless the weights were
+    /// written meanwhile, another launch kept one first, or it no longer fits).
+    func insert(_ bank: Bank, for key: Key, writes: UInt64) {
+        lock.lock()
+        defer { lock.unlock() }
+        guard let entry = entries[key], entry.writes == writes, entry.bank == nil,
+              heldBytes + bank.byteCount <= capacity else { return }
+        entries[key] = Entry(writes: writes, bank: bank)
+        heldBytes += bank.byteCount
+    }
+
+    /// Forgets every bank derived from buffer `buffer` (called when the buffer is freed).
+    func drop(buffer: UInt64) {
+        lock.lock()
+        defer { lock.unlock() }
+        for key in entries.keys where key.buffer == buffer {
+            if let bank = entries[key]?.bank { heldBytes -= bank.byteCount }
+            entries[key] = nil
+        }
+    }
+}
