@@ -84,10 +84,14 @@ extension CaseCatalog {
             (Conv2d(batch: 1, inChannels: 32, outChannels: 32, height: 16, width: 16, kernel: 3), false),
             (Conv2d(batch: 2, inChannels: 128, outChannels: 64, height: 8, width: 8, kernel: 3), false),
             (Conv2d(batch: 2, inChannels: 64, outChannels: 128, height: 8, width: 8, kernel: 1), false),
+            // The bottom of a Unet: 3×3 at 4×4 (the CPU device's F(2×2, 3×3) Winograd path).
+            (Conv2d(batch: 2, inChannels: 32, outChannels: 48, height: 4, width: 4, kernel: 3), false),
         ]
         // Unet(dim 64) at batch 16: 3×3 64→64 at 32×32 and the 7×7 3→64 init conv.
         shapes.append((Conv2d(batch: 16, inChannels: 64, outChannels: 64, height: 32, width: 32, kernel: 3), true))
         shapes.append((Conv2d(batch: 16, inChannels: 3, outChannels: 64, height: 32, width: 32, kernel: 7), true))
+        // Unet(dim 64, mults 1,2,4,8) at batch 16: the 512-channel 3×3 convolutions at 4×4.
+        shapes.append((Conv2d(batch: 16, inChannels: 512, outChannels: 512, height: 4, width: 4, kernel: 3), true))
 
         var cases: [KernelCase] = []
         for (shape, heavy) in shapes {
