@@ -202,12 +202,7 @@ struct Winograd4x4Tiling: WinogradTiling {
                 let r = Self.inputColumn(load(c), load(c + length), load(c + 2 * length), load(c + 3 * length),
                                          load(c + 4 * length), load(c + 5 * length))
                 let out = v + 6 * a * planeStride + row + t
-                WinogradLanes.store(r.0, out, lanes)
-                WinogradLanes.store(r.1, out + planeStride, lanes)
-                WinogradLanes.store(r.2, out + 2 * planeStride, lanes)
-                WinogradLanes.store(r.3, out + 3 * planeStride, lanes)
-                WinogradLanes.store(r.4, out + 4 * planeStride, lanes)
-                WinogradLanes.store(r.5, out + 5 * planeStride, lanes)
+                WinogradLanes.store(r, out, stride: planeStride, lanes: lanes)
             }
         }
     }
@@ -355,12 +350,7 @@ struct Winograd4x4Tiling: WinogradTiling {
                 let c = rows + 32 * a
                 let r = Self.gradientColumn(load(c), load(c + 8), load(c + 16), load(c + 24))
                 let out = v + 6 * a * planeStride + row + t
-                WinogradLanes.store(r.0, out, lanes)
-                WinogradLanes.store(r.1, out + planeStride, lanes)
-                WinogradLanes.store(r.2, out + 2 * planeStride, lanes)
-                WinogradLanes.store(r.3, out + 3 * planeStride, lanes)
-                WinogradLanes.store(r.4, out + 4 * planeStride, lanes)
-                WinogradLanes.store(r.5, out + 5 * planeStride, lanes)
+                WinogradLanes.store(r, out, stride: planeStride, lanes: lanes)
             }
         }
     }
@@ -372,10 +362,8 @@ struct Winograd4x4Tiling: WinogradTiling {
         withUnsafeTemporaryAllocation(of: Vector.self, capacity: 27) { buffer in
             let taps = buffer.baseAddress!, q = taps + 9
             WinogradLanes.forEachBlock(count) { k, lanes in
-                for tap in 0..<9 {
-                    taps[tap] = WinogradLanes.gather(w + k * filterStride + (flipped ? 8 - tap : tap), stride: filterStride,
-                                                     lanes: lanes)
-                }
+                WinogradLanes.gatherTaps(w + k * filterStride, filterStride: filterStride, flipped: flipped, lanes: lanes,
+                                         into: taps)
                 // G g over the columns j (q[a·3 + j]), then Gᵀ over each row a.
                 for j in 0..<3 {
                     let r = filterColumn(taps[j], taps[3 + j], taps[6 + j])
@@ -384,12 +372,7 @@ struct Winograd4x4Tiling: WinogradTiling {
                 for a in 0..<6 {
                     let r = filterColumn(q[3 * a], q[3 * a + 1], q[3 * a + 2])
                     let out = u + 6 * a * stride + k
-                    WinogradLanes.store(r.0, out, lanes)
-                    WinogradLanes.store(r.1, out + stride, lanes)
-                    WinogradLanes.store(r.2, out + 2 * stride, lanes)
-                    WinogradLanes.store(r.3, out + 3 * stride, lanes)
-                    WinogradLanes.store(r.4, out + 4 * stride, lanes)
-                    WinogradLanes.store(r.5, out + 5 * stride, lanes)
+                    WinogradLanes.store(r, out, stride: stride, lanes: lanes)
                 }
             }
         }

@@ -96,6 +96,28 @@ enum WinogradLanes {
         for l in 0..<lanes { p[l * stride] = v[l] }
     }
 
+    /// The first `lanes` lanes of six vectors to `p`, `p + stride`, … `p + 5·stride`.
+    @inline(__always)
+    static func store(_ v: (Vector, Vector, Vector, Vector, Vector, Vector), _ p: UnsafeMutablePointer<Float>,
+                      stride: Int, lanes: Int) {
+        store(v.0, p, lanes)
+        store(v.1, p + stride, lanes)
+        store(v.2, p + 2 * stride, lanes)
+        store(v.3, p + 3 * stride, lanes)
+        store(v.4, p + 4 * stride, lanes)
+        store(v.5, p + 5 * stride, lanes)
+    }
+
+    /// The nine taps of `lanes` 3×3 filters (`filterStride` floats apart from `w`) into
+    /// `taps[0 ..< 9]`, one vector per tap; with `flipped`, each filter rotated by 180°.
+    @inline(__always)
+    static func gatherTaps(_ w: UnsafePointer<Float>, filterStride: Int, flipped: Bool, lanes: Int,
+                           into taps: UnsafeMutablePointer<Vector>) {
+        for tap in 0..<9 {
+            taps[tap] = gather(w + (flipped ? 8 - tap : tap), stride: filterStride, lanes: lanes)
+        }
+    }
+
     /// Runs `body(start, lanes)` over `0..<count` in blocks of 8 (`lanes` = valid lanes).
     @inline(__always)
     static func forEachBlock(_ count: Int, _ body: (Int, Int) -> Void) {

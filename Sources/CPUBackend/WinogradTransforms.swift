@@ -292,10 +292,8 @@ extension WinogradGeometry: WinogradTiling {
         withUnsafeTemporaryAllocation(of: Vector.self, capacity: 21) { buffer in
             let taps = buffer.baseAddress!, q = taps + 9
             WinogradLanes.forEachBlock(count) { k, lanes in
-                for tap in 0..<9 {
-                    taps[tap] = WinogradLanes.gather(w + k * filterStride + (flipped ? 8 - tap : tap), stride: filterStride,
-                                                     lanes: lanes)
-                }
+                WinogradLanes.gatherTaps(w + k * filterStride, filterStride: filterStride, flipped: flipped, lanes: lanes,
+                                         into: taps)
                 for j in 0..<3 {
                     let r = filterColumn(taps[j], taps[3 + j], taps[6 + j])
                     q[j] = r.0; q[3 + j] = r.1; q[6 + j] = r.2; q[9 + j] = r.3
