@@ -20,8 +20,10 @@ final class CPUBuffer: Buffer, @unchecked Sendable {
     private let tracker: MemoryTracker
     private let writeLock = NSLock()
     private var writes: UInt64 = 0
-    /// Called with ``serial`` when the buffer is freed (the device's caches of derived data).
+    /// Called with ``serial`` when the buffer is freed, and after each command that writes it
+    /// (the device's caches of data derived from its contents let go of them).
     var onFree: (@Sendable (UInt64) -> Void)?
+    var onWrite: (@Sendable (UInt64) -> Void)?
 
     /// Alignment of every buffer base, in bytes: one cache line, enough for AVX-512 loads.
     static let alignment = 64
@@ -59,6 +61,7 @@ final class CPUBuffer: Buffer, @unchecked Sendable {
         writeLock.lock()
         writes &+= 1
         writeLock.unlock()
+        onWrite?(serial)
     }
 
     private static let serialLock = NSLock()

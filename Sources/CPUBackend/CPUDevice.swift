@@ -91,6 +91,7 @@ public final class CPUDevice: Device, @unchecked Sendable {
         }
         if let cache = (kernels as? CPUFast)?.filterCache {
             buffer.onFree = { [weak cache] serial in cache?.drop(buffer: serial) }
+            buffer.onWrite = { [weak cache] serial in cache?.drop(buffer: serial) }
         }
         return buffer
     }

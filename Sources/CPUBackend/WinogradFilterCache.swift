@@ -15,8 +15,10 @@ import Foundation
 ///   does.
 /// - At most ``capacity`` bytes are kept; past that, further banks are simply not stored (with a
 ///   pass over more banks than fit, evicting would drop every bank before its next use).
-/// - Blocks are reference counted: a bank in use stays valid even if its entry is replaced or its
-///   buffer freed meanwhile (``drop(buffer:)``).
+/// - A write to the weights' buffer, or freeing it, drops its banks at once (``drop(buffer:)``), so
+///   banks kept while sampling during training do not stay allocated through the training steps
+///   that follow. Blocks are reference counted: a bank in use stays valid even if it is dropped
+///   meanwhile.
 final class WinogradFilterCache: @unchecked Sendable {
     /// One transformed filter bank, freed with its last reference.
     final class Bank: @unchecked Sendable {
@@ -64,6 +66,8 @@ final class WinogradFilterCache: @unchecked Sendable {
     private var entries: [Key: Entry] = [:]
     private var heldBytes = 0
     private var hitCount = 0
+    /// Buffers with an entry (sighting or bank).
+    private var buffers = Set<UInt64>()
 
     init(capacity: Int) { self.capacity = capacity }
 
@@ -90,6 +94,7 @@ final class WinogradFilterCache: @unchecked Sendable {
             // First sight of this version: remember it, and let go of any stale bank.
             if let stale = entries[key]?.bank { heldBytes -= stale.byteCount }
             entries[key] = Entry(writes: writes, bank: nil)
+            buffers.insert(key.buffer)
             return .miss
         }
         if let bank = entry.bank {
@@ -111,10 +116,13 @@ final class WinogradFilterCache: @unchecked Sendable {
         heldBytes += bank.byteCount
     }
 
-    /// Forgets every bank derived from buffer `buffer` (called when the buffer is freed).
+    /// Forgets every bank and sighting derived from buffer `buffer` (called when the buffer is
+    /// written or freed: on every written operand of every launch, so the common case of a buffer
+    /// with nothing derived from it is one set lookup).
     func drop(buffer: UInt64) {
         lock.lock()
         defer { lock.unlock() }
+        guard buffers.remove(buffer) != nil else { return }
         for key in entries.keys where key.buffer == buffer {
             if let bank = entries[key]?.bank { heldBytes -= bank.byteCount }
             entries[key] = nil

@@ -90,6 +90,21 @@ final class WinogradFilterCacheTests: XCTestCase {
         }
     }
 
+    func testAWriteToTheWeightsReleasesTheirBanksAtOnce() throws {
+        // Sampling during training: banks kept while sampling must not stay through the
+        // training steps that follow, which write the weights but launch no forward with them.
+        let c = shapes[0]
+        var s = try setUp(.conv2d(c), seed: 6)
+        for _ in 0..<3 { try launchAndCheck(.conv2d(c), s, "sampling") }
+        XCTAssertGreaterThan(s.cache.byteCount, 0)
+        try s.queue.launch(.unary(.affine(scale: 0.5, shift: 0), count: s.inputs[1].count),
+                           [s.buffers[1].slice(), s.buffers[1].slice()])
+        try s.queue.synchronize()
+        XCTAssertEqual(s.cache.byteCount, 0, "the optimizer's write drops the banks")
+        s.inputs[1] = s.inputs[1].map { 0.5 * $0 }
+        try launchAndCheck(.conv2d(c), s, "after the write")
+    }
+
     func testBanksAreReleasedWithTheirWeights() throws {
         let c = shapes[1]
         var s: Setup? = try setUp(.conv2d(c), seed: 5)
