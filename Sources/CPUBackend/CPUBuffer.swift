@@ -18,12 +18,10 @@ final class CPUBuffer: Buffer, @unchecked Sendable {
     /// Unique among every buffer this process creates (addresses of freed buffers are reused).
     let serial: UInt64
     private let tracker: MemoryTracker
-    private let writeLock = NSLock()
-    private var writes: UInt64 = 0
-    /// Called with ``serial`` when the buffer is freed, and after each command that writes it
-    /// (the device's caches of data derived from its contents let go of them).
-    var onFree: (@Sendable (UInt64) -> Void)?
-    var onWrite: (@Sendable (UInt64) -> Void)?
+    /// Called with ``serial`` when a command is about to write the buffer and when it is freed:
+    /// the device's caches of data derived from its contents let go of them, so whatever they
+    /// still hold for a buffer matches its bytes.
+    var onInvalidate: (@Sendable (UInt64) -> Void)?
 
     /// Alignment of every buffer base, in bytes: one cache line, enough for AVX-512 loads.
     static let alignment = 64
@@ -42,26 +40,15 @@ final class CPUBuffer: Buffer, @unchecked Sendable {
     }
 
     deinit {
-        onFree?(serial)
+        onInvalidate?(serial)
         free(base)
         tracker.freed(byteCount)
     }
 
-    /// How many commands have written into the buffer so far. The queue counts every upload,
-    /// copy and kernel that writes it, before the command runs, so data derived from the buffer
-    /// at one count (Winograd-transformed filters) is valid exactly while the count stays.
-    var writeCount: UInt64 {
-        writeLock.lock()
-        defer { writeLock.unlock() }
-        return writes
-    }
-
-    /// Counts one command that writes into the buffer (called on the queue's worker).
+    /// Announces a command that writes into the buffer: called on the queue's worker for every
+    /// upload, copy and kernel that writes it, before the command runs.
     func noteWrite() {
-        writeLock.lock()
-        writes &+= 1
-        writeLock.unlock()
-        onWrite?(serial)
+        onInvalidate?(serial)
     }
 
     private static let serialLock = NSLock()

@@ -90,8 +90,7 @@ public final class CPUDevice: Device, @unchecked Sendable {
             throw DeviceError.outOfMemory(device: info.name, requested: bytes)
         }
         if let cache = (kernels as? CPUFast)?.filterCache {
-            buffer.onFree = { [weak cache] serial in cache?.drop(buffer: serial) }
-            buffer.onWrite = { [weak cache] serial in cache?.drop(buffer: serial) }
+            buffer.onInvalidate = { [weak cache] serial in cache?.drop(buffer: serial) }
         }
         return buffer
     }

@@ -77,7 +77,7 @@ extension CPUFast {
 
     /// `y = conv(x, w) (+ bias)`: per chunk, `[Cout, K] × col[K, nb·P]`, then bias fused into the
     /// copy back to NCHW (or into the output rows when the chunk is one image).
-    func conv2d(_ c: Conv2d, x: Pointer, w: Pointer, y: Pointer, bias: Pointer?, weights: BufferVersion? = nil,
+    func conv2d(_ c: Conv2d, x: Pointer, w: Pointer, y: Pointer, bias: Pointer?, weights: BufferRegion? = nil,
                 workspace: Workspace) throws {
         let taps = c.inChannels * c.kernelHeight * c.kernelWidth
         let positions = c.outHeight * c.outWidth
@@ -124,7 +124,7 @@ extension CPUFast {
     }
 
     /// `dx = convᵀ(dy, w)`: per chunk, `colGrad[K, nb·P] = wᵀ × dy[Cout, nb·P]`, then col2im.
-    func conv2dBackwardData(_ c: Conv2d, dy: Pointer, w: Pointer, dx: Pointer, weights: BufferVersion? = nil,
+    func conv2dBackwardData(_ c: Conv2d, dy: Pointer, w: Pointer, dx: Pointer, weights: BufferRegion? = nil,
                             workspace: Workspace) throws {
         let taps = c.inChannels * c.kernelHeight * c.kernelWidth
         let positions = c.outHeight * c.outWidth

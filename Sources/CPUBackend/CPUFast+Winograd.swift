@@ -19,7 +19,7 @@ import Foundation
 /// reordering any blocked GEMM does and far inside the convolutions' conformance bound.
 extension CPUFast {
     /// Whether `c` goes through Winograd: a 3×3 filter with padding 1 (same-size output) and
-    /// enough channels on both sides for the 16 GEMMs to beat one im2col GEMM (below 16 the
+    /// enough channels on both sides for the per-position GEMMs to beat one im2col GEMM (below 16 the
     /// transforms cost more than the multiplies they save).
     static func canUseWinograd(_ c: Conv2d) -> Bool {
         c.kernelHeight == 3 && c.kernelWidth == 3 && c.padHeight == 1 && c.padWidth == 1
@@ -65,10 +65,11 @@ extension CPUFast {
         let sideBySide: Bool
         let workers: Int
 
-        init(_ c: Conv2d, positions: Int, tilesPerImage: Int, minimumTiles: Int) {
-            let perImage = positions * Swift.max(c.inChannels, c.outChannels) * tilesPerImage
+        init<Tiling: WinogradTiling>(_ c: Conv2d, _ g: Tiling) {
+            let channels = Swift.max(c.inChannels, c.outChannels)
+            let perImage = Tiling.positions * channels * g.tilesPerImage
             let byCache = CPUFast.winogradCacheFloats / Swift.max(perImage, 1)
-            let byWidth = (minimumTiles + tilesPerImage - 1) / tilesPerImage
+            let byWidth = (Tiling.minimumChunkTiles(channels: channels) + g.tilesPerImage - 1) / g.tilesPerImage
             let most = Swift.max(1, Swift.min(c.batch, Swift.max(byCache, byWidth)))
             chunks = (c.batch + most - 1) / most
             chunk = (c.batch + chunks - 1) / chunks
@@ -88,10 +89,10 @@ extension CPUFast {
 
     /// `y = conv(x, w) + bias` (or, with `transposed`, `dx = convᵀ(dy, w)`: `x` is then `dy` with
     /// `Cout` channels, the result has `Cin`).
-    /// `weights` identifies the contents of `w`, when the queue knows them: the transformed
-    /// filters are then kept between launches while `w` is unchanged (``WinogradFilterCache``).
+    /// `weights` is where `w` lies, when the queue knows it: the transformed filters are then kept
+    /// between launches while nothing writes `w`'s buffer (``WinogradFilterCache``).
     func winogradConvolution(_ c: Conv2d, x: Pointer, w: Pointer, y: Pointer, bias: Pointer?, transposed: Bool,
-                             weights: BufferVersion? = nil, workspace: Workspace) throws {
+                             weights: BufferRegion? = nil, workspace: Workspace) throws {
         if usesLargeWinogradTiles(c) {
             try winogradConvolution(Winograd4x4Tiling.self, c, x: x, w: w, y: y, bias: bias, transposed: transposed,
                                     weights: weights, workspace: workspace)
@@ -112,14 +113,13 @@ extension CPUFast {
 
     private func winogradConvolution<Tiling: WinogradTiling>(
         _: Tiling.Type, _ c: Conv2d, x: Pointer, w: Pointer, y: Pointer, bias: Pointer?, transposed: Bool,
-        weights: BufferVersion?, workspace: Workspace
+        weights: BufferRegion?, workspace: Workspace
     ) throws {
         let g = Tiling(height: c.height, width: c.width)
         let positions = Tiling.positions
         let area = c.height * c.width
         let (cin, cout) = transposed ? (c.outChannels, c.inChannels) : (c.inChannels, c.outChannels)
-        let plan = WinogradPlan(c, positions: positions, tilesPerImage: g.tilesPerImage,
-                                minimumTiles: Tiling.minimumChunkTiles(channels: Swift.max(c.inChannels, c.outChannels)))
+        let plan = WinogradPlan(c, g)
         let tiles = plan.chunk * g.tilesPerImage
         // U[ξ][cout][cin]: kept from an earlier launch, transformed into a bank to keep, or
         // transformed into scratch.
@@ -128,7 +128,7 @@ extension CPUFast {
                                     transposed: transposed, positions: positions)
         }
         let count = positions * cout * cin
-        let lookup = key.map { filterCache.lookup($0, writes: weights!.writes, count: count) } ?? .miss
+        let lookup = key.map { filterCache.lookup($0, count: count) } ?? .miss
         let u: Pointer
         var kept: WinogradFilterCache.Bank?
         switch lookup {
@@ -137,7 +137,7 @@ extension CPUFast {
         case let .store(bank):
             (u, kept) = (bank.floats, bank)
             transformFilters(Tiling.self, c, w: w, into: u, transposed: transposed)
-            filterCache.insert(bank, for: key!, writes: weights!.writes)
+            filterCache.insert(bank, for: key!)
         case .miss:
             u = try workspace.floats(0, count: count)
             transformFilters(Tiling.self, c, w: w, into: u, transposed: transposed)
@@ -153,11 +153,7 @@ extension CPUFast {
             let (first, nb) = plan.images(index, batch: c.batch)
             let (v, m) = buffers[worker]
             let p = nb * g.tilesPerImage
-            // V[ξ][ci][tile]
-            forEachPlane(cin, scratch: g.scratchCount(images: nb), serial: serial) { ci, scratch in
-                g.inputTransform(x + (first * cin + ci) * area, imageStride: cin * area, images: nb, v: v,
-                                 planeStride: cin * p, row: ci * p, scratch: scratch)
-            }
+            transformInputs(g, x: x, first: first, images: nb, channels: cin, into: v, serial: serial)
             // M[ξ] = U[ξ] · V[ξ]
             try forEachProduct(positions, serial: serial) { xi in
                 try sgemm(m: cout, n: p, k: cin, a: u + xi * cout * cin, lda: cin, b: v + xi * cin * p, ldb: p,
@@ -179,8 +175,7 @@ extension CPUFast {
         let positions = Tiling.positions
         let area = c.height * c.width
         let (cin, cout) = (c.inChannels, c.outChannels)
-        let plan = WinogradPlan(c, positions: positions, tilesPerImage: g.tilesPerImage,
-                                minimumTiles: Tiling.minimumChunkTiles(channels: Swift.max(c.inChannels, c.outChannels)))
+        let plan = WinogradPlan(c, g)
         let tiles = plan.chunk * g.tilesPerImage
         let buffers = try (0..<plan.workers).map { w in
             (du: try workspace.floats(3 * w, count: positions * cout * cin),
@@ -194,10 +189,7 @@ extension CPUFast {
                 let (first, nb) = plan.images(index, batch: c.batch)
                 let (du, v, gy) = buffers[worker]
                 let p = nb * g.tilesPerImage
-                forEachPlane(cin, scratch: g.scratchCount(images: nb), serial: serial) { ci, scratch in
-                    g.inputTransform(x + (first * cin + ci) * area, imageStride: cin * area, images: nb, v: v,
-                                     planeStride: cin * p, row: ci * p, scratch: scratch)
-                }
+                transformInputs(g, x: x, first: first, images: nb, channels: c.inChannels, into: v, serial: serial)
                 forEachPlane(cout, scratch: g.scratchCount(images: nb), serial: serial) { co, scratch in
                     g.gradientTransform(dy + (first * cout + co) * area, imageStride: cout * area, images: nb, v: gy,
                                         planeStride: cout * p, row: co * p, scratch: scratch)
@@ -233,6 +225,16 @@ extension CPUFast {
             try Parallel.forEachTask(plan.chunks, body)
         } else {
             for index in 0..<plan.chunks { try body(0, index) }
+        }
+    }
+
+    /// `V[ξ][channel][tile]` for images `first ..< first + images` of `x` (`channels` planes each).
+    private func transformInputs<Tiling: WinogradTiling>(_ g: Tiling, x: Pointer, first: Int, images: Int, channels: Int,
+                                                        into v: Pointer, serial: Bool) {
+        let (area, p) = (g.height * g.width, images * g.tilesPerImage)
+        forEachPlane(channels, scratch: g.scratchCount(images: images), serial: serial) { ci, scratch in
+            g.inputTransform(x + (first * channels + ci) * area, imageStride: channels * area, images: images, v: v,
+                             planeStride: channels * p, row: ci * p, scratch: scratch)
         }
     }
 

@@ -58,9 +58,9 @@ final class CPUFast: CPUKernelSet, @unchecked Sendable {
             try gemm(g, a: a.float(0), b: a.float(1), c: a.float(2), bias: g.bias == .none ? nil : a.float(3))
         case let .conv2d(c):
             try conv2d(c, x: a.float(0), w: a.float(1), y: a.float(2), bias: c.hasBias ? a.float(3) : nil,
-                       weights: a.version(1), workspace: workspace)
+                       weights: a.region(1), workspace: workspace)
         case let .conv2dBackwardData(c):
-            try conv2dBackwardData(c, dy: a.float(0), w: a.float(1), dx: a.float(2), weights: a.version(1),
+            try conv2dBackwardData(c, dy: a.float(0), w: a.float(1), dx: a.float(2), weights: a.region(1),
                                    workspace: workspace)
         case let .conv2dBackwardWeight(c):
             try conv2dBackwardWeight(c, x: a.float(0), dy: a.float(1), dw: a.float(2),

@@ -6,17 +6,17 @@ import Devices
 /// operand's declared size.
 struct KernelArgs {
     let pointers: [UnsafeMutableRawPointer]
-    /// Per operand, which buffer it lies in and how often that buffer had been written when the
-    /// command ran (nil when the caller does not track buffers, e.g. kernels run directly in tests).
-    var versions: [BufferVersion?] = []
+    /// Per operand, which buffer region it is (empty when the caller does not track buffers, e.g.
+    /// kernels run directly in tests: nothing is then kept between launches).
+    let regions: [BufferRegion]
 
-    init(pointers: [UnsafeMutableRawPointer], versions: [BufferVersion?] = []) {
+    init(pointers: [UnsafeMutableRawPointer], regions: [BufferRegion] = []) {
         self.pointers = pointers
-        self.versions = versions
+        self.regions = regions
     }
 
-    /// Operand `i`'s buffer version, if known.
-    func version(_ i: Int) -> BufferVersion? { i < versions.count ? versions[i] : nil }
+    /// Operand `i`'s buffer region, if known.
+    func region(_ i: Int) -> BufferRegion? { i < regions.count ? regions[i] : nil }
 
     /// Operand `i` as Float elements.
     func float(_ i: Int) -> UnsafeMutablePointer<Float> { pointers[i].assumingMemoryBound(to: Float.self) }
@@ -26,13 +26,12 @@ struct KernelArgs {
     func uint32(_ i: Int) -> UnsafeMutablePointer<UInt32> { pointers[i].assumingMemoryBound(to: UInt32.self) }
 }
 
-/// Identifies the contents of an operand: its buffer (``CPUBuffer/serial``), its byte offset
-/// there, and the buffer's write count when the command ran. Two launches that see the same
-/// version read the same bytes.
-struct BufferVersion: Hashable, Sendable {
+/// Where an operand lies: its buffer (``CPUBuffer/serial``) and byte offset there. Data a kernel
+/// derives from a region may be kept until the device drops it: before any command writes the
+/// buffer, and when the buffer is freed (``CPUBuffer/noteWrite()``).
+struct BufferRegion: Hashable, Sendable {
     let buffer: UInt64
     let offset: Int
-    let writes: UInt64
 }
 
 /// One implementation of the whole kernel vocabulary on host memory.

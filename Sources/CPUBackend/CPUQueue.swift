@@ -112,9 +112,8 @@ final class CPUQueue: Queue {
         enqueue(family: kernel.family) {
             // `resolved` holds the buffers, so they outlive the command even if the caller drops them.
             for operand in resolved where operand.writes { operand.buffer.noteWrite() }
-            let args = KernelArgs(
-                pointers: resolved.map { $0.buffer.base + $0.offset },
-                versions: resolved.map { BufferVersion(buffer: $0.buffer.serial, offset: $0.offset, writes: $0.buffer.writeCount) })
+            let args = KernelArgs(pointers: resolved.map { $0.buffer.base + $0.offset },
+                                  regions: resolved.map { BufferRegion(buffer: $0.buffer.serial, offset: $0.offset) })
             try workspaces.with { try kernels.run(kernel, args, workspace: $0) }
         }
     }

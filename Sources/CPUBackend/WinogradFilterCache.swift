@@ -5,20 +5,18 @@ import Foundation
 ///
 /// Sampling runs the same Unet hundreds of times with fixed weights, and transforming every 3×3
 /// filter bank again each time (`(m + 2)²` floats written per 9 read, bound by memory bandwidth)
-/// was ~17% of a 512-channel 4×4 convolution. A bank is identified by the weights' buffer, offset
-/// and write count (``BufferVersion``: the queue counts every command that writes a buffer), so a
-/// kept bank is valid exactly while nothing has written its weights.
+/// was ~17% of a 512-channel 4×4 convolution. A bank is keyed by the weights' region
+/// (``BufferRegion``) and the transform; the device calls ``drop(buffer:)`` before any command
+/// writes a buffer and when it is freed, so whatever the cache holds for a region matches its bytes.
 ///
-/// - A bank is stored on the *second* launch that sees the same weights version and served from
-///   the third on. A training step writes its weights between two launches, so training never
-///   fills the cache; repeated inference (sampling, or several micro-batches before one update)
-///   does.
+/// - A bank is stored on the *second* launch that sees the weights unwritten since the first, and
+///   served from the third on. A training step writes its weights between two launches, so
+///   training never fills the cache; repeated inference (sampling, or several micro-batches before
+///   one update) does. Banks kept while sampling during training are dropped by the next
+///   optimizer step rather than staying allocated.
 /// - At most ``capacity`` bytes are kept; past that, further banks are simply not stored (with a
 ///   pass over more banks than fit, evicting would drop every bank before its next use).
-/// - A write to the weights' buffer, or freeing it, drops its banks at once (``drop(buffer:)``), so
-///   banks kept while sampling during training do not stay allocated through the training steps
-///   that follow. Blocks are reference counted: a bank in use stays valid even if it is dropped
-///   meanwhile.
+/// - Banks are reference counted: a bank in use stays valid even if it is dropped meanwhile.
 final class WinogradFilterCache: @unchecked Sendable {
     /// One transformed filter bank, freed with its last reference.
     final class Bank: @unchecked Sendable {
@@ -49,21 +47,17 @@ final class WinogradFilterCache: @unchecked Sendable {
     enum Lookup {
         /// Use this bank as it is.
         case hit(Bank)
-        /// Transform into this new bank, then ``insert(_:for:writes:)`` it for later launches.
+        /// Transform into this new bank, then ``insert(_:for:)`` it for later launches.
         case store(Bank)
-        /// Transform into scratch memory: this version was not seen before, or the cache is full.
+        /// Transform into scratch memory: first sight of these weights, or the cache is full.
         case miss
-    }
-
-    private struct Entry {
-        var writes: UInt64
-        var bank: Bank?
     }
 
     /// Bytes of banks the cache may hold.
     let capacity: Int
     private let lock = NSLock()
-    private var entries: [Key: Entry] = [:]
+    /// A key seen once holds nil (a sighting), then its bank.
+    private var entries: [Key: Bank?] = [:]
     private var heldBytes = 0
     private var hitCount = 0
     /// Buffers with an entry (sighting or bank).
@@ -85,19 +79,17 @@ final class WinogradFilterCache: @unchecked Sendable {
         return hitCount
     }
 
-    /// The bank for `key` at weights write count `writes`, or what to do instead. `count` is the
-    /// bank's size in floats.
-    func lookup(_ key: Key, writes: UInt64, count: Int) -> Lookup {
+    /// The bank for `key`, or what to do instead. `count` is the bank's size in floats.
+    func lookup(_ key: Key, count: Int) -> Lookup {
         lock.lock()
         defer { lock.unlock() }
-        guard let entry = entries[key], entry.writes == writes else {
-            // First sight of this version: remember it, and let go of any stale bank.
-            if let stale = entries[key]?.bank { heldBytes -= stale.byteCount }
-            entries[key] = Entry(writes: writes, bank: nil)
+        guard let entry = entries[key] else {
+            // First sight since the weights' buffer was last written.
+            entries[key] = .some(nil)
             buffers.insert(key.buffer)
             return .miss
         }
-        if let bank = entry.bank {
+        if let bank = entry {
             hitCount += 1
             return .hit(bank)
         }
@@ -105,26 +97,25 @@ final class WinogradFilterCache: @unchecked Sendable {
         return .store(Bank(count: count))
     }
 
-    /// Keeps `bank`, now filled by the caller, for `key` at `writes` (unless the weights were
-    /// written meanwhile, another launch kept one first, or it no longer fits).
-    func insert(_ bank: Bank, for key: Key, writes: UInt64) {
+    /// Keeps `bank`, now filled by the caller, for `key` (unless the weights' buffer was written
+    /// meanwhile, another launch kept one first, or it no longer fits).
+    func insert(_ bank: Bank, for key: Key) {
         lock.lock()
         defer { lock.unlock() }
-        guard let entry = entries[key], entry.writes == writes, entry.bank == nil,
-              heldBytes + bank.byteCount <= capacity else { return }
-        entries[key] = Entry(writes: writes, bank: bank)
+        guard case .some(.none) = entries[key], heldBytes + bank.byteCount <= capacity else { return }
+        entries[key] = bank
         heldBytes += bank.byteCount
     }
 
-    /// Forgets every bank and sighting derived from buffer `buffer` (called when the buffer is
-    /// written or freed: on every written operand of every launch, so the common case of a buffer
-    /// with nothing derived from it is one set lookup).
+    /// Forgets every bank and sighting derived from buffer `buffer` (called before a command
+    /// writes the buffer and when it is freed: for every written operand of every launch, so the
+    /// common case of a buffer with nothing derived from it is one set lookup).
     func drop(buffer: UInt64) {
         lock.lock()
         defer { lock.unlock() }
         guard buffers.remove(buffer) != nil else { return }
-        for key in entries.keys where key.buffer == buffer {
-            if let bank = entries[key]?.bank { heldBytes -= bank.byteCount }
+        for (key, bank) in entries where key.buffer == buffer {
+            if let bank { heldBytes -= bank.byteCount }
             entries[key] = nil
         }
     }

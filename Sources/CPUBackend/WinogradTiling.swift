@@ -23,6 +23,10 @@ protocol WinogradTiling {
 
     init(height: Int, width: Int)
 
+    /// The map's height and width.
+    var height: Int { get }
+    var width: Int { get }
+
     /// Tiles per image, T.
     var tilesPerImage: Int { get }
 
