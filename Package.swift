@@ -18,7 +18,7 @@ let cpuKernelTuning: (swift: [String], c: [CSetting]) = {
     let avx2 = ["avx", "avx2", "fma", "bmi1", "bmi2", "f16c", "movbe", "popcnt"]
     let avx512 = avx2 + ["avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"]
     if avx512.allSatisfy(flags.contains) {
-        return (["-target-cpu", "skylake-avx512"], [.define("DDPM_CPU_TARGET_AVX512")])
+        return (["-target-cpu", "skylake-avx512", "-D", "DDPM_CPU_TARGET_AVX512"], [.define("DDPM_CPU_TARGET_AVX512")])
     }
     if avx2.allSatisfy(flags.contains) {
         return (["-target-cpu", "haswell"], [.define("DDPM_CPU_TARGET_AVX2")])

@@ -28,6 +28,10 @@ extension CPUFast {
             throw DeviceError.invalidOperands(kernel: "gemm", reason: "GEMM dimension \(largest) exceeds OpenBLAS's 32-bit limit")
         }
         guard m > 0, n > 0 else { return }
+        if usesPanelGemm(transB: transB, m: m, n: n, k: k, beta: beta) {
+            return panelProduct(transA: transA, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
+                                accumulate: beta == 1, c: c, ldc: ldc, split: split)
+        }
         let call = { (m: Int, n: Int, a: Pointer, b: Pointer, c: Pointer) in
             self.blas.sgemm(OpenBLAS.rowMajor, transA ? OpenBLAS.trans : OpenBLAS.noTrans,
                             transB ? OpenBLAS.trans : OpenBLAS.noTrans, Int32(m), Int32(n), Int32(k), alpha,
@@ -54,6 +58,46 @@ extension CPUFast {
             }
         } else {
             call(m, n, a, b, c)
+        }
+    }
+
+    /// Whether a product goes through ``PanelGemm`` rather than OpenBLAS: on AVX-512 builds, for
+    /// `B` as stored (no transpose), `β` 0 or 1, and at least one panel of rows and one vector of
+    /// columns (below that OpenBLAS's narrow kernels do better).
+    func usesPanelGemm(transB: Bool, m: Int, n: Int, k: Int, beta: Float) -> Bool {
+        PanelGemm.isAvailable && !transB && (beta == 0 || beta == 1) && m >= PanelGemm.rows
+            && n >= PanelGemm.columnStep && k > 0
+    }
+
+    /// `C = α·op(A)·B (+ C)` through ``PanelGemm``: `op(A)` packed once (with `α` folded in), then
+    /// with `split` one block of columns (or of panels, when `C` is narrow) per core.
+    private func panelProduct(transA: Bool, m: Int, n: Int, k: Int, alpha: Float, a: Pointer, lda: Int, b: Pointer,
+                              ldb: Int, accumulate: Bool, c: Pointer, ldc: Int, split: Bool) {
+        let packed = Pointer.allocate(capacity: PanelGemm.packedCount(m: m, k: k))
+        defer { packed.deallocate() }
+        PanelGemm.pack(a, lda: lda, transposed: transA, m: m, k: k, alpha: alpha, into: packed)
+        let workers = Parallel.workers
+        guard split, workers > 1, m * n * k >= Self.splitWork else {
+            PanelGemm.multiply(m: m, n: n, k: k, a: packed, b: b, ldb: ldb, c: c, ldc: ldc, accumulate: accumulate)
+            return
+        }
+        let panels = (m + PanelGemm.rows - 1) / PanelGemm.rows
+        if n >= 32 * workers || panels < 2 * workers {
+            let blocks = Self.blocks(n, workers)
+            DispatchQueue.concurrentPerform(iterations: blocks.count) { w in
+                let (j0, j1) = blocks[w]
+                PanelGemm.multiply(m: m, n: j1 - j0, k: k, a: packed, b: b + j0, ldb: ldb, c: c + j0, ldc: ldc,
+                                   accumulate: accumulate)
+            }
+        } else {
+            DispatchQueue.concurrentPerform(iterations: workers) { w in
+                let (p0, p1) = (panels * w / workers, panels * (w + 1) / workers)
+                let first = p0 * PanelGemm.rows
+                let rows = Swift.min(m, p1 * PanelGemm.rows) - first
+                guard rows > 0 else { return }
+                PanelGemm.multiply(m: rows, n: n, k: k, a: packed + first * k, b: b, ldb: ldb, c: c + first * ldc,
+                                   ldc: ldc, accumulate: accumulate)
+            }
         }
     }
 

@@ -121,6 +121,8 @@ extension CPUFast {
         let (cin, cout) = transposed ? (c.outChannels, c.inChannels) : (c.inChannels, c.outChannels)
         let plan = WinogradPlan(c, g)
         let tiles = plan.chunk * g.tilesPerImage
+        // The products run through PanelGemm when U's rows fill its panels, else through OpenBLAS.
+        let panels = PanelGemm.isAvailable && PanelGemm.canPack(rows: cout)
         // U[ξ][cout][cin]: kept from an earlier launch, transformed into a bank to keep, or
         // transformed into scratch.
         let key = weights.map {
@@ -136,11 +138,11 @@ extension CPUFast {
             (u, kept) = (bank.floats, bank)
         case let .store(bank):
             (u, kept) = (bank.floats, bank)
-            transformFilters(Tiling.self, c, w: w, into: u, transposed: transposed)
+            transformFilters(Tiling.self, c, w: w, into: u, transposed: transposed, panels: panels)
             filterCache.insert(bank, for: key!)
         case .miss:
             u = try workspace.floats(0, count: count)
-            transformFilters(Tiling.self, c, w: w, into: u, transposed: transposed)
+            transformFilters(Tiling.self, c, w: w, into: u, transposed: transposed, panels: panels)
         }
         // The bank stays alive (even if its entry is dropped) until the products are done.
         defer { withExtendedLifetime(kept) {} }
@@ -156,8 +158,13 @@ extension CPUFast {
             transformInputs(g, x: x, first: first, images: nb, channels: cin, into: v, serial: serial)
             // M[ξ] = U[ξ] · V[ξ]
             try forEachProduct(positions, serial: serial) { xi in
-                try sgemm(m: cout, n: p, k: cin, a: u + xi * cout * cin, lda: cin, b: v + xi * cin * p, ldb: p,
-                          beta: 0, c: m + xi * cout * p, ldc: p, split: false)
+                if panels {
+                    PanelGemm.multiply(m: cout, n: p, k: cin, a: u + xi * cout * cin, b: v + xi * cin * p, ldb: p,
+                                       c: m + xi * cout * p, ldc: p)
+                } else {
+                    try sgemm(m: cout, n: p, k: cin, a: u + xi * cout * cin, lda: cin, b: v + xi * cin * p, ldb: p,
+                              beta: 0, c: m + xi * cout * p, ldc: p, split: false)
+                }
             }
             forEachPlane(cout, scratch: g.scratchCount(images: nb), serial: serial) { co, scratch in
                 g.outputTransform(m: m, planeStride: cout * p, row: co * p, images: nb, bias: bias?[co] ?? 0,
@@ -248,16 +255,29 @@ extension CPUFast {
     }
 
     /// `U[ξ][o][i] = G w Gᵀ` for every filter; with `transposed`, `o` runs over Cin and `i` over
-    /// Cout, and each filter is rotated by 180° (the backward-data filters).
+    /// Cout, and each filter is rotated by 180° (the backward-data filters). With `panels`, each
+    /// `U[ξ]` is laid out in ``PanelGemm``'s 8-row panels instead of row-major.
     private func transformFilters<Tiling: WinogradTiling>(_: Tiling.Type, _ c: Conv2d, w: Pointer, into u: Pointer,
-                                                         transposed: Bool) {
+                                                         transposed: Bool, panels: Bool) {
         let (rows, cols) = transposed ? (c.inChannels, c.outChannels) : (c.outChannels, c.inChannels)
-        Parallel.forEach(rows, grain: 1) { range in
-            for o in range {
-                // Row o's filters: w[o][i] (9 floats apart), or transposed w[i][o] (Cin·9 apart).
-                let (filters, stride) = transposed ? (w + o * 9, c.inChannels * 9) : (w + o * c.inChannels * 9, 9)
-                Tiling.transformFilters(filters, count: cols, filterStride: stride, flipped: transposed,
-                                        into: u + o * cols, stride: rows * cols)
+        // Filter (o, i) is w[o][i] (o·Cin·9 + i·9), or transposed w[i][o] (i·Cin·9 + o·9).
+        let (rowStride, columnStride) = transposed ? (9, c.inChannels * 9) : (c.inChannels * 9, 9)
+        if panels {
+            // Down each column i, 8 rows at a time: their 8 floats are contiguous in a panel.
+            Parallel.forEach(cols, grain: 1) { range in
+                for i in range {
+                    Tiling.transformFilters(w + i * columnStride, count: rows, filterStride: rowStride, flipped: transposed,
+                                            into: u + PanelGemm.panelOffset(firstRow: 0, column: i, columns: cols),
+                                            stride: rows * cols, blockStride: PanelGemm.rows * cols)
+                }
+            }
+        } else {
+            // Along each row o, 8 columns at a time.
+            Parallel.forEach(rows, grain: 1) { range in
+                for o in range {
+                    Tiling.transformFilters(w + o * rowStride, count: cols, filterStride: columnStride, flipped: transposed,
+                                            into: u + o * cols, stride: rows * cols, blockStride: 8)
+                }
             }
         }
     }
