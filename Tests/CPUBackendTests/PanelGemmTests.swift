@@ -73,12 +73,15 @@ final class PanelGemmTests: XCTestCase {
     }
 
     /// A long `k` cuts the columns into blocks (``PanelGemm/columnBlock(k:)``), and rows of `B`
-    /// 16 KiB apart are staged into a contiguous buffer first.
+    /// spread over many pages are staged into contiguous slices first (with a last slice of 16
+    /// columns, and a tail of 8 past it).
     func testColumnBlocksAndStagedColumns() {
         XCTAssertLessThan(PanelGemm.columnBlock(k: 3000), 100)
         check(m: 16, n: 100, k: 3000, transposed: false, accumulate: false)
-        XCTAssertTrue(PanelGemm.stagesColumns(ldb: 4096, panels: 2))
-        check(m: 17, n: 40, k: 24, transposed: false, accumulate: true, ldb: 4096 - 40)
+        XCTAssertTrue(PanelGemm.stagesColumns(k: 128, ldb: 1024, panels: 4))
+        XCTAssertFalse(PanelGemm.stagesColumns(k: 64, ldb: 256, panels: 8))
+        check(m: 17, n: 40, k: 60, transposed: false, accumulate: true, ldb: 4096 - 40)
+        check(m: 24, n: 1010, k: 130, transposed: true, accumulate: false, ldb: 24)
     }
 
     /// The filter transforms write `U` straight into panels: the same products as row-major `U`.
