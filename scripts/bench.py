@@ -135,10 +135,23 @@ def main():
             print(f"  {s:10s} {fmt(v['train_step_s'], ' s'):>12s} {fmt(v['forward_s'], ' s'):>12s} "
                   f"{fmt(v['peak_rss_bytes'], 'MiB'):>10s} {v['load']:6.2f}")
         pt = m.get("pytorch")
+
+        def per_round(d, key):
+            # Each round's own ratio (its PyTorch run against its ddpm run): the spread shows how
+            # far one round can be trusted on a shared machine.
+            by_round = {x["round"]: x[key] for x in side_runs(d)}
+            values = [x[key] / by_round[x["round"]] for x in side_runs("pytorch")
+                      if by_round.get(x["round"])]
+            if len(values) < 2:
+                return ""
+            return f"   (per round: median {med(values):.2f}x, {min(values):.2f}-{max(values):.2f}x)"
+
         for d in devices:
             if pt:
-                print(f"  train step  PyTorch / {d}: {fmt(ratio(pt['train_step_s'], m[d]['train_step_s']), 'x')}")
-                print(f"  forward     PyTorch / {d}: {fmt(ratio(pt['forward_s'], m[d]['forward_s']), 'x')}")
+                print(f"  train step  PyTorch / {d}: {fmt(ratio(pt['train_step_s'], m[d]['train_step_s']), 'x')}"
+                      f"{per_round(d, 'train_step_s')}")
+                print(f"  forward     PyTorch / {d}: {fmt(ratio(pt['forward_s'], m[d]['forward_s']), 'x')}"
+                      f"{per_round(d, 'forward_s')}")
                 print(f"  peak RSS    {d} / PyTorch: {fmt(ratio(m[d]['peak_rss_bytes'], pt['peak_rss_bytes']), 'x')}")
         if len(devices) > 1:
             base = devices[0]
@@ -147,9 +160,10 @@ def main():
                 print(f"  forward     {d} / {base}: {fmt(ratio(m[d]['forward_s'], m[base]['forward_s']), 'x')}")
     loads = [x["load"] for x in runs]
     if loads and max(loads) > (os.cpu_count() or 1):
-        print(f"\nnote: the load average reached {max(loads):.2f} on {os.cpu_count()} cores: other processes shared the "
-              "machine, and PyTorch's spinning OpenMP threads suffer more from that than ddpm; compare quiet runs "
-              "(--max-load) before trusting the ratios")
+        print(f"\nnote: the load average reached {max(loads):.2f} on {os.cpu_count()} cores (the 1-minute average "
+              "also counts the previous run of this script): when other processes share the machine, every side "
+              "slows, by different amounts; compare several runs, or quiet ones (--max-load), before trusting the "
+              "ratios")
     if a.out:
         with open(a.out, "w") as f:
             json.dump({"time": time.strftime("%Y-%m-%d %H:%M:%S"), "cores": os.cpu_count(), "runs": runs}, f, indent=1)
