@@ -275,7 +275,7 @@ extension CPUFast {
                         Tiling.transformFilters(w + first * rowStride + i * columnStride, count: PanelGemm.rows,
                                                 filterStride: rowStride, flipped: transposed,
                                                 into: u + PanelGemm.panelOffset(firstRow: first, column: i, columns: cols),
-                                                stride: rows * cols, blockStride: 0)
+                                                stride: rows * cols)
                     }
                 }
             }
@@ -284,7 +284,7 @@ extension CPUFast {
             Parallel.forEach(rows, grain: 1) { range in
                 for o in range {
                     Tiling.transformFilters(w + o * rowStride, count: cols, filterStride: columnStride, flipped: transposed,
-                                            into: u + o * cols, stride: rows * cols, blockStride: 8)
+                                            into: u + o * cols, stride: rows * cols)
                 }
             }
         }

@@ -101,24 +101,22 @@ enum PanelGemm {
         while j0 < n {
             let width = Swift.min(block, n - j0)
             let whole = width / columnStep * columnStep
-            // Where columns j0 + j ... of B are read: in place, or from the staged block, whose
-            // 32-column slices are each stored contiguously ([k][32], the last maybe [k][16]).
-            var operand = { (j: Int) -> (UnsafePointer<Float>, Int) in (b + j0 + j, ldb) }
+            // The block's whole vectors of columns, staged into slices when that pays.
+            var stagedBlock: UnsafePointer<Float>?
             if stage, whole > 0 {
                 let buffer = staged ?? UnsafeMutablePointer<Float>.allocate(capacity: k * block)
                 staged = buffer
-                let slice = 2 * columnStep
                 var j = 0
                 while j < whole {
-                    let width = Swift.min(slice, whole - j)
+                    let width = Swift.min(stagedSlice, whole - j)
                     let out = buffer + j * k
                     for row in 0..<k { (out + row * width).update(from: b + row * ldb + j0 + j, count: width) }
-                    j += slice
+                    j += stagedSlice
                 }
-                operand = { j in
-                    let start = j / slice * slice
-                    return (UnsafePointer(buffer + start * k + j - start), Swift.min(slice, whole - start))
-                }
+                stagedBlock = UnsafePointer(buffer)
+            }
+            let operand = { (j: Int) in
+                columns(j, staged: stagedBlock, whole: whole, k: k, inPlace: b + j0, ldb: ldb)
             }
             // The last few columns, zero-padded to one vector, copied once for every panel.
             if whole < width {
@@ -161,6 +159,20 @@ enum PanelGemm {
             }
             j0 += width
         }
+    }
+
+    /// Columns per staged slice: one 8×32 block's worth.
+    static let stagedSlice = 2 * columnStep
+
+    /// Where columns `j ...` of the current block of `B` are read, and their row stride: in place
+    /// (`inPlace + j`, rows `ldb` apart), or in the staged block, whose `stagedSlice`-column
+    /// slices are each stored contiguously (`[k][32]`, the last maybe `[k][16]`).
+    @inline(__always)
+    private static func columns(_ j: Int, staged: UnsafePointer<Float>?, whole: Int, k: Int,
+                                inPlace: UnsafePointer<Float>, ldb: Int) -> (UnsafePointer<Float>, Int) {
+        guard let staged else { return (inPlace + j, ldb) }
+        let start = j / stagedSlice * stagedSlice
+        return (staged + start * k + j - start, Swift.min(stagedSlice, whole - start))
     }
 
     /// Whether each block of `B`'s columns is first copied into contiguous 32-column slices:

@@ -358,7 +358,7 @@ struct Winograd4x4Tiling: WinogradTiling {
     // MARK: Filter transforms, on 8 filters at once
 
     static func transformFilters(_ w: UnsafePointer<Float>, count: Int, filterStride: Int, flipped: Bool,
-                                 into u: UnsafeMutablePointer<Float>, stride: Int, blockStride: Int) {
+                                 into u: UnsafeMutablePointer<Float>, stride: Int) {
         withUnsafeTemporaryAllocation(of: Vector.self, capacity: 27) { buffer in
             let taps = buffer.baseAddress!, q = taps + 9
             WinogradLanes.forEachBlock(count) { k, lanes in
@@ -371,7 +371,7 @@ struct Winograd4x4Tiling: WinogradTiling {
                 }
                 for a in 0..<6 {
                     let r = filterColumn(q[3 * a], q[3 * a + 1], q[3 * a + 2])
-                    let out = u + 6 * a * stride + k / 8 * blockStride
+                    let out = u + 6 * a * stride + k
                     WinogradLanes.store(r, out, stride: stride, lanes: lanes)
                 }
             }

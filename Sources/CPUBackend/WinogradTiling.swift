@@ -48,13 +48,12 @@ protocol WinogradTiling {
     func gradientTransform(_ dy: UnsafePointer<Float>, imageStride: Int, images: Int, v: UnsafeMutablePointer<Float>,
                            planeStride: Int, row: Int, scratch: UnsafeMutablePointer<Float>)
 
-    /// `(G g_k Gᵀ)[ξ]` for `count` 3×3 filters `g_k` (row-major, at `w + k · filterStride`),
-    /// written 8 filters at a time: filters `8b ..< 8b + 8` go to `u + ξ · stride + b · blockStride`,
-    /// one float each (`blockStride` 8 lays them end to end; larger, it leaves room for the panel
-    /// layout of ``PanelGemm``). With `flipped`, each filter is rotated by 180° first (the
-    /// backward-data convolution).
+    /// `U[ξ · stride + k] = (G g_k Gᵀ)[ξ]` for `count` 3×3 filters `g_k` (row-major, at
+    /// `w + k · filterStride`); with `flipped`, each filter is rotated by 180° first (the
+    /// backward-data convolution). Eight filters land in eight consecutive floats of each plane,
+    /// which is also one column of a ``PanelGemm`` panel.
     static func transformFilters(_ w: UnsafePointer<Float>, count: Int, filterStride: Int, flipped: Bool,
-                                 into u: UnsafeMutablePointer<Float>, stride: Int, blockStride: Int)
+                                 into u: UnsafeMutablePointer<Float>, stride: Int)
 
     /// `dg_k = Gᵀ dU_k G` for `count` filters, `dU_k[ξ]` at `du + ξ · stride + k`; the 3×3
     /// gradients are written row-major to `dg + 9k`.

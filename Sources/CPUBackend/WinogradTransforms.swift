@@ -288,7 +288,7 @@ extension WinogradGeometry: WinogradTiling {
     }
 
     static func transformFilters(_ w: UnsafePointer<Float>, count: Int, filterStride: Int, flipped: Bool,
-                                 into u: UnsafeMutablePointer<Float>, stride: Int, blockStride: Int) {
+                                 into u: UnsafeMutablePointer<Float>, stride: Int) {
         withUnsafeTemporaryAllocation(of: Vector.self, capacity: 21) { buffer in
             let taps = buffer.baseAddress!, q = taps + 9
             WinogradLanes.forEachBlock(count) { k, lanes in
@@ -300,7 +300,7 @@ extension WinogradGeometry: WinogradTiling {
                 }
                 for a in 0..<4 {
                     let r = filterColumn(q[3 * a], q[3 * a + 1], q[3 * a + 2])
-                    let out = u + 4 * a * stride + k / 8 * blockStride
+                    let out = u + 4 * a * stride + k
                     WinogradLanes.store(r.0, out, lanes)
                     WinogradLanes.store(r.1, out + stride, lanes)
                     WinogradLanes.store(r.2, out + 2 * stride, lanes)
