@@ -35,6 +35,10 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "ddpm", targets: ["DDPMCLI"]),
+        // The OpenCL device as a plugin: a shared library next to the binary, loaded at run time
+        // through the C interface (Sources/CDeviceAPI/include/ddpm_device.h); `ddpm` itself does
+        // not link libOpenCL.
+        .library(name: "ddpm-device-opencl", type: .dynamic, targets: ["OpenCLPlugin"]),
         .library(name: "Devices", targets: ["Devices"]),
         .library(name: "Backends", targets: ["Backends"]),
         .library(name: "Conformance", targets: ["Conformance"]),
@@ -50,7 +54,9 @@ let package = Package(
         .systemLibrary(
             name: "COpenCL",
             providers: [.apt(["ocl-icd-opencl-dev", "opencl-headers"])]),
-        .target(name: "Devices"),
+        // The C interface between ddpm and device plugins: one C99 header.
+        .target(name: "CDeviceAPI"),
+        .target(name: "Devices", dependencies: ["CDeviceAPI"]),
         .target(name: "CPUTargetGuard", cSettings: cpuKernelTuning.c),
         .target(name: "CPUBackend", dependencies: ["Devices", "CPUTargetGuard"],
                 swiftSettings: cpuKernelTuning.swift.isEmpty ? [] : [.unsafeFlags(cpuKernelTuning.swift)]),
@@ -59,7 +65,12 @@ let package = Package(
                 path: "Plugins/EmbedKernelsPlugin"),
         .target(name: "OpenCLBackend", dependencies: ["Devices", "COpenCL"],
                 plugins: ["EmbedKernelsPlugin"]),
-        .target(name: "Backends", dependencies: ["Devices", "CPUBackend", "OpenCLBackend"]),
+        // The host looks up only `ddpm_device_get_api`; the plugin binds its own copy of the Swift
+        // modules to itself (-Bsymbolic), so a host that also links them (the test bundle) cannot
+        // interpose on its symbols.
+        .target(name: "OpenCLPlugin", dependencies: ["Devices", "OpenCLBackend", "CDeviceAPI"],
+                linkerSettings: [.unsafeFlags(["-Xlinker", "-Bsymbolic"])]),
+        .target(name: "Backends", dependencies: ["Devices", "CPUBackend", "CDeviceAPI"]),
         .target(name: "Conformance", dependencies: ["Devices", "Backends", "Diffusion", "SafeTensors"]),
         .target(name: "Graph", dependencies: ["Devices"]),
         .target(name: "SafeTensors"),

@@ -1,13 +1,14 @@
 import CPUBackend
 import Devices
 import Foundation
-import OpenCLBackend
 
-/// Every device this build of ddpm knows, by registry name.
+/// Every device this process knows, by registry name: the built-in ones and those of plugins.
 ///
-/// The registry asks each backend's ``DeviceFactory`` which devices it could provide and
-/// constructs a device the first time its name is asked for; later calls return the same
-/// instance, so a process never holds two contexts (and two program caches) for one device.
+/// The registry asks each built-in backend's ``DeviceFactory`` which devices it could provide,
+/// loads the device plugins it finds (``PluginDiscovery``: `--device-plugin`, the executable's
+/// folder, `DDPM_DEVICE_PATH`), and constructs a device the first time its name is asked for;
+/// later calls return the same instance, so a process never holds two contexts (and two
+/// program caches) for one device. Every device, built in or plugin, is a ``FrontEndDevice``.
 ///
 /// ```swift
 /// for entry in DeviceRegistry.entries() { print(entry.name, entry.summary) }
@@ -16,8 +17,24 @@ import OpenCLBackend
 public enum DeviceRegistry {
     /// The backends compiled into this binary, in the order `ddpm devices` lists them.
     ///
-    /// A new backend (say an NPU) joins by adding its factory here; nothing else names it.
-    public static let factories: [DeviceFactory] = [CPUDeviceFactory(), OpenCLDeviceFactory()]
+    /// Other devices (OpenCL, an NPU) come as plugins: a shared library written against
+    /// `ddpm_device.h`, found at run time; nothing here names them.
+    public static let factories: [DeviceFactory] = [CPUDeviceFactory()]
+
+    /// Plugins this build ships next to its binary, by family: when one is missing, the registry
+    /// lists the family as unavailable with the reason instead of not knowing the name.
+    public static let shippedPlugins = ["opencl"]
+
+    /// Adds plugin files to load (`--device-plugin FILE`); effective only before the first lookup.
+    public static func addPluginFiles(_ files: [String]) {
+        state.withLock { $0.explicitPluginFiles += files }
+    }
+
+    /// Plugin files that could not be used, each with the reason (naming the file).
+    public static var pluginFailures: [String] {
+        _ = entries()
+        return state.withLock { $0.pluginFailures }
+    }
 
     /// Short names accepted for convenience, resolved before lookup.
     public static let aliases: [String: String] = ["opencl": "opencl:0"]
@@ -35,8 +52,31 @@ public enum DeviceRegistry {
     public static func entries() -> [DeviceEntry] {
         state.withLock { state in
             if let cached = state.entries { return cached }
-            let all = factories.flatMap { $0.enumerate() }
+            var all = factories.flatMap { $0.enumerate() }
+            let discovery = PluginDiscovery.run(
+                explicitFiles: state.explicitPluginFiles, environment: ProcessInfo.processInfo.environment,
+                executable: PluginDiscovery.executablePath, taken: Set(all.map(\.name)))
+            for library in discovery.loaded {
+                for (index, info) in library.devices.enumerated() {
+                    let origin = "plugin \(library.path) (device interface \(library.interfaceVersion))"
+                    let summary = "\(info.deviceName) (\(info.platform), \(info.computeUnits) compute units)"
+                        + (library.notes.isEmpty ? "" : "; " + library.notes.joined(separator: "; "))
+                    all.append(DeviceEntry(name: info.name, summary: summary, status: .available {
+                        FrontEndDevice(try PluginDevice(library: library, index: index))
+                    }, origin: origin))
+                }
+            }
+            // A shipped plugin that did not load: say why under its family's name.
+            for family in shippedPlugins where !all.contains(where: { $0.name == family || $0.name.hasPrefix(family + ":") }) {
+                let file = PluginDiscovery.fileName(family: family)
+                let failure = discovery.failures.first { URL(fileURLWithPath: $0.file).lastPathComponent == file }
+                let reason = failure?.description
+                    ?? "its plugin \(file) was not found (searched \(discovery.folders.joined(separator: ", ")); build it with `make build`, or point DDPM_DEVICE_PATH or --device-plugin at it)"
+                all.append(DeviceEntry(name: family, summary: "\(family) (unavailable)", status: .unavailable(reason: reason),
+                                       origin: failure.map { "plugin \($0.file)" } ?? "plugin (not found)"))
+            }
             state.entries = all
+            state.pluginFailures = discovery.failures.map(\.description)
             return all
         }
     }
@@ -98,6 +138,8 @@ public enum DeviceRegistry {
     private struct State {
         var entries: [DeviceEntry]?
         var devices: [String: Device] = [:]
+        var explicitPluginFiles: [String] = []
+        var pluginFailures: [String] = []
     }
 
     private static let state = LockedState(State())

@@ -17,7 +17,6 @@ final class CPUBuffer: Buffer, @unchecked Sendable {
     let base: UnsafeMutableRawPointer
     /// Unique among every buffer this process creates (addresses of freed buffers are reused).
     let serial: UInt64
-    private let tracker: MemoryTracker
     /// Called with ``serial`` when a command is about to write the buffer and when it is freed:
     /// the device's caches of data derived from its contents let go of them, so whatever they
     /// still hold for a buffer matches its bytes.
@@ -27,22 +26,19 @@ final class CPUBuffer: Buffer, @unchecked Sendable {
     static let alignment = 64
 
     /// Allocates and zero-fills `byteCount` bytes; nil when the system is out of memory.
-    init?(byteCount: Int, deviceName: String, tracker: MemoryTracker) {
+    init?(byteCount: Int, deviceName: String) {
         var raw: UnsafeMutableRawPointer?
         guard posix_memalign(&raw, CPUBuffer.alignment, max(byteCount, 1)) == 0, let raw else { return nil }
         memset(raw, 0, max(byteCount, 1))
         self.base = raw
         self.byteCount = byteCount
         self.deviceName = deviceName
-        self.tracker = tracker
         self.serial = CPUBuffer.nextSerial()
-        tracker.allocated(byteCount)
     }
 
     deinit {
         onInvalidate?(serial)
         free(base)
-        tracker.freed(byteCount)
     }
 
     /// Announces a command that writes into the buffer: called on the queue's worker for every
@@ -59,32 +55,5 @@ final class CPUBuffer: Buffer, @unchecked Sendable {
         defer { serialLock.unlock() }
         lastSerial += 1
         return lastSerial
-    }
-}
-
-/// Thread-safe live-allocation counters of one device (buffers are freed on any thread).
-final class MemoryTracker: @unchecked Sendable {
-    private let lock = NSLock()
-    private var stats = MemoryStats()
-
-    func allocated(_ bytes: Int) {
-        lock.lock()
-        defer { lock.unlock() }
-        stats.liveBuffers += 1
-        stats.liveBytes += bytes
-        stats.peakBytes = max(stats.peakBytes, stats.liveBytes)
-    }
-
-    func freed(_ bytes: Int) {
-        lock.lock()
-        defer { lock.unlock() }
-        stats.liveBuffers -= 1
-        stats.liveBytes -= bytes
-    }
-
-    var snapshot: MemoryStats {
-        lock.lock()
-        defer { lock.unlock() }
-        return stats
     }
 }

@@ -7,12 +7,14 @@ import CPUTargetGuard
 import Devices
 import Foundation
 
-/// The host CPU as a ``Device``: buffers are aligned host allocations, queues run on a worker thread.
+/// The host CPU as a ``DeviceBackend``: buffers are aligned host allocations, queues run on a worker thread.
+///
+/// The registry puts it behind a ``FrontEndDevice`` like every other device.
 ///
 /// Two modes share this class: ``Mode/fast`` (registry name `cpu`: OpenBLAS and parallel loops)
 /// and ``Mode/reference`` (`cpu-reference`: plain single-threaded loops accumulating in Double,
 /// the oracle of the conformance suite).
-public final class CPUDevice: Device, @unchecked Sendable {
+public final class CPUDevice: DeviceBackend, @unchecked Sendable {
     /// Which kernel implementation the device runs.
     public enum Mode: String, Sendable {
         /// OpenBLAS sgemm, im2col convolution, loops parallel over all cores.
@@ -28,7 +30,6 @@ public final class CPUDevice: Device, @unchecked Sendable {
     public let info: DeviceInfo
     let kernels: CPUKernelSet
     let workspaces: WorkspacePool
-    private let tracker = MemoryTracker()
 
     /// Makes a device in `mode`; the fast mode throws ``DeviceError/unavailable(name:reason:)``
     /// when OpenBLAS cannot be loaded.
@@ -79,14 +80,8 @@ public final class CPUDevice: Device, @unchecked Sendable {
         self.workspaces = WorkspacePool(deviceName: name)
     }
 
-    public func allocate(bytes: Int) throws -> Buffer {
-        guard bytes >= 0 else {
-            throw DeviceError.invalidOperands(kernel: "allocate", reason: "byte count \(bytes) is negative")
-        }
-        guard bytes <= info.maxAllocationBytes else {
-            throw DeviceError.allocationTooLarge(device: info.name, requested: bytes, limit: info.maxAllocationBytes)
-        }
-        guard let buffer = CPUBuffer(byteCount: bytes, deviceName: info.name, tracker: tracker) else {
+    public func allocateBuffer(bytes: Int) throws -> Buffer {
+        guard let buffer = CPUBuffer(byteCount: bytes, deviceName: info.name) else {
             throw DeviceError.outOfMemory(device: info.name, requested: bytes)
         }
         if let cache = (kernels as? CPUFast)?.filterCache {
@@ -95,12 +90,10 @@ public final class CPUDevice: Device, @unchecked Sendable {
         return buffer
     }
 
-    public func makeQueue() throws -> Queue { CPUQueue(device: self) }
+    public func makeBackendQueue() throws -> QueueBackend { CPUQueue(device: self) }
 
     /// Both modes implement the whole vocabulary; parameter errors are reported by `validate`.
     public func supports(_ kernel: Kernel) -> Bool { true }
-
-    public var memoryStats: MemoryStats { tracker.snapshot }
 
     /// Installed physical memory, in bytes.
     static var physicalMemoryBytes: Int {

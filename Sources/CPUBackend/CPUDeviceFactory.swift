@@ -11,7 +11,7 @@ public struct CPUDeviceFactory: DeviceFactory {
             fast = DeviceEntry(
                 name: CPUDevice.Mode.fast.registryName,
                 summary: "host CPU, \(blas.summary), Swift loops on \(Parallel.workers) threads",
-                status: .available { try CPUDevice(mode: .fast) })
+                status: .available { FrontEndDevice(try CPUDevice(mode: .fast)) })
         case let .failure(error):
             fast = DeviceEntry(
                 name: CPUDevice.Mode.fast.registryName, summary: "host CPU with OpenBLAS",
@@ -20,7 +20,7 @@ public struct CPUDeviceFactory: DeviceFactory {
         let reference = DeviceEntry(
             name: CPUDevice.Mode.reference.registryName,
             summary: "host CPU, single-threaded reference loops with Double accumulation (conformance oracle)",
-            status: .available { try CPUDevice(mode: .reference) })
+            status: .available { FrontEndDevice(try CPUDevice(mode: .reference)) })
         return [fast, reference]
     }
 }

@@ -8,108 +8,66 @@ import Foundation
 
 /// An in-order asynchronous queue of a ``CPUDevice``: commands run one after another on a serial worker.
 ///
-/// Enqueuing validates the command on the caller's thread (so bad operands throw at once) and
-/// returns without waiting. A command that fails while running records its error, which the next
-/// ``synchronize()`` throws; later commands still run, as on a device that keeps its queue going.
-final class CPUQueue: Queue {
+/// The raw slots only: the front end (``FrontEndQueue``) has validated every command, counts it
+/// and keeps its operands alive. Enqueuing returns without waiting. A command that fails while
+/// running records its error, which the next ``synchronize()`` throws; later commands still
+/// run, as on a device that keeps its queue going.
+final class CPUQueue: QueueBackend {
     let cpuDevice: CPUDevice
     private let worker: DispatchQueue
     private let lock = NSLock()
-    private var counterState = QueueCounters()
     private var pendingError: Error?
     private var profiling = false
+    /// Durations of timed launches that completed, in launch order.
+    private var launchTimes: [Double] = []
 
     init(device: CPUDevice) {
         self.cpuDevice = device
         self.worker = DispatchQueue(label: "ddpm.\(device.info.name).queue", qos: .userInitiated)
     }
 
-    var device: Device { cpuDevice }
-
-    var counters: QueueCounters {
-        lock.lock()
-        defer { lock.unlock() }
-        return counterState
-    }
-
-    func resetCounters() {
-        lock.lock()
-        counterState = QueueCounters()
-        lock.unlock()
-    }
-
-    var isProfiling: Bool {
-        get { lock.lock(); defer { lock.unlock() }; return profiling }
-        set { lock.lock(); profiling = newValue; lock.unlock() }
-    }
-
     // MARK: Commands
 
     func upload(_ bytes: UnsafeRawBufferPointer, to destination: BufferSlice) throws {
-        let target = try checked(destination, bytes: bytes.count, role: "upload destination")
-        lock.lock()
-        counterState.bytesUploaded += bytes.count
-        lock.unlock()
+        let target = try cpuBuffer(destination)
         guard bytes.count > 0, let source = bytes.baseAddress else { return }
         // Stage the host bytes now: the caller may reuse its memory as soon as this returns.
         let staging = UnsafeMutableRawPointer.allocate(byteCount: bytes.count, alignment: CPUBuffer.alignment)
         staging.copyMemory(from: source, byteCount: bytes.count)
         let count = bytes.count
-        enqueue(family: nil) {
-            target.buffer.noteWrite()
-            memcpy(target.buffer.base + target.offset, staging, count)
+        let offset = destination.offset
+        enqueue(timed: false) {
+            target.noteWrite()
+            memcpy(target.base + offset, staging, count)
             staging.deallocate()
         }
     }
 
-    func download(_ source: BufferSlice, into destination: HostBuffer) throws {
-        let count = destination.byteCount
-        let from = try checked(source, bytes: count, role: "download source")
-        lock.lock()
-        counterState.bytesDownloaded += count
-        lock.unlock()
-        guard count > 0 else { return }
-        // The closure keeps `destination` (and its storage) alive until the copy has run.
-        enqueue(family: nil) {
-            memcpy(destination.pointer, from.buffer.base + from.offset, count)
-        }
+    func download(_ source: BufferSlice, into host: UnsafeMutableRawPointer, byteCount: Int) throws {
+        let from = try cpuBuffer(source)
+        let offset = source.offset
+        enqueue(timed: false) { memcpy(host, from.base + offset, byteCount) }
     }
 
     func copy(from source: BufferSlice, to destination: BufferSlice, byteCount: Int) throws {
-        guard byteCount >= 0 else {
-            throw DeviceError.invalidOperands(kernel: "copy", reason: "byte count \(byteCount) is negative")
-        }
-        let from = try checked(source, bytes: byteCount, role: "copy source")
-        let to = try checked(destination, bytes: byteCount, role: "copy destination")
-        lock.lock()
-        counterState.deviceCopies += 1
-        lock.unlock()
-        guard byteCount > 0 else { return }
-        enqueue(family: nil) {
-            // memmove: source and destination may overlap inside one arena.
-            to.buffer.noteWrite()
-            memmove(to.buffer.base + to.offset, from.buffer.base + from.offset, byteCount)
+        let from = try cpuBuffer(source)
+        let to = try cpuBuffer(destination)
+        let (sourceOffset, destinationOffset) = (source.offset, destination.offset)
+        enqueue(timed: false) {
+            to.noteWrite()
+            memcpy(to.base + destinationOffset, from.base + sourceOffset, byteCount)
         }
     }
 
     func launch(_ kernel: Kernel, _ operands: [BufferSlice]) throws {
-        try kernel.validate(operands, on: cpuDevice.info.name)
         var resolved: [(buffer: CPUBuffer, offset: Int, writes: Bool)] = []
         resolved.reserveCapacity(operands.count)
         for (spec, slice) in zip(kernel.operands, operands) {
-            guard let buffer = slice.buffer as? CPUBuffer else {
-                throw DeviceError.invalidOperands(
-                    kernel: kernel.family, reason: "operand '\(spec.name)' is not a buffer of a CPU device")
-            }
-            resolved.append((buffer, slice.offset, spec.access != .read))
+            resolved.append((try cpuBuffer(slice), slice.offset, spec.access != .read))
         }
-        lock.lock()
-        counterState.kernelsLaunched += 1
-        if profiling { counterState.launchesPerFamily[kernel.family, default: 0] += 1 }
-        lock.unlock()
         let kernels = cpuDevice.kernels
         let workspaces = cpuDevice.workspaces
-        enqueue(family: kernel.family) {
+        enqueue(timed: true) {
             // `resolved` holds the buffers, so they outlive the command even if the caller drops them.
             for operand in resolved where operand.writes { operand.buffer.noteWrite() }
             let args = KernelArgs(pointers: resolved.map { $0.buffer.base + $0.offset },
@@ -120,86 +78,76 @@ final class CPUQueue: Queue {
 
     // MARK: Synchronisation
 
-    func record() throws -> Event {
-        let event = CPUEvent(queue: self)
+    func record() throws -> EventBackend {
+        let event = CPUEvent()
         worker.async { event.signal() }
         return event
     }
 
-    func waitOnDevice(for event: Event) throws {
+    func waitOnDevice(for event: EventBackend) throws {
         guard let cpuEvent = event as? CPUEvent else {
             throw DeviceError.invalidOperands(
                 kernel: "waitOnDevice", reason: "the event was not recorded on a CPU device queue")
         }
-        // Commands of this queue already run in order after the event's record point.
-        if cpuEvent.queue === self { return }
         worker.async { cpuEvent.block() }
     }
 
     func synchronize() throws {
         worker.sync {}
-        lock.lock()
-        counterState.hostSynchronizations += 1
-        let error = pendingError
-        pendingError = nil
-        lock.unlock()
+        let error: Error? = lock.withLock {
+            defer { pendingError = nil }
+            return pendingError
+        }
         if let error { throw error }
     }
 
-    /// Counts one host synchronisation (an ``Event/wait()`` on an event of this queue).
-    func countHostSynchronization() {
-        lock.lock()
-        counterState.hostSynchronizations += 1
-        lock.unlock()
+    // MARK: Profiling
+
+    var supportsProfiling: Bool { true }
+
+    func setProfiling(_ enabled: Bool) throws { lock.withLock { profiling = enabled } }
+
+    func takeLaunchTimes() throws -> [Double] {
+        lock.withLock {
+            defer { launchTimes.removeAll(keepingCapacity: true) }
+            return launchTimes
+        }
     }
 
     // MARK: Internals
 
     /// Runs `work` on the worker after every command enqueued before it; a thrown error is kept
     /// for the next ``synchronize()``. Internal so tests can inject a failing command.
-    func enqueue(family: String?, _ work: @escaping () throws -> Void) {
-        let profile = family != nil && isProfiling
+    func enqueue(timed: Bool, _ work: @escaping () throws -> Void) {
+        let profile = timed && lock.withLock { profiling }
         worker.async { [self] in
             let start = profile ? DispatchTime.now().uptimeNanoseconds : 0
             do {
                 try work()
             } catch {
-                lock.lock()
-                if pendingError == nil { pendingError = error }
-                lock.unlock()
+                lock.withLock { if pendingError == nil { pendingError = error } }
             }
-            if profile, let family {
+            if profile {
                 let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
-                lock.lock()
-                counterState.timePerFamily[family, default: 0] += seconds
-                lock.unlock()
+                lock.withLock { launchTimes.append(seconds) }
             }
         }
     }
 
-    /// Checks that `slice` is a buffer of this device with `bytes` bytes from its offset.
-    private func checked(_ slice: BufferSlice, bytes: Int, role: String) throws -> (buffer: CPUBuffer, offset: Int) {
-        let name = cpuDevice.info.name
-        guard let buffer = slice.buffer as? CPUBuffer, buffer.deviceName == name else {
+    /// The CPU buffer behind a slice the front end has checked.
+    private func cpuBuffer(_ slice: BufferSlice) throws -> CPUBuffer {
+        guard let buffer = slice.buffer as? CPUBuffer else {
             throw DeviceError.invalidOperands(
-                kernel: role, reason: "buffer lives on device '\(slice.buffer.deviceName)', not '\(name)'")
+                kernel: "cpu queue", reason: "a buffer of device '\(slice.buffer.deviceName)' reached the CPU backend")
         }
-        guard slice.offset >= 0, bytes <= slice.buffer.byteCount - slice.offset else {
-            throw DeviceError.invalidOperands(
-                kernel: role,
-                reason: "\(bytes) bytes at offset \(slice.offset) do not fit in a buffer of \(slice.buffer.byteCount) bytes")
-        }
-        return (buffer, slice.offset)
+        return buffer
     }
 }
 
 /// A completion marker on a ``CPUQueue``: signalled by the worker when it reaches the record point.
-final class CPUEvent: Event, @unchecked Sendable {
-    let queue: CPUQueue
+final class CPUEvent: EventBackend, @unchecked Sendable {
     private let condition = NSCondition()
     private var done = false
-
-    init(queue: CPUQueue) { self.queue = queue }
 
     var isComplete: Bool {
         condition.lock()
@@ -207,12 +155,9 @@ final class CPUEvent: Event, @unchecked Sendable {
         return done
     }
 
-    func wait() throws {
-        block()
-        queue.countHostSynchronization()
-    }
+    func wait() throws { block() }
 
-    /// Blocks the calling thread until the event completes, counting nothing.
+    /// Blocks the calling thread until the event completes.
     func block() {
         condition.lock()
         while !done { condition.wait() }

@@ -15,15 +15,27 @@ struct DevicesCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        let reports = DeviceRegistry.entries().map(DeviceReport.init)
+        let listing = DevicesListing(devices: DeviceRegistry.entries().map(DeviceReport.init),
+                                     pluginFailures: DeviceRegistry.pluginFailures)
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            print(String(decoding: try encoder.encode(reports), as: UTF8.self))
+            print(String(decoding: try encoder.encode(listing), as: UTF8.self))
         } else {
-            print(reports.map(\.text).joined(separator: "\n\n"))
+            var blocks = listing.devices.map(\.text)
+            if !listing.pluginFailures.isEmpty {
+                blocks.append("plugins that failed to load\n" + listing.pluginFailures.map { "  \($0)" }.joined(separator: "\n"))
+            }
+            print(blocks.joined(separator: "\n\n"))
         }
     }
+}
+
+/// What `ddpm devices --json` prints: every device, and every plugin file that failed to load.
+struct DevicesListing: Encodable {
+    var devices: [DeviceReport]
+    /// One line per failed plugin, naming the file and the reason.
+    var pluginFailures: [String]
 }
 
 /// One registry entry as `ddpm devices` shows it.
@@ -47,6 +59,8 @@ struct DeviceReport: Encodable {
 
     var name: String
     var summary: String
+    /// `built in`, or `plugin FILE (device interface M.N)`.
+    var origin: String
     var available: Bool
     var reason: String?
     var info: Info?
@@ -54,6 +68,7 @@ struct DeviceReport: Encodable {
     init(_ entry: DeviceEntry) {
         name = entry.name
         summary = entry.summary
+        origin = entry.origin
         switch entry.status {
         case let .unavailable(reason):
             available = false
@@ -80,10 +95,10 @@ struct DeviceReport: Encodable {
     /// clinfo-like block: a title line, then aligned `key  value` lines.
     var text: String {
         guard available, let info else {
-            return "\(name)  (unavailable)\n  \(summary)\n  reason: \(reason ?? "unknown")"
+            return "\(name)  (unavailable)\n  \(summary)\n  origin: \(origin)\n  reason: \(reason ?? "unknown")"
         }
         var rows: [(String, String)] = [
-            ("Device name", info.deviceName), ("Vendor", info.vendor), ("Kind", info.kind),
+            ("Origin", origin), ("Device name", info.deviceName), ("Vendor", info.vendor), ("Kind", info.kind),
             ("Platform", info.platform), ("Driver version", info.driverVersion),
             ("Compute units", "\(info.computeUnits)"),
             ("Global memory", Self.bytes(info.globalMemoryBytes)),

@@ -12,6 +12,16 @@ struct GlobalOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Registry name of the device to run on (see `ddpm devices`).", valueName: "name"))
     var device: String = DeviceRegistry.defaultDeviceName
 
+    @Option(name: .customLong("device-plugin"),
+            help: ArgumentHelp("A device plugin to load (a shared library built against ddpm_device.h); repeatable. "
+                               + "Plugins are also found next to the ddpm binary and in DDPM_DEVICE_PATH.", valueName: "file"))
+    var devicePlugins: [String] = []
+
+    /// Registers `--device-plugin` files before any command looks a device up.
+    func validate() throws {
+        if !devicePlugins.isEmpty { DeviceRegistry.addPluginFiles(devicePlugins) }
+    }
+
     /// The selected device, or a clean error naming the problem.
     func resolveDevice() throws -> Device {
         try withCleanErrors { try DeviceRegistry.device(named: device) }

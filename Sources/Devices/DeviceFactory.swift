@@ -18,10 +18,13 @@ public struct DeviceEntry: Sendable {
     public var name: String
     public var summary: String
     public var status: Status
+    /// Where the device comes from: `built in`, or the plugin file and its interface version.
+    public var origin: String
 
-    public init(name: String, summary: String, status: Status) {
+    public init(name: String, summary: String, status: Status, origin: String = "built in") {
         self.name = name
         self.summary = summary
         self.status = status
+        self.origin = origin
     }
 }

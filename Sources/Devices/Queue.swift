@@ -25,10 +25,19 @@ public protocol Queue: AnyObject {
     func download(_ source: BufferSlice, into destination: HostBuffer) throws
 
     /// Enqueues a device-to-device copy of `byteCount` bytes.
+    ///
+    /// Source and destination must not overlap in one buffer: that throws
+    /// ``DeviceError/invalidOperands(kernel:reason:)`` on every device.
     func copy(from source: BufferSlice, to destination: BufferSlice, byteCount: Int) throws
 
     /// Enqueues one kernel. `operands` follow ``Kernel/operands`` in order.
     func launch(_ kernel: Kernel, _ operands: [BufferSlice]) throws
+
+    /// Checks `launches` once for replay on this queue (see ``PreparedSchedule``).
+    func prepare(_ launches: [PreparedLaunch]) throws -> PreparedSchedule
+
+    /// Enqueues every launch of a schedule prepared on this queue, in order, without re-checking.
+    func run(_ schedule: PreparedSchedule) throws
 
     /// Records an event that completes when every command enqueued so far has completed.
     func record() throws -> Event

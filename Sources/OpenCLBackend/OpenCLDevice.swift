@@ -12,7 +12,7 @@ import Foundation
 /// try queue.launch(.unary(.silu, count: 1024), [x.slice(), x.slice()])
 /// let y = try queue.readFloats(x.slice(), count: 1024)
 /// ```
-public final class OpenCLDevice: Device, @unchecked Sendable {
+public final class OpenCLDevice: DeviceBackend, @unchecked Sendable {
     public let info: DeviceInfo
     let capabilities: OpenCLCapabilities
     let handle: OpenCLDeviceHandle
@@ -20,8 +20,6 @@ public final class OpenCLDevice: Device, @unchecked Sendable {
     /// The programs of this device, shared by its queues.
     let programs: OpenCLProgramLibrary
 
-    private let statsLock = NSLock()
-    private var stats = MemoryStats()
 
     /// Opens `handle`'s device with a fresh context; `cacheDirectory` `nil` disables the program cache.
     init(name: String, handle: OpenCLDeviceHandle, capabilities: OpenCLCapabilities,
@@ -53,13 +51,7 @@ public final class OpenCLDevice: Device, @unchecked Sendable {
 
     deinit { clReleaseContext(context) }
 
-    public func allocate(bytes: Int) throws -> Buffer {
-        guard bytes >= 0 else {
-            throw DeviceError.invalidOperands(kernel: "allocate", reason: "byte count \(bytes) is negative")
-        }
-        guard bytes <= info.maxAllocationBytes else {
-            throw DeviceError.allocationTooLarge(device: info.name, requested: bytes, limit: info.maxAllocationBytes)
-        }
+    public func allocateBuffer(bytes: Int) throws -> Buffer {
         var memory: cl_mem?
         if bytes > 0 {
             // OpenCL has no zero-size buffers; an empty allocation is a buffer without a cl_mem.
@@ -67,25 +59,10 @@ public final class OpenCLDevice: Device, @unchecked Sendable {
             memory = clCreateBuffer(context, cl_mem_flags(CL_MEM_READ_WRITE), bytes, nil, &status)
             try CLError.check(status, "clCreateBuffer", device: info.name, requestedBytes: bytes)
         }
-        statsLock.withLock {
-            stats.liveBuffers += 1
-            stats.liveBytes += bytes
-            stats.peakBytes = max(stats.peakBytes, stats.liveBytes)
-        }
         return OpenCLBuffer(memory: memory, byteCount: bytes, device: self)
     }
 
-    public func makeQueue() throws -> Queue { try OpenCLQueue(device: self) }
-
-    public var memoryStats: MemoryStats { statsLock.withLock { stats } }
-
-    /// Called by a buffer's deinit.
-    func bufferReleased(bytes: Int) {
-        statsLock.withLock {
-            stats.liveBuffers -= 1
-            stats.liveBytes -= bytes
-        }
-    }
+    public func makeBackendQueue() throws -> QueueBackend { try OpenCLQueue(device: self) }
 }
 
 /// Device memory of an ``OpenCLDevice``: one `cl_mem`, released when the last reference goes.
@@ -108,6 +85,5 @@ final class OpenCLBuffer: Buffer, @unchecked Sendable {
 
     deinit {
         if let memory { clReleaseMemObject(memory) }
-        device.bufferReleased(bytes: byteCount)
     }
 }

@@ -60,7 +60,7 @@ public struct OpenCLDeviceFactory: DeviceFactory {
         }
         let handle = OpenCLDeviceHandle(platform: platform, device: device)
         return DeviceEntry(name: name, summary: summary, status: .available({
-            try instances.device(named: name) { try OpenCLDevice(name: name, handle: handle, capabilities: caps) }
+            FrontEndDevice(try instances.device(named: name) { try OpenCLDevice(name: name, handle: handle, capabilities: caps) })
         }))
     }
 

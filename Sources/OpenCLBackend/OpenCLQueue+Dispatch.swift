@@ -67,7 +67,7 @@ extension OpenCLQueue {
             }
         }
         try CLError.check(status, "clEnqueueNDRangeKernel(\(function))", device: deviceName)
-        if let event { profile(event, family: family) }
+        if let event { profile(event) }
     }
 }
 

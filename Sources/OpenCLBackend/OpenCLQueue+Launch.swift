@@ -1,16 +1,12 @@
 import Devices
 
-/// `launch`: validation, counting, and the hand-off to each kernel family's host code.
+/// `launch`: the hand-off to each kernel family's host code.
 extension OpenCLQueue {
-    /// Validates `operands` (count, bounds, alignment, device), checks that the sizes fit 32-bit
-    /// indexing, counts the launch and enqueues the family's kernels. A launch over an empty range
-    /// is validated and counted but enqueues nothing.
+    /// Enqueues the family's kernels. The front end has validated the operands and asked
+    /// ``OpenCLDevice/supports(_:)`` (sizes fit 32-bit indexing). A launch over an empty range
+    /// enqueues nothing.
     public func launch(_ kernel: Kernel, _ operands: [BufferSlice]) throws {
-        try kernel.validate(operands, on: deviceName)
-        for operand in operands { _ = try ownBuffer(operand, role: "an operand", operation: kernel.family) }
-        if let reason = openCLDevice.unsupportedReason(kernel) {
-            throw DeviceError.invalidOperands(kernel: kernel.family, reason: reason)
-        }
+        if isProfiling { beginTimedLaunch() }
         let o = operands
         let family = kernel.family
         switch kernel {
@@ -51,6 +47,5 @@ extension OpenCLQueue {
         case let .emaUpdate(count): try emaUpdate(count: count, ema: o[0], param: o[1], hyper: o[2], family: family)
         case let .gradClipScale(maxNorm): try gradClipScale(maxNorm: maxNorm, sumOfSquares: o[0], scale: o[1], family: family)
         }
-        countLaunch(family: family)
     }
 }

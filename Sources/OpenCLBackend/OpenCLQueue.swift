@@ -1,26 +1,27 @@
 import COpenCL
 import Devices
 
-/// An in-order OpenCL command queue with the counters the ``Queue`` protocol defines.
+/// An in-order OpenCL command queue: the raw queue slots of an ``OpenCLDevice``.
 ///
 /// Every command is enqueued without blocking; the host waits only in ``synchronize()`` and
-/// ``Event/wait()``, which are the two places that count a host synchronisation. Host memory a
-/// command still reads or writes (upload staging copies, download targets) is kept alive until the
-/// command's event reports completion; completed commands are reclaimed opportunistically on later
-/// enqueues and all of them on synchronisation.
+/// event waits. Upload staging copies are kept alive until the write's event reports
+/// completion; completed commands are reclaimed opportunistically on later enqueues and all of
+/// them on synchronisation. Validation, counters and operand keep-alives are the front end's.
 ///
 /// The `cl_command_queue` is always created with profiling enabled, so that switching
-/// ``isProfiling`` on never has to drain and recreate it; events are only requested and read
+/// profiling on never has to drain and recreate it; kernel events are only requested and read
 /// while profiling is on.
-public final class OpenCLQueue: Queue {
+public final class OpenCLQueue: QueueBackend {
     let openCLDevice: OpenCLDevice
     let commandQueue: cl_command_queue
 
-    private var storedCounters = QueueCounters()
     /// Host objects kept alive until their command completes, in enqueue order.
     private var inFlight: [(event: cl_event, retained: AnyObject)] = []
-    /// Kernel events whose duration is added to ``counters`` once they complete.
-    private var profiled: [(family: String, event: cl_event)] = []
+    /// The kernel events of each timed launch (a launch may enqueue several kernels, or none),
+    /// in launch order, until their duration is taken.
+    private var profiled: [[cl_event]] = []
+    /// Durations of completed timed launches not yet taken, in launch order.
+    private var launchTimes: [Double] = []
     /// The first failure reported by an asynchronous command, thrown by the next synchronisation.
     private var asynchronousError: DeviceError?
     /// `cl_kernel` objects of this queue, by "file/function".
@@ -30,7 +31,7 @@ public final class OpenCLQueue: Queue {
     /// Queue-private device memory for multi-pass kernels (partial sums, norm statistics).
     private var scratch: (memory: cl_mem, bytes: Int)?
 
-    public var isProfiling = false
+    private(set) var isProfiling = false
 
     init(device: OpenCLDevice) throws {
         openCLDevice = device
@@ -49,23 +50,27 @@ public final class OpenCLQueue: Queue {
         // Staging copies and download targets must outlive the commands that use them.
         clFinish(commandQueue)
         for entry in inFlight { clReleaseEvent(entry.event) }
-        for entry in profiled { clReleaseEvent(entry.event) }
+        for event in profiled.joined() { clReleaseEvent(event) }
         for kernel in kernels.values { clReleaseKernel(kernel) }
         if let scratch { clReleaseMemObject(scratch.memory) }
         clReleaseCommandQueue(commandQueue)
     }
 
-    public var device: Device { openCLDevice }
     var deviceName: String { openCLDevice.info.name }
 
-    public var counters: QueueCounters { storedCounters }
+    public var supportsProfiling: Bool { true }
 
-    public func resetCounters() { storedCounters = QueueCounters() }
+    public func setProfiling(_ enabled: Bool) throws { isProfiling = enabled }
+
+    public func takeLaunchTimes() throws -> [Double] {
+        collectProfiles()
+        defer { launchTimes.removeAll(keepingCapacity: true) }
+        return launchTimes
+    }
 
     // MARK: - Synchronisation
 
     public func synchronize() throws {
-        storedCounters.hostSynchronizations += 1
         let status = clFinish(commandQueue)
         // After a failed clFinish some commands may still be running: release only what finished.
         reclaim(all: status == CL_SUCCESS)
@@ -77,7 +82,7 @@ public final class OpenCLQueue: Queue {
         }
     }
 
-    public func record() throws -> Event {
+    public func record() throws -> EventBackend {
         var event: cl_event?
         try CLError.check(clEnqueueMarkerWithWaitList(commandQueue, 0, nil, &event),
                           "clEnqueueMarkerWithWaitList", device: deviceName)
@@ -90,7 +95,7 @@ public final class OpenCLQueue: Queue {
         return OpenCLEvent(event: event, queue: self)
     }
 
-    public func waitOnDevice(for event: Event) throws {
+    public func waitOnDevice(for event: EventBackend) throws {
         guard let event = event as? OpenCLEvent else {
             throw DeviceError.invalidOperands(
                 kernel: "waitOnDevice", reason: "the event was recorded on another kind of device, not on '\(deviceName)'")
@@ -107,23 +112,11 @@ public final class OpenCLQueue: Queue {
 
     /// Called by ``OpenCLEvent/wait()`` after the host blocked on one of this queue's events.
     func eventWaited() {
-        storedCounters.hostSynchronizations += 1
         reclaim(all: false)
         collectProfiles()
     }
 
     // MARK: - Bookkeeping used by the command extensions
-
-    func countTransfer(uploaded: Int = 0, downloaded: Int = 0, deviceCopy: Bool = false) {
-        storedCounters.bytesUploaded += uploaded
-        storedCounters.bytesDownloaded += downloaded
-        if deviceCopy { storedCounters.deviceCopies += 1 }
-    }
-
-    func countLaunch(family: String) {
-        storedCounters.kernelsLaunched += 1
-        if isProfiling { storedCounters.launchesPerFamily[family, default: 0] += 1 }
-    }
 
     /// Keeps `object` alive until `event` completes, then releases both.
     func retain(_ object: AnyObject, until event: cl_event) {
@@ -131,8 +124,14 @@ public final class OpenCLQueue: Queue {
         inFlight.append((event, object))
     }
 
-    /// Remembers a kernel event to be timed under `family`.
-    func profile(_ event: cl_event, family: String) { profiled.append((family, event)) }
+    /// Opens the event group of a timed launch.
+    func beginTimedLaunch() { profiled.append([]) }
+
+    /// Adds a kernel event to the current timed launch.
+    func profile(_ event: cl_event) {
+        if profiled.isEmpty { profiled.append([]) }
+        profiled[profiled.count - 1].append(event)
+    }
 
     /// Queue-private scratch memory of at least `bytes`, valid until the next call.
     ///
@@ -178,36 +177,39 @@ public final class OpenCLQueue: Queue {
         inFlight.removeFirst(finished)
     }
 
-    /// Adds the duration of every completed profiled kernel to its family.
+    /// Moves the durations of the completed prefix of timed launches into ``launchTimes``
+    /// (the sum of each launch's kernels).
     private func collectProfiles() {
-        var pending: [(family: String, event: cl_event)] = []
-        for entry in profiled {
-            let status = executionStatus(entry.event)
-            if status > CL_COMPLETE {
-                pending.append(entry)
-                continue
+        var finished = 0
+        for group in profiled {
+            if group.contains(where: { executionStatus($0) > CL_COMPLETE }) { break }
+            var seconds = 0.0
+            for event in group {
+                let status = executionStatus(event)
+                if status < 0, asynchronousError == nil {
+                    asynchronousError = .backendFailure(device: deviceName, call: "kernel", code: Int(status),
+                                                        message: CLError.name(status))
+                }
+                var start: cl_ulong = 0
+                var end: cl_ulong = 0
+                if status == CL_COMPLETE,
+                   clGetEventProfilingInfo(event, cl_profiling_info(CL_PROFILING_COMMAND_START),
+                                           MemoryLayout<cl_ulong>.size, &start, nil) == CL_SUCCESS,
+                   clGetEventProfilingInfo(event, cl_profiling_info(CL_PROFILING_COMMAND_END),
+                                           MemoryLayout<cl_ulong>.size, &end, nil) == CL_SUCCESS, end >= start {
+                    seconds += Double(end - start) * 1e-9
+                }
+                clReleaseEvent(event)
             }
-            if status < 0, asynchronousError == nil {
-                asynchronousError = .backendFailure(device: deviceName, call: "kernel \(entry.family)",
-                                                    code: Int(status), message: CLError.name(status))
-            }
-            var start: cl_ulong = 0
-            var end: cl_ulong = 0
-            if status == CL_COMPLETE,
-               clGetEventProfilingInfo(entry.event, cl_profiling_info(CL_PROFILING_COMMAND_START),
-                                       MemoryLayout<cl_ulong>.size, &start, nil) == CL_SUCCESS,
-               clGetEventProfilingInfo(entry.event, cl_profiling_info(CL_PROFILING_COMMAND_END),
-                                       MemoryLayout<cl_ulong>.size, &end, nil) == CL_SUCCESS, end >= start {
-                storedCounters.timePerFamily[entry.family, default: 0] += Double(end - start) * 1e-9
-            }
-            clReleaseEvent(entry.event)
+            launchTimes.append(seconds)
+            finished += 1
         }
-        profiled = pending
+        profiled.removeFirst(finished)
     }
 }
 
 /// A marker recorded on an ``OpenCLQueue`` (`clEnqueueMarkerWithWaitList`).
-final class OpenCLEvent: Event {
+final class OpenCLEvent: EventBackend {
     let event: cl_event
     /// Kept alive so a wait can count on it and reclaim its finished commands.
     let queue: OpenCLQueue

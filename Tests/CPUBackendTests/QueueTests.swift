@@ -57,10 +57,10 @@ final class QueueTests: XCTestCase {
     }
 
     func testLaunchReturnsBeforeWorkAndErrorsSurfaceAtSynchronize() throws {
-        let queue = try TestDevices.reference.makeQueue() as! CPUQueue
+        let queue = try TestDevices.reference.makeQueue()
         let gate = DispatchSemaphore(value: 0)
-        queue.enqueue(family: nil) { gate.wait() }
-        queue.enqueue(family: nil) { throw DeviceError.outOfMemory(device: "cpu-reference", requested: 1) }
+        queue.cpuBackend.enqueue(timed: false) { gate.wait() }
+        queue.cpuBackend.enqueue(timed: false) { throw DeviceError.outOfMemory(device: "cpu-reference", requested: 1) }
         let x = try queue.makeBuffer([Float](repeating: 3, count: 4))
         let event = try queue.record()
         XCTAssertFalse(event.isComplete, "the worker is blocked, so nothing after it can have run")
@@ -75,12 +75,12 @@ final class QueueTests: XCTestCase {
 
     func testWaitOnDeviceOrdersAcrossQueues() throws {
         let device = TestDevices.fast
-        let producer = try device.makeQueue() as! CPUQueue
+        let producer = try device.makeQueue()
         let consumer = try device.makeQueue()
         let x = try device.allocate(bytes: 16)
         let y = try device.allocate(bytes: 16)
         let gate = DispatchSemaphore(value: 0)
-        producer.enqueue(family: nil) { gate.wait() }
+        producer.cpuBackend.enqueue(timed: false) { gate.wait() }
         try producer.launch(.fill(count: 4, value: 5), [x.slice()])
         let ready = try producer.record()
         try consumer.waitOnDevice(for: ready)
@@ -95,7 +95,7 @@ final class QueueTests: XCTestCase {
     }
 
     func testAllocationLimitsAndMemoryStats() throws {
-        let device = try CPUDevice(mode: .reference)
+        let device = FrontEndDevice(try CPUDevice(mode: .reference))
         let limit = device.info.maxAllocationBytes
         XCTAssertLessThanOrEqual(limit, 16 << 30)
         XCTAssertThrowsError(try device.allocate(bytes: limit + 1)) { error in

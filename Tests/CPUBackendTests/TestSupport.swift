@@ -22,10 +22,15 @@ struct TestRandom {
     }
 }
 
-/// The two CPU devices, made once per test process.
+/// The two CPU devices behind the front end, made once per test process.
 enum TestDevices {
-    static let fast: CPUDevice = try! CPUDevice(mode: .fast)
-    static let reference: CPUDevice = try! CPUDevice(mode: .reference)
+    static let fast = FrontEndDevice(try! CPUDevice(mode: .fast))
+    static let reference = FrontEndDevice(try! CPUDevice(mode: .reference))
+}
+
+extension Queue {
+    /// The CPU backend queue behind a front-end queue (to inject commands in tests).
+    var cpuBackend: CPUQueue { (self as! FrontEndQueue).backend as! CPUQueue }
 }
 
 /// One operand's contents as raw 32-bit words (floats as bit patterns).

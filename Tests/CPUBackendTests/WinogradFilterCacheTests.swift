@@ -13,7 +13,7 @@ final class WinogradFilterCacheTests: XCTestCase {
     ]
 
     private struct Setup {
-        let device: CPUDevice
+        let device: FrontEndDevice
         let queue: Queue
         let cache: WinogradFilterCache
         let buffers: [Buffer]
@@ -22,9 +22,10 @@ final class WinogradFilterCacheTests: XCTestCase {
 
     /// Operand buffers for `kernel` on a fresh fast CPU device, filled with random inputs.
     private func setUp(_ kernel: Kernel, seed: UInt64) throws -> Setup {
-        let device = try CPUDevice(mode: .fast)
+        let backend = try CPUDevice(mode: .fast)
+        let device = FrontEndDevice(backend)
         let queue = try device.makeQueue()
-        let cache = try XCTUnwrap((device.kernels as? CPUFast)?.filterCache)
+        let cache = try XCTUnwrap((backend.kernels as? CPUFast)?.filterCache)
         let inputs = makeInputs(for: kernel, seed: seed).map { $0.map(Float.init(bitPattern:)) }
         let buffers = try inputs.map { try queue.makeBuffer($0) }
         return Setup(device: device, queue: queue, cache: cache, buffers: buffers, inputs: inputs)

@@ -16,7 +16,7 @@ final class DiscoveryTests: XCTestCase {
         let first = try TestDevice.firstAvailable()
         let second = try TestDevice.firstAvailable()
         XCTAssertTrue(first === second, "buffers of one lookup must be usable on queues of another")
-        let queue = try second.makeQueue()
+        let queue = try FrontEndDevice(second).makeQueue()
         let buffer = try queue.makeBuffer([Float(1), 2])
         try queue.launch(.fill(count: 2, value: 5), [buffer.slice()])
         XCTAssertEqual(try queue.readFloats(buffer.slice(), count: 2), [5, 5])

@@ -4,7 +4,7 @@ import XCTest
 
 /// `gemm.cl` and `conv.cl` against plain double-precision loops, over every parameter.
 final class LinearKernelTests: XCTestCase {
-    private func run(_ g: Gemm, on queue: OpenCLQueue, seed: UInt64, nanC: Bool = false) throws -> (got: [Float], want: [Float]) {
+    private func run(_ g: Gemm, on queue: Queue, seed: UInt64, nanC: Bool = false) throws -> (got: [Float], want: [Float]) {
         var data = TestData(seed: seed)
         let aCount = Kernel.gemm(g).operands[0].count, bCount = Kernel.gemm(g).operands[1].count
         let cCount = Kernel.gemm(g).operands[2].count

@@ -16,21 +16,23 @@ enum TestDevice {
         return url
     }()
 
-    /// The first available OpenCL device, shared across tests (its programs are built once).
-    static func shared() throws -> OpenCLDevice {
+    /// The first available OpenCL device behind the front end, shared across tests (its programs are built once).
+    static func shared() throws -> FrontEndDevice {
         try sharedResult.get()
     }
 
-    private static let sharedResult: Result<OpenCLDevice, Error> = Result {
+    private static let sharedResult: Result<FrontEndDevice, Error> = Result {
         let first = try firstAvailable()
-        return try OpenCLDevice(sameHardwareAs: first, cacheDirectory: cacheDirectory)
+        return FrontEndDevice(try OpenCLDevice(sameHardwareAs: first, cacheDirectory: cacheDirectory))
     }
 
     /// The first available entry of the factory as a device, or an error carrying every entry's reason.
     static func firstAvailable() throws -> OpenCLDevice {
         let entries = OpenCLDeviceFactory().enumerate()
         for entry in entries {
-            if case let .available(make) = entry.status, let device = try make() as? OpenCLDevice { return device }
+            if case let .available(make) = entry.status, let device = (try make() as? FrontEndDevice)?.backend as? OpenCLDevice {
+                return device
+            }
         }
         let reasons = entries.map { entry -> String in
             if case let .unavailable(reason) = entry.status { return "\(entry.name): \(reason)" }
@@ -42,8 +44,8 @@ enum TestDevice {
 
 extension XCTestCase {
     /// A fresh queue on the shared test device.
-    func makeQueue() throws -> OpenCLQueue {
-        try XCTUnwrap(try TestDevice.shared().makeQueue() as? OpenCLQueue)
+    func makeQueue() throws -> Queue {
+        try TestDevice.shared().makeQueue()
     }
 
     /// Uploads `values` into a new buffer with `padding` spare floats before them; returns the slice.
@@ -95,5 +97,17 @@ struct TestData {
             let unit = Float(state >> 40) / Float(1 << 24)
             return range.lowerBound + (range.upperBound - range.lowerBound) * unit
         }
+    }
+}
+
+extension FrontEndDevice {
+    /// The OpenCL backend behind a front-end device.
+    var openCL: OpenCLDevice { backend as! OpenCLDevice }
+    var capabilities: OpenCLCapabilities { openCL.capabilities }
+    var programs: OpenCLProgramLibrary { openCL.programs }
+
+    /// Another device on the same hardware with its own context and program cache directory.
+    static func openCL(sameHardwareAs other: FrontEndDevice, cacheDirectory: URL?) throws -> FrontEndDevice {
+        FrontEndDevice(try OpenCLDevice(sameHardwareAs: other.openCL, cacheDirectory: cacheDirectory))
     }
 }

@@ -39,7 +39,7 @@ final class ProgramTests: XCTestCase {
     func testProgramCacheIsWrittenThenReusedByASecondDevice() throws {
         let directory = try temporaryDirectory()
         let shared = try TestDevice.shared()
-        let first = try OpenCLDevice(sameHardwareAs: shared, cacheDirectory: directory)
+        let first = try FrontEndDevice.openCL(sameHardwareAs: shared, cacheDirectory: directory)
         _ = try first.programs.program(file: "optim.cl")
         XCTAssertEqual(first.programs.statistics, .init(builtFromSource: 1))
 
@@ -51,7 +51,7 @@ final class ProgramTests: XCTestCase {
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".tmp") }
         XCTAssertEqual(leftovers, [], "temporary files are renamed into place")
 
-        let second = try OpenCLDevice(sameHardwareAs: shared, cacheDirectory: directory)
+        let second = try FrontEndDevice.openCL(sameHardwareAs: shared, cacheDirectory: directory)
         let queue = try second.makeQueue()
         let ema = try queue.makeBuffer([Float](repeating: 1, count: 5))
         let param = try queue.makeBuffer([Float](repeating: 3, count: 5))
@@ -64,7 +64,7 @@ final class ProgramTests: XCTestCase {
     func testCorruptCacheEntryIsIgnoredAndRebuilt() throws {
         let directory = try temporaryDirectory()
         let shared = try TestDevice.shared()
-        let first = try OpenCLDevice(sameHardwareAs: shared, cacheDirectory: directory)
+        let first = try FrontEndDevice.openCL(sameHardwareAs: shared, cacheDirectory: directory)
         _ = try first.programs.program(file: "random.cl")
         let entries = try FileManager.default.contentsOfDirectory(at: directory, includingPropertiesForKeys: nil)
         let entry = try XCTUnwrap(entries.first { $0.pathExtension == "clbin" })
@@ -72,14 +72,14 @@ final class ProgramTests: XCTestCase {
         bytes[bytes.count / 2] ^= 0xFF
         try Data(bytes).write(to: entry)
 
-        let second = try OpenCLDevice(sameHardwareAs: shared, cacheDirectory: directory)
+        let second = try FrontEndDevice.openCL(sameHardwareAs: shared, cacheDirectory: directory)
         _ = try second.programs.program(file: "random.cl")
         XCTAssertEqual(second.programs.statistics, .init(builtFromSource: 1, rejectedCacheEntries: 1))
         guard case .binary = OpenCLProgramCache(directory: directory).load(key: entry.deletingPathExtension().lastPathComponent)
         else { return XCTFail("the rebuilt program replaced the corrupt entry") }
 
         try Data("DDPMCLB1".utf8).write(to: entry)
-        let third = try OpenCLDevice(sameHardwareAs: shared, cacheDirectory: directory)
+        let third = try FrontEndDevice.openCL(sameHardwareAs: shared, cacheDirectory: directory)
         _ = try third.programs.program(file: "random.cl")
         XCTAssertEqual(third.programs.statistics, .init(builtFromSource: 1, rejectedCacheEntries: 1), "truncated entry")
     }
@@ -88,7 +88,7 @@ final class ProgramTests: XCTestCase {
         let directory = try temporaryDirectory()
         let blocker = directory.appendingPathComponent("file")
         try Data("x".utf8).write(to: blocker)
-        let device = try OpenCLDevice(sameHardwareAs: try TestDevice.shared(), cacheDirectory: blocker)
+        let device = try FrontEndDevice.openCL(sameHardwareAs: try TestDevice.shared(), cacheDirectory: blocker)
         _ = try device.programs.program(file: "fill_copy.cl")
         XCTAssertEqual(device.programs.statistics, .init(builtFromSource: 1, cacheWriteFailures: 1))
     }

@@ -81,7 +81,7 @@ final class QueueTests: XCTestCase {
     func testEventsCompleteAndOrderQueues() throws {
         let device = try TestDevice.shared()
         let producer = try makeQueue()
-        let consumer = try XCTUnwrap(try device.makeQueue() as? OpenCLQueue)
+        let consumer = try device.makeQueue()
         let count = 1 << 16
         let shared = try device.allocate(bytes: count * 4)
         let result = try device.allocate(bytes: count * 4)
@@ -97,7 +97,7 @@ final class QueueTests: XCTestCase {
         XCTAssertEqual(producer.counters.hostSynchronizations, 0)
         XCTAssertEqual(try consumer.readFloats(result.slice(), count: count), [Float](repeating: 49, count: count))
 
-        let other = try OpenCLDevice(sameHardwareAs: device, cacheDirectory: nil)
+        let other = try FrontEndDevice.openCL(sameHardwareAs: device, cacheDirectory: nil)
         let foreign = try other.makeQueue().record()
         XCTAssertThrowsError(try consumer.waitOnDevice(for: foreign)) {
             XCTAssertTrue("\($0)".contains("another instance"), "\($0)")
@@ -148,7 +148,7 @@ final class QueueTests: XCTestCase {
     }
 
     func testAllocationLimitsAndMemoryStats() throws {
-        let device = try OpenCLDevice(sameHardwareAs: try TestDevice.shared(), cacheDirectory: nil)
+        let device = try FrontEndDevice.openCL(sameHardwareAs: try TestDevice.shared(), cacheDirectory: nil)
         let limit = device.info.maxAllocationBytes
         XCTAssertThrowsError(try device.allocate(bytes: limit + 1)) { error in
             XCTAssertEqual(error as? DeviceError, .allocationTooLarge(device: device.info.name, requested: limit + 1, limit: limit))
@@ -188,7 +188,7 @@ final class QueueTests: XCTestCase {
         assertInvalid(.fill(count: 4, value: 0), [], "expected 1 operands")
         assertInvalid(.fill(count: 17, value: 0), [buffer.slice()], "needs 68 bytes")
         assertInvalid(.fill(count: 2, value: 0), [buffer.slice(offset: 2)], "multiple of 4")
-        let stranger = try OpenCLDevice(sameHardwareAs: try TestDevice.shared(), cacheDirectory: nil).allocate(bytes: 64)
+        let stranger = try FrontEndDevice.openCL(sameHardwareAs: try TestDevice.shared(), cacheDirectory: nil).allocate(bytes: 64)
         assertInvalid(.fill(count: 2, value: 0), [stranger.slice()], "another instance")
         assertInvalid(.fill(count: -3, value: 0), [buffer.slice()], "negative")
         assertInvalid(.copy(StridedCopy(shape: [2], srcStrides: [-1], dstStrides: [1])), [buffer.slice(offset: 4), buffer.slice()],

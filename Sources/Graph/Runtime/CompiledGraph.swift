@@ -152,7 +152,7 @@ public final class CompiledGraph {
             launches.append(Launch(kernel: .randomAdvance, operands: [randomState.slice()], label: "random_advance"))
         }
         self.schedule = Schedule(launches)
-        self.executor = Executor(schedule: schedule, queue: queue)
+        self.executor = try Executor(schedule: schedule, queue: queue)
         self.report = CompileReport(nodes: laid.program.graph.nodes.count, kernels: schedule.count, memory: plan.report,
                                     fusion: fusion, materializations: laid.materializations)
     }

@@ -32,20 +32,24 @@ public struct Schedule: @unchecked Sendable {
     public func followed(by other: Schedule) -> Schedule { Schedule(launches + other.launches) }
 }
 
-/// Replays a ``Schedule`` on one queue: the whole per-run host work is one `launch` per entry.
+/// Replays a ``Schedule`` on one queue.
+///
+/// The schedule is prepared once (``Queue/prepare(_:)``: every launch validated, and handed to
+/// the device whole where it records schedules), so a run does no per-launch checking: one
+/// backend launch per entry, or one replay call.
 public final class Executor {
     public let queue: Queue
     public let schedule: Schedule
+    private let prepared: PreparedSchedule
 
-    public init(schedule: Schedule, queue: Queue) {
+    public init(schedule: Schedule, queue: Queue) throws {
         self.schedule = schedule
         self.queue = queue
+        self.prepared = try queue.prepare(schedule.launches.map { PreparedLaunch(kernel: $0.kernel, operands: $0.operands) })
     }
 
     /// Enqueues every launch in order; returns without waiting for the device.
     public func run() throws {
-        for launch in schedule.launches {
-            try queue.launch(launch.kernel, launch.operands)
-        }
+        try queue.run(prepared)
     }
 }

@@ -127,8 +127,8 @@ public final class TrainingStep {
         try add(.adam(adam), [store.buffer.slice(), gradBuffer.slice(), m.slice(), v.slice(), hyper.slice()], "optimizer/adam")
         try add(.randomAdvance, [compiled.randomState.slice()], "optimizer/random_advance")
         optimizerTail = Schedule(tail)
-        executors = compiledVariants.map { Executor(schedule: $0.schedule, queue: queue) }
-        tailExecutor = Executor(schedule: optimizerTail, queue: queue)
+        executors = try compiledVariants.map { try Executor(schedule: $0.schedule, queue: queue) }
+        tailExecutor = try Executor(schedule: optimizerTail, queue: queue)
         if let ema, let config = configuration.ema {
             emaCopyTail = try TrainingStep.emaCopy(parameters: store, ema: ema, device: device)
             emaUpdateTail = try TrainingStep.emaUpdate(config, step: hyperStep, decay: emaHyper.slice(), parameters: store,
@@ -137,8 +137,8 @@ public final class TrainingStep {
             emaCopyTail = Schedule([])
             emaUpdateTail = Schedule([])
         }
-        emaCopyExecutor = Executor(schedule: emaCopyTail, queue: queue)
-        emaUpdateExecutor = Executor(schedule: emaUpdateTail, queue: queue)
+        emaCopyExecutor = try Executor(schedule: emaCopyTail, queue: queue)
+        emaUpdateExecutor = try Executor(schedule: emaUpdateTail, queue: queue)
 
         // Initial state: weights from the seed, zero moments, step 0, scale 1, EMA = weights.
         try store.initialize(seed: configuration.seed, queue: queue)
