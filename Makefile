@@ -29,12 +29,15 @@ deps:
 		DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y --no-install-recommends $$missing; \
 	fi
 
-## build: the release `ddpm` binary ($(SCRATCH)/release/ddpm).
+## build: the release `ddpm` binary ($(SCRATCH)/release/ddpm) and, next to it, the OpenCL device
+## plugin (libddpm-device-opencl.so) that it loads at run time.
 build: deps
 	$(SWIFT) build -c release $(SWIFTPM) --product ddpm
-	@echo "built $(DDPM)"
+	$(SWIFT) build -c release $(SWIFTPM) --product ddpm-device-opencl
+	@echo "built $(DDPM) and $(SCRATCH)/release/libddpm-device-opencl.so"
 
-## test: the whole test suite (debug build), including the conformance suite on cpu and opencl.
+## test: the whole test suite (debug build), including the conformance suite on cpu and opencl
+## (--build-tests also builds the OpenCL plugin next to the test bundle, where the registry finds it).
 test: deps
 	$(SWIFT) build $(SWIFTPM) --build-tests
 	$(SWIFT) test $(SWIFTPM) --skip-build

@@ -68,6 +68,21 @@ extension QueueCatalog {
                 try queue.launch(.gemm(gemm), [x.slice(), x.slice(), x.slice(offset: 1024)])
             }
         })
+        // The contract pins the error for an unsupported launch down: `unsupportedKernel`, thrown
+        // before anything is enqueued. Checked with the first catalog kernel the device declines.
+        cases.append(QueueCase("launch.unsupported(error and queue usable afterwards)") { device in
+            guard let declined = CaseCatalog.kernelCases().first(where: { !device.supports($0.kernel) })?.kernel else {
+                throw CheckSkip(reason: "the device supports every kernel of the catalog")
+            }
+            let queue = try device.makeQueue()
+            let operands = try declined.operands.map { try device.allocate(bytes: max($0.byteCount, 4)).slice() }
+            try expectDeviceError("launch of unsupported \(declined.caseDescription)", matches: {
+                if case .unsupportedKernel = $0 { return true }
+                return false
+            }) { try queue.launch(declined, operands) }
+            try expect(queue.counters.kernelsLaunched == 0, "an unsupported launch was counted")
+            try queue.synchronize()
+        })
         // A refused launch leaves the queue usable.
         cases.append(QueueCase("launch.invalid(queue usable afterwards)") { device in
             let queue = try device.makeQueue()

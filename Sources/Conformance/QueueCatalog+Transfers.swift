@@ -93,6 +93,23 @@ public enum QueueCatalog {
             }
             try queue.synchronize()
         })
+        // The contract pins overlapping device copies down: refused on every device (no backend
+        // needs memmove semantics), while touching ranges are fine.
+        cases.append(QueueCase("queue.copy(overlapping ranges refused)") { device in
+            let queue = try device.makeQueue()
+            let buffer = try queue.makeBuffer((0..<16).map(Float.init))
+            for (from, to) in [(0, 16), (16, 0), (8, 8)] {
+                try expectDeviceError("copy of 32 bytes from offset \(from) to offset \(to) of one buffer", matches: {
+                    if case let .invalidOperands(_, reason) = $0 { return reason.contains("overlap") }
+                    return false
+                }) { try queue.copy(from: buffer.slice(offset: from), to: buffer.slice(offset: to), byteCount: 32) }
+            }
+            try queue.copy(from: buffer.slice(), to: buffer.slice(offset: 32), byteCount: 32)
+            let values = try queue.readFloats(buffer.slice(), count: 16)
+            try expect(values == (0..<8).map(Float.init) + (0..<8).map(Float.init),
+                       "touching copy [0, 32) -> [32, 64) gave \(values)")
+            try expect(queue.counters.deviceCopies == 1, "refused copies were counted: \(queue.counters.deviceCopies)")
+        })
         return cases
     }
 }

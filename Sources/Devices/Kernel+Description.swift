@@ -69,7 +69,12 @@ extension Kernel {
         switch self {
         case let .gemm(g): return g.flops
         case let .conv2d(c), let .conv2dBackwardData(c), let .conv2dBackwardWeight(c): return c.flops
-        default: return 0
+        // Memory-bound kernels: perf mode reports their GB/s (``minimumBytes``) instead.
+        case .fill, .copy, .unary, .unaryBackward, .binary, .reduce, .softmax, .softmaxBackward, .rmsNorm,
+             .rmsNormBackward, .groupNorm, .groupNormBackward, .pixelUnshuffle, .pixelShuffle, .upsampleNearest,
+             .upsampleNearestBackward, .timestepEmbedding, .gather, .random, .randomAdvance, .adam, .emaUpdate,
+             .gradClipScale:
+            return 0
         }
     }
 

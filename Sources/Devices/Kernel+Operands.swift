@@ -165,6 +165,9 @@ extension Kernel {
             throw DeviceError.invalidOperands(kernel: family, reason: problem)
         }
         for (spec, slice) in zip(specs, slices) {
+            guard spec.count >= 0 else {
+                throw DeviceError.invalidOperands(kernel: family, reason: "operand '\(spec.name)' has a negative size (\(spec.count) elements)")
+            }
             guard slice.buffer.deviceName == device else {
                 throw DeviceError.invalidOperands(
                     kernel: family, reason: "operand '\(spec.name)' lives on device '\(slice.buffer.deviceName)', not '\(device)'")
@@ -209,7 +212,9 @@ extension Kernel {
             return dim >= 4 && dim % 2 == 0 ? nil : "dim \(dim) must be even and at least 4"
         case let .random(.integer(low, high), _, _):
             return high > low ? nil : "integer range [\(low), \(high)) is empty"
-        default: return nil
+        case .fill, .unary, .unaryBackward, .reduce, .softmax, .softmaxBackward, .rmsNorm, .rmsNormBackward,
+             .gather, .random(.uniform, _, _), .random(.normal, _, _), .randomAdvance, .adam, .emaUpdate, .gradClipScale:
+            return nil
         }
     }
 }

@@ -38,8 +38,10 @@ extension OpenCLDevice {
             if tableRows == 0 && rows * width > 0 { return "the table has no rows to gather from" }
         case let .conv2d(c), let .conv2dBackwardData(c), let .conv2dBackwardWeight(c):
             if c.kernelHeight < 1 || c.kernelWidth < 1 { return "kernel size \(c.kernelHeight)x\(c.kernelWidth) is empty" }
-        default:
-            break
+        case .fill, .unary, .unaryBackward, .reduce, .softmax, .softmaxBackward, .rmsNorm, .rmsNormBackward, .groupNorm,
+             .groupNormBackward, .gemm, .pixelUnshuffle, .pixelShuffle, .upsampleNearest, .upsampleNearestBackward,
+             .timestepEmbedding, .random, .randomAdvance, .adam, .emaUpdate, .gradClipScale:
+            break   // covered by the size checks above
         }
         return nil
     }

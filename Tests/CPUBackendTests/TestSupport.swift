@@ -145,7 +145,7 @@ func reference(_ kernel: Kernel, _ inputs: [[Float]]) throws -> [[Float]] {
 /// Runs `kernel` through `kernels` directly on `cpu` buffers (bypassing the queue).
 func runDirect(_ kernels: CPUFast, _ kernel: Kernel, _ inputs: [Words]) throws -> [Words] {
     let buffers = try inputs.map { words -> CPUBuffer in
-        let buffer = try TestDevices.fast.allocate(bytes: words.count * 4) as! CPUBuffer
+        let buffer = try (TestDevices.fast.backend as! CPUDevice).allocateBuffer(bytes: words.count * 4) as! CPUBuffer
         words.withUnsafeBytes { buffer.base.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
         return buffer
     }

@@ -44,6 +44,10 @@ final class TestDoubleQueue: Queue {
     func copy(from source: BufferSlice, to destination: BufferSlice, byteCount: Int) throws {
         let from = try buffer(source, bytes: byteCount, "copy source")
         let to = try buffer(destination, bytes: byteCount, "copy destination")
+        // The contract: overlapping ranges of one buffer are refused (the front end does this for real devices).
+        if from === to, source.offset < destination.offset + byteCount, destination.offset < source.offset + byteCount {
+            throw DeviceError.invalidOperands(kernel: "copy", reason: "source and destination overlap in one buffer")
+        }
         let bytes = from.withBytes { Array($0[source.offset ..< source.offset + byteCount]) }
         to.withBytes { raw in
             for i in 0..<byteCount { raw[destination.offset + i] = bytes[i] }

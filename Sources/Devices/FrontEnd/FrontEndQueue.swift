@@ -131,8 +131,9 @@ public final class FrontEndQueue: Queue {
 
     public func waitOnDevice(for event: Event) throws {
         guard let event = event as? FrontEndEvent, event.queue.frontDevice === frontDevice else {
-            throw DeviceError.invalidOperands(
-                kernel: "waitOnDevice", reason: "the event was not recorded on a queue of device '\(name)'")
+            let place = (event as? FrontEndEvent).map { $0.queue.frontDevice.info.name == name ? "another instance of '\(name)'" : "device '\($0.queue.frontDevice.info.name)'" }
+                ?? "a queue outside the device front end"
+            throw DeviceError.invalidOperands(kernel: "waitOnDevice", reason: "the event was recorded on \(place), not on '\(name)'")
         }
         try backend.waitOnDevice(for: event.backend)
     }

@@ -27,7 +27,9 @@ static int32_t error_code(const DdpmError *error) { return error->code; }
 static const char *error_message(const DdpmError *error) { return error->message; }
 static void error_destroy(DdpmError *error) { free(error); }
 
+#ifndef BROKEN_INIT
 static DdpmPlugin the_plugin;
+#endif
 static DdpmError *initialize(const DdpmInitArgs *args, DdpmPlugin **out) {
     (void)args;
 #ifdef BROKEN_INIT
@@ -183,6 +185,7 @@ const DdpmDeviceApi *ddpm_device_get_api(void) {
     api->queue_download = queue_download;
     api->queue_copy = queue_copy;
 #ifdef BROKEN_NULL_SLOT
+    (void)queue_launch;
     api->queue_launch = NULL;
 #else
     api->queue_launch = queue_launch;

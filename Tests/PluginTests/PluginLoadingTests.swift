@@ -1,0 +1,176 @@
+import Devices
+import Foundation
+import XCTest
+@testable import Backends
+
+/// Device plugins: a correct C plugin runs through the front end, and each kind of broken plugin
+/// fails to load with a clear error naming its file (one test per failure the interface guards).
+///
+/// The plugins are built from `Fixtures/test_plugin.c` with the system C compiler, one variant
+/// per `-D` macro, against the project's `ddpm_device.h`.
+final class PluginLoadingTests: XCTestCase {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let header = root.appendingPathComponent("Sources/CDeviceAPI/include").path
+    static let source = root.appendingPathComponent("Tests/PluginTests/Fixtures/test_plugin.c").path
+    static let directory: URL = {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("ddpm-plugin-tests-\(getpid())")
+        try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }()
+
+    /// Compiles the test plugin with `define` (nil: the correct plugin) into `folder/name`.
+    static func build(_ define: String?, name: String? = nil, in folder: URL = directory) throws -> String {
+        let file = folder.appendingPathComponent(name ?? "libddpm-device-\(define?.lowercased() ?? "testdev").so").path
+        let compiler = Process()
+        compiler.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        compiler.arguments = ["cc", "-std=c99", "-Wall", "-Werror", "-shared", "-fPIC", "-I", header]
+            + (define.map { ["-D", $0] } ?? []) + ["-o", file, source]
+        let errors = Pipe()
+        compiler.standardError = errors
+        try compiler.run()
+        compiler.waitUntilExit()
+        let log = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        guard compiler.terminationStatus == 0 else {
+            throw NSError(domain: "cc", code: Int(compiler.terminationStatus), userInfo: [NSLocalizedDescriptionKey: log])
+        }
+        return file
+    }
+
+    /// Loading `define`'s variant fails with a ``PluginError`` for that file whose reason contains `expected`.
+    private func assertRefused(_ define: String, _ expected: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        let path = try Self.build(define)
+        XCTAssertThrowsError(try PluginLibrary(path: path), file: file, line: line) { error in
+            guard let failure = error as? PluginError else { return XCTFail("\(error)", file: file, line: line) }
+            XCTAssertEqual(failure.file, path, file: file, line: line)
+            XCTAssertTrue(failure.reason.contains(expected), "'\(failure.reason)' should contain '\(expected)'", file: file, line: line)
+            XCTAssertTrue(failure.description.hasPrefix("device plugin \(path): "), file: file, line: line)
+        }
+    }
+
+    // MARK: A correct plugin
+
+    func testCorrectPluginRunsThroughTheFrontEnd() throws {
+        let library = try PluginLibrary(path: try Self.build(nil))
+        XCTAssertEqual(library.interfaceVersion, "1.0")
+        XCTAssertEqual(library.pluginName, "testdev")
+        XCTAssertEqual(library.devices.map(\.name), ["testdev:0"])
+        XCTAssertEqual(library.devices[0].properties, [.init("memory", "host (malloc)")])
+        XCTAssertTrue(library.notes.isEmpty)
+
+        let device = FrontEndDevice(try PluginDevice(library: library, index: 0))
+        let queue = try device.makeQueue()
+        let x = try queue.makeBuffer([Float](repeating: 1, count: 8))
+        try queue.launch(.fill(count: 4, value: 2.5), [x.slice(offset: 8)])
+        XCTAssertEqual(try queue.readFloats(x.slice(), count: 8), [1, 1, 2.5, 2.5, 2.5, 2.5, 1, 1])
+        XCTAssertEqual(queue.counters.kernelsLaunched, 1)
+        XCTAssertEqual(queue.counters.bytesUploaded, 32)
+        XCTAssertEqual(device.memoryStats.liveBuffers, 1)
+
+        // The front end refuses what the contract says it refuses, before the plugin sees it.
+        XCTAssertThrowsError(try queue.launch(.unary(.silu, count: 8), [x.slice(), x.slice()])) { error in
+            guard case let .unsupportedKernel(name, kernel)? = error as? DeviceError else { return XCTFail("\(error)") }
+            XCTAssertEqual(name, "testdev:0")
+            XCTAssertTrue(kernel.hasPrefix("unary.silu"), kernel)
+        }
+        XCTAssertThrowsError(try queue.copy(from: x.slice(), to: x.slice(offset: 4), byteCount: 16)) { error in
+            guard case let .invalidOperands(_, reason)? = error as? DeviceError else { return XCTFail("\(error)") }
+            XCTAssertTrue(reason.contains("overlap"), reason)
+        }
+        XCTAssertThrowsError(try queue.launch(.fill(count: 9, value: 0), [x.slice()])) { error in
+            guard case let .invalidOperands(_, reason)? = error as? DeviceError else { return XCTFail("\(error)") }
+            XCTAssertTrue(reason.contains("needs 36 bytes"), reason)
+        }
+        XCTAssertThrowsError(try device.allocate(bytes: (1 << 20) + 1)) { error in
+            XCTAssertEqual(error as? DeviceError, .allocationTooLarge(device: "testdev:0", requested: (1 << 20) + 1, limit: 1 << 20))
+        }
+        // A schedule replays through queue_launch when the plugin has no schedule slots.
+        let schedule = try queue.prepare([PreparedLaunch(kernel: .fill(count: 2, value: 7), operands: [x.slice()])])
+        XCTAssertFalse(schedule.isRecordedByDevice)
+        try queue.run(schedule)
+        XCTAssertEqual(try queue.readFloats(x.slice(), count: 3), [7, 7, 2.5])
+        XCTAssertEqual(queue.counters.kernelsLaunched, 2)
+    }
+
+    // MARK: Broken plugins, one per failure
+
+    func testNotASharedLibrary() throws {
+        let path = Self.directory.appendingPathComponent("libddpm-device-text.so").path
+        try Data("not an ELF file\n".utf8).write(to: URL(fileURLWithPath: path))
+        XCTAssertThrowsError(try PluginLibrary(path: path)) { error in
+            guard let failure = error as? PluginError else { return XCTFail("\(error)") }
+            XCTAssertEqual(failure.file, path)
+            XCTAssertTrue(failure.reason.hasPrefix("cannot be loaded: "), failure.reason)
+        }
+    }
+
+    func testMissingEntryPoint() throws {
+        try assertRefused("BROKEN_NO_ENTRY", "exports no 'ddpm_device_get_api'")
+    }
+
+    func testMajorVersionMismatch() throws {
+        try assertRefused("BROKEN_MAJOR", "was built for device interface 2.0; this ddpm speaks 1.0")
+    }
+
+    func testNewerMinorRunsWithTheCommonPart() throws {
+        let library = try PluginLibrary(path: try Self.build("NEWER_MINOR"))
+        XCTAssertEqual(library.interfaceVersion, "1.7")
+        XCTAssertEqual(library.notes, ["built for interface 1.7, newer than this ddpm's 1.0: running with the 1.0 part of its table"])
+        let device = FrontEndDevice(try PluginDevice(library: library, index: 0))
+        let queue = try device.makeQueue()
+        let x = try device.allocate(bytes: 8)
+        try queue.launch(.fill(count: 2, value: 3), [x.slice()])
+        XCTAssertEqual(try queue.readFloats(x.slice(), count: 2), [3, 3])
+    }
+
+    func testInitializeFailure() throws {
+        try assertRefused("BROKEN_INIT", "initialize failed: simulated: the test accelerator is not plugged in")
+        XCTAssertThrowsError(try PluginLibrary(path: try Self.build("BROKEN_INIT"))) { error in
+            XCTAssertEqual((error as? PluginError)?.unavailable, true, "DDPM_ERROR_UNAVAILABLE marks the family unavailable")
+        }
+    }
+
+    func testTwoDevicesWithOneName() throws {
+        try assertRefused("BROKEN_DUPLICATE", "reports two devices named 'testdev:0'")
+    }
+
+    func testTableSmallerThanItsVersionRequires() throws {
+        try assertRefused("BROKEN_SHORT_TABLE", "its DdpmDeviceApi.struct_size is")
+        try assertRefused("BROKEN_SHORT_TABLE", "bytes interface 1.0 requires")
+    }
+
+    func testDeviceInfoSmallerThanItsVersionRequires() throws {
+        try assertRefused("BROKEN_SHORT_INFO", "device 0: DdpmDeviceInfo.struct_size is 16 bytes, smaller than")
+    }
+
+    func testRequiredSlotLeftNull() throws {
+        try assertRefused("BROKEN_NULL_SLOT", "leaves required slot queue_launch NULL")
+    }
+
+    func testDeviceNameTakenByABuiltInDevice() throws {
+        let path = try Self.build("CLASH_WITH_CPU")
+        let discovery = PluginDiscovery.run(explicitFiles: [path], environment: [:], executable: nil, taken: ["cpu", "cpu-reference"])
+        XCTAssertTrue(discovery.loaded.isEmpty)
+        XCTAssertEqual(discovery.failures.map(\.file), [path])
+        XCTAssertEqual(discovery.failures.first?.reason, "reports a device named 'cpu', a name another device already has")
+    }
+
+    // MARK: Discovery
+
+    func testDiscoveryFindsPluginsInDevicePathOnceEach() throws {
+        let folder = Self.directory.appendingPathComponent("path-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let good = try Self.build(nil, name: "libddpm-device-testdev.so", in: folder)
+        let broken = try Self.build("BROKEN_MAJOR", name: "libddpm-device-old.so", in: folder)
+        _ = try Self.build(nil, name: "libother.so", in: folder)   // not named like a plugin: ignored
+        let discovery = PluginDiscovery.run(explicitFiles: [good], environment: ["DDPM_DEVICE_PATH": "/nonexistent:" + folder.path],
+                                            executable: nil, taken: [])
+        XCTAssertEqual(discovery.loaded.map(\.path), [good], "found twice (explicit and in the path), loaded once")
+        XCTAssertEqual(discovery.failures.map(\.file), [broken])
+        XCTAssertEqual(discovery.folders, ["/nonexistent", folder.path])
+    }
+
+    func testExplicitFileThatDoesNotExist() {
+        let discovery = PluginDiscovery.run(explicitFiles: ["/nonexistent/libx.so"], environment: [:], executable: nil, taken: [])
+        XCTAssertEqual(discovery.failures.map(\.description), ["device plugin /nonexistent/libx.so: does not exist"])
+    }
+}
