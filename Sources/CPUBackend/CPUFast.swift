@@ -36,50 +36,44 @@ final class CPUFast: CPUKernelSet, @unchecked Sendable {
     static let defaultFilterCacheBytes = 512 << 20
 
     func run(_ kernel: Kernel, _ a: KernelArgs, workspace: Workspace) throws {
-        switch kernel {
-        case let .fill(count, value): fill(count: count, value: value, out: a.float(0))
-        case let .copy(c): copy(c, src: a.float(0), dst: a.float(1))
-        case let .unary(op, count): unary(op, count: count, x: a.float(0), y: a.float(1))
-        case let .unaryBackward(op, count):
-            unaryBackward(op, count: count, x: a.float(0), dy: a.float(1), dx: a.float(2))
-        case let .binary(op, b): binary(op, b, a: a.float(0), b: a.float(1), out: a.float(2))
-        case let .reduce(op, r): reduce(op, r, x: a.float(0), y: a.float(1))
-        case let .softmax(r): softmax(r, x: a.float(0), y: a.float(1))
-        case let .softmaxBackward(r): softmaxBackward(r, y: a.float(0), dy: a.float(1), dx: a.float(2))
-        case let .rmsNorm(n): rmsNorm(n, x: a.float(0), g: a.float(1), y: a.float(2))
-        case let .rmsNormBackward(n):
-            rmsNormBackward(n, x: a.float(0), g: a.float(1), dy: a.float(2), dx: a.float(3), dg: a.float(4))
-        case let .groupNorm(n):
-            groupNorm(n, x: a.float(0), gamma: a.float(1), beta: a.float(2), y: a.float(3))
-        case let .groupNormBackward(n):
-            try groupNormBackward(n, x: a.float(0), gamma: a.float(1), dy: a.float(2), dx: a.float(3),
-                                  dgamma: a.float(4), dbeta: a.float(5), workspace: workspace)
-        case let .gemm(g):
-            try gemm(g, a: a.float(0), b: a.float(1), c: a.float(2), bias: g.bias == .none ? nil : a.float(3))
-        case let .conv2d(c):
-            try conv2d(c, x: a.float(0), w: a.float(1), y: a.float(2), bias: c.hasBias ? a.float(3) : nil,
-                       weights: a.region(1), workspace: workspace)
-        case let .conv2dBackwardData(c):
-            try conv2dBackwardData(c, dy: a.float(0), w: a.float(1), dx: a.float(2), weights: a.region(1),
-                                   workspace: workspace)
-        case let .conv2dBackwardWeight(c):
-            try conv2dBackwardWeight(c, x: a.float(0), dy: a.float(1), dw: a.float(2),
-                                     dbias: c.hasBias ? a.float(3) : nil, workspace: workspace)
-        case let .pixelUnshuffle(r): pixelUnshuffle(r, x: a.float(0), y: a.float(1))
-        case let .pixelShuffle(r): pixelShuffle(r, x: a.float(0), y: a.float(1))
-        case let .upsampleNearest(r): upsampleNearest(r, x: a.float(0), y: a.float(1))
-        case let .upsampleNearestBackward(r): upsampleNearestBackward(r, dy: a.float(0), dx: a.float(1))
-        case let .timestepEmbedding(count, dim, theta):
-            timestepEmbedding(count: count, dim: dim, theta: theta, t: a.float(0), out: a.float(1))
-        case let .gather(rows, width, tableRows):
-            gather(rows: rows, width: width, tableRows: tableRows, table: a.float(0), index: a.int32(1), out: a.float(2))
-        case let .random(dist, count, stream):
-            random(dist, count: count, stream: stream, state: a.uint32(0), out: a.uint32(1))
-        case .randomAdvance: a.uint32(0)[2] &+= 1
-        case let .adam(p):
-            adam(p, param: a.float(0), grad: a.float(1), m: a.float(2), v: a.float(3), hyper: a.float(4))
-        case let .emaUpdate(count): emaUpdate(count: count, ema: a.float(0), param: a.float(1), hyper: a.float(2))
-        case let .gradClipScale(maxNorm): gradClipScale(maxNorm: maxNorm, sumOfSquares: a.float(0), scale: a.float(1))
+        switch kernel.call(a.operands) {
+        case let .fill(count, value, out): fill(count: count, value: value, out: out.float)
+        case let .copy(c, src, dst): copy(c, src: src.float, dst: dst.float)
+        case let .unary(op, count, x, y): unary(op, count: count, x: x.float, y: y.float)
+        case let .unaryBackward(op, count, x, dy, dx): unaryBackward(op, count: count, x: x.float, dy: dy.float, dx: dx.float)
+        case let .binary(op, shape, x, y, out): binary(op, shape, a: x.float, b: y.float, out: out.float)
+        case let .reduce(op, r, x, y): reduce(op, r, x: x.float, y: y.float)
+        case let .softmax(r, x, y): softmax(r, x: x.float, y: y.float)
+        case let .softmaxBackward(r, y, dy, dx): softmaxBackward(r, y: y.float, dy: dy.float, dx: dx.float)
+        case let .rmsNorm(n, x, g, y): rmsNorm(n, x: x.float, g: g.float, y: y.float)
+        case let .rmsNormBackward(n, x, g, dy, dx, dg):
+            rmsNormBackward(n, x: x.float, g: g.float, dy: dy.float, dx: dx.float, dg: dg.float)
+        case let .groupNorm(n, x, gamma, beta, y): groupNorm(n, x: x.float, gamma: gamma.float, beta: beta.float, y: y.float)
+        case let .groupNormBackward(n, x, gamma, dy, dx, dgamma, dbeta):
+            try groupNormBackward(n, x: x.float, gamma: gamma.float, dy: dy.float, dx: dx.float,
+                                  dgamma: dgamma.float, dbeta: dbeta.float, workspace: workspace)
+        case let .gemm(g, x, y, c, bias): try gemm(g, a: x.float, b: y.float, c: c.float, bias: bias?.float)
+        case let .conv2d(c, x, w, y, bias):
+            try conv2d(c, x: x.float, w: w.float, y: y.float, bias: bias?.float, weights: w.region, workspace: workspace)
+        case let .conv2dBackwardData(c, dy, w, dx):
+            try conv2dBackwardData(c, dy: dy.float, w: w.float, dx: dx.float, weights: w.region, workspace: workspace)
+        case let .conv2dBackwardWeight(c, x, dy, dw, dbias):
+            try conv2dBackwardWeight(c, x: x.float, dy: dy.float, dw: dw.float, dbias: dbias?.float, workspace: workspace)
+        case let .pixelUnshuffle(r, x, y): pixelUnshuffle(r, x: x.float, y: y.float)
+        case let .pixelShuffle(r, x, y): pixelShuffle(r, x: x.float, y: y.float)
+        case let .upsampleNearest(r, x, y): upsampleNearest(r, x: x.float, y: y.float)
+        case let .upsampleNearestBackward(r, dy, dx): upsampleNearestBackward(r, dy: dy.float, dx: dx.float)
+        case let .timestepEmbedding(count, dim, theta, t, out):
+            timestepEmbedding(count: count, dim: dim, theta: theta, t: t.float, out: out.float)
+        case let .gather(rows, width, tableRows, table, index, out):
+            gather(rows: rows, width: width, tableRows: tableRows, table: table.float, index: index.int32, out: out.float)
+        case let .random(dist, count, stream, state, out): random(dist, count: count, stream: stream, state: state.uint32, out: out.uint32)
+        case let .randomAdvance(state): state.uint32[2] &+= 1
+        case let .adam(p, param, grad, m, v, hyper):
+            adam(p, param: param.float, grad: grad.float, m: m.float, v: v.float, hyper: hyper.float)
+        case let .emaUpdate(count, ema, param, hyper): emaUpdate(count: count, ema: ema.float, param: param.float, hyper: hyper.float)
+        case let .gradClipScale(maxNorm, sumOfSquares, scale):
+            gradClipScale(maxNorm: maxNorm, sumOfSquares: sumOfSquares.float, scale: scale.float)
         }
     }
 }

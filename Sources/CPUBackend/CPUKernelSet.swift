@@ -15,15 +15,23 @@ struct KernelArgs {
         self.regions = regions
     }
 
-    /// Operand `i`'s buffer region, if known.
-    func region(_ i: Int) -> BufferRegion? { i < regions.count ? regions[i] : nil }
+    /// The operands, to bind to their names with ``Kernel/call(_:)``.
+    var operands: [CPUOperand] {
+        pointers.indices.map { CPUOperand(pointer: pointers[$0], region: $0 < regions.count ? regions[$0] : nil) }
+    }
+}
 
-    /// Operand `i` as Float elements.
-    func float(_ i: Int) -> UnsafeMutablePointer<Float> { pointers[i].assumingMemoryBound(to: Float.self) }
-    /// Operand `i` as Int32 elements (indices, integer random numbers).
-    func int32(_ i: Int) -> UnsafeMutablePointer<Int32> { pointers[i].assumingMemoryBound(to: Int32.self) }
-    /// Operand `i` as UInt32 elements (random state).
-    func uint32(_ i: Int) -> UnsafeMutablePointer<UInt32> { pointers[i].assumingMemoryBound(to: UInt32.self) }
+/// One operand on the host: its address and, when tracked, the buffer region it is.
+struct CPUOperand {
+    let pointer: UnsafeMutableRawPointer
+    let region: BufferRegion?
+
+    /// As Float elements.
+    var float: UnsafeMutablePointer<Float> { pointer.assumingMemoryBound(to: Float.self) }
+    /// As Int32 elements (indices, integer random numbers).
+    var int32: UnsafeMutablePointer<Int32> { pointer.assumingMemoryBound(to: Int32.self) }
+    /// As UInt32 elements (random state, raw random output).
+    var uint32: UnsafeMutablePointer<UInt32> { pointer.assumingMemoryBound(to: UInt32.self) }
 }
 
 /// Where an operand lies: its buffer (``CPUBuffer/serial``) and byte offset there. Data a kernel
