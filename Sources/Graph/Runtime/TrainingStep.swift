@@ -85,7 +85,7 @@ public final class TrainingStep {
             var gradientMap: [String: Tensor] = [:]
             for (p, g) in zip(builder.graph.parameters, grads) { gradientMap[p.name] = g }
             compiledVariants.append(try CompiledGraph(
-                builder, outputs: ["loss": loss], gradients: gradientMap, feedback: [:], queue: queue,
+                builder, outputs: ["loss": loss], gradients: gradientMap, queue: queue,
                 parameters: compiledVariants.first?.parameters,
                 options: CompileOptions(fusion: configuration.fusion, randomSeed: configuration.seed),
                 sharing: compiledVariants.first))
