@@ -5,7 +5,7 @@ import XCTest
 /// Dead-code elimination, fusion, the memory planner and replay.
 final class PassTests: XCTestCase {
     func testBestFitArenaReusesTheSmallestFittingBlockAndMerges() {
-        var arena = BestFitArena(alignment: 256)
+        var arena = BestFitArena()
         let a = arena.allocate(1024), b = arena.allocate(256), c = arena.allocate(512), d = arena.allocate(256)
         XCTAssertEqual([a, b, c, d], [0, 1024, 1280, 1792])
         arena.free(a, 1024)
