@@ -27,9 +27,6 @@ final class OpenBLAS: @unchecked Sendable {
     static let trans: Int32 = 112
 
     let sgemm: Sgemm
-    private let setThreads: SetThreads?
-    /// The file that was loaded (`libopenblas.so.0`).
-    let libraryName: String
     /// The kernel set OpenBLAS runs, e.g. `Haswell`, `SkylakeX` (`openblas_get_corename`).
     let coreName: String
     /// `openblas_get_config`, e.g. `OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY Zen MAX_THREADS=64`.
@@ -39,17 +36,15 @@ final class OpenBLAS: @unchecked Sendable {
     /// OpenBLAS's thread count per call (`openblas_get_num_threads`), set to 1 at load.
     let threads: Int
 
-    private init(handle: UnsafeMutableRawPointer, libraryName: String, sgemm: Sgemm, coreTypeSource: String) {
+    private init(handle: UnsafeMutableRawPointer, sgemm: Sgemm, coreTypeSource: String) {
         func symbol<T>(_ name: String, as: T.Type) -> T? {
             dlsym(handle, name).map { unsafeBitCast($0, to: T.self) }
         }
         self.sgemm = sgemm
-        self.libraryName = libraryName
-        self.setThreads = symbol("openblas_set_num_threads", as: SetThreads.self)
         self.coreName = symbol("openblas_get_corename", as: GetString.self).flatMap { $0() }.map { String(cString: $0) } ?? "unknown"
         self.config = symbol("openblas_get_config", as: GetString.self).flatMap { $0() }.map { String(cString: $0) } ?? "OpenBLAS"
         // One thread per call: the device spreads calls over the cores itself (CPUFast+Sgemm.swift).
-        setThreads?(1)
+        symbol("openblas_set_num_threads", as: SetThreads.self)?(1)
         self.threads = symbol("openblas_get_num_threads", as: GetInt.self).map { Int($0()) } ?? 1
         self.coreTypeSource = coreTypeSource
     }
@@ -109,13 +104,10 @@ final class OpenBLAS: @unchecked Sendable {
                 continue
             }
             let sgemm = unsafeBitCast(raw, to: Sgemm.self)
-            return .success(OpenBLAS(handle: handle, libraryName: name, sgemm: sgemm, coreTypeSource: source))
+            return .success(OpenBLAS(handle: handle, sgemm: sgemm, coreTypeSource: source))
         }
         let detail = errors.first ?? "no candidate library"
         return .failure(DeviceLoadError(
             description: "libopenblas.so.0 not found (\(detail)): apt-get install libopenblas-dev"))
     }
-
-    /// Sets OpenBLAS's thread count for the following calls (process-wide).
-    func setThreadCount(_ count: Int) { setThreads?(Int32(count)) }
 }

@@ -18,9 +18,6 @@ final class Workspace: @unchecked Sendable {
 
     deinit { for slot in slots { free(slot.pointer) } }   // free(nil) is a no-op
 
-    /// Bytes held across all slots.
-    var byteCount: Int { slots.reduce(0) { $0 + $1.bytes } }
-
     /// At least `count` floats of scratch in slot `index` (contents unspecified).
     ///
     /// Throws ``DeviceError/outOfMemory(device:requested:)`` when the memory cannot be had;
@@ -62,12 +59,5 @@ final class WorkspacePool: @unchecked Sendable {
             lock.unlock()
         }
         return try body(workspace)
-    }
-
-    /// Bytes held by idle workspaces.
-    var cachedBytes: Int {
-        lock.lock()
-        defer { lock.unlock() }
-        return free.reduce(0) { $0 + $1.byteCount }
     }
 }

@@ -68,12 +68,11 @@ public enum GoldenRunner {
     }
 }
 
-/// What the checks of one case share: the case, its files, the device and its queue.
+/// What the checks of one case share: the case, its files and a queue of the device.
 struct GoldenContext {
     let golden: GoldenCase
     let io: SafeTensorsFile
     let weights: SafeTensorsFile
-    let device: Device
     let queue: Queue
     let unet: Unet
 
@@ -81,7 +80,6 @@ struct GoldenContext {
         self.golden = golden
         self.io = try SafeTensorsFile(path: golden.ioPath)
         self.weights = try SafeTensorsFile(path: golden.weightsPath)
-        self.device = device
         self.queue = try device.makeQueue()
         self.unet = try Unet(golden.unet)
     }

@@ -43,12 +43,7 @@ public struct GaussianDiffusion: Sendable {
         configuration.autoNormalize ? try g.affine(x, scale: 2, shift: -1) : x
     }
 
-    /// Host form of ``normalize(_:_:)``: `x·2 − 1` elementwise.
-    public func normalize(_ x: [Float]) -> [Float] {
-        configuration.autoNormalize ? x.map { $0 * 2 - 1 } : x
-    }
-
-    /// Host form of the inverse: `(x + 1)·0.5` when auto-normalising (not clamped, as in the reference).
+    /// Host form of the inverse of ``normalize(_:_:)``: `(x + 1)·0.5` when auto-normalising (not clamped, as in the reference).
     public func unnormalize(_ x: [Float]) -> [Float] {
         configuration.autoNormalize ? x.map { ($0 + 1) * 0.5 } : x
     }

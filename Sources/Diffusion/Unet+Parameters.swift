@@ -83,7 +83,4 @@ extension UnetConfiguration {
         conv("final_conv", initDim, resolvedOutDim, 1)
         return specs
     }
-
-    /// Total number of parameters (35,711,491 for the default `Unet(dim: 64)`).
-    public func parameterCount() throws -> Int { try parameterSpecs().reduce(0) { $0 + $1.count } }
 }

@@ -2,7 +2,7 @@ import Devices
 
 /// Element type of a graph tensor. Every type is four bytes wide, as every kernel operand is.
 public enum DType: String, Hashable, Sendable, CustomStringConvertible {
-    case float32, int32, uint32
+    case float32, int32
 
     /// Bytes per element.
     public var size: Int { 4 }
@@ -11,7 +11,6 @@ public enum DType: String, Hashable, Sendable, CustomStringConvertible {
         switch self {
         case .float32: return "f32"
         case .int32: return "i32"
-        case .uint32: return "u32"
         }
     }
 }

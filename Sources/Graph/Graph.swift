@@ -86,9 +86,6 @@ public struct Graph: Sendable {
 
     /// The parameter with this name, if any.
     public func parameter(named name: String) -> ParameterInfo? { parameters.first { $0.name == name } }
-
-    /// Total number of trainable scalars.
-    public var parameterCount: Int { parameters.reduce(0) { $0 + $1.type.count } }
 }
 
 extension Graph: CustomStringConvertible {

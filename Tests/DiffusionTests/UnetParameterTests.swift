@@ -70,7 +70,7 @@ final class UnetParameterTests: XCTestCase {
         XCTAssertEqual(parsed.attnHeads, .all(2))
         XCTAssertEqual(try UnetConfiguration(json: parsed.json), parsed)
         XCTAssertEqual(parsed.resolvedOutDim, 5)
-        XCTAssertEqual(try parsed.parameterCount(), 71_665)  // PyTorch's count for the same arguments
+        XCTAssertEqual(try Unet(parsed).parameterCount, 71_665)  // PyTorch's count for the same arguments
         XCTAssertEqual(try parsed.parameterSpecs().first { $0.name == "final_res_block.block1.proj.weight" }?.shape, [12, 24, 3, 3])
     }
 }

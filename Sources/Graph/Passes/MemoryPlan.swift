@@ -88,7 +88,7 @@ struct MemoryPlan {
             }
         }
 
-        var arena = BestFitArena(alignment: MemoryPlan.alignment)
+        var arena = BestFitArena()
         var block: [ValueID: (offset: Int, size: Int)] = [:]
         for (i, node) in nodes.enumerated() {
             var transferred = Set<ValueID>()
@@ -152,14 +152,12 @@ struct MemoryPlan {
 
 /// A best-fit offset allocator over one growing arena, merging neighbouring free blocks.
 struct BestFitArena {
-    let alignment: Int
     /// Free blocks, sorted by offset.
     private var free: [(offset: Int, size: Int)] = []
     private(set) var top = 0
     private(set) var peak = 0
 
-    init(alignment: Int) { self.alignment = alignment }
-
+    /// `bytes` rounded up to a multiple of `alignment` (at least one); callers allocate rounded sizes.
     static func round(_ bytes: Int, _ alignment: Int) -> Int { max(alignment, (bytes + alignment - 1) / alignment * alignment) }
 
     mutating func allocate(_ size: Int) -> Int {

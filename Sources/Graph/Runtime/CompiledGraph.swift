@@ -58,22 +58,20 @@ public final class CompiledGraph {
     /// parameter named in `gradients`, the given tensor is written into the gradient buffer.
     ///
     /// - Parameters:
-    ///   - feedback: input name → tensor copied into that input's device buffer at the end of every
-    ///     run, so a chain (e.g. `x_t → x_{t−1}` of a sampler) stays on the device between runs.
     ///   - parameters: an existing store to share (e.g. the training step's weights or its EMA); by
     ///     default a new store is made for the graph's parameters (left uninitialised: call
     ///     `initialize` or `load`).
     public convenience init(_ builder: GraphBuilder, outputs: [String: Tensor], gradients: [String: Tensor] = [:],
-                            feedback: [String: Tensor] = [:], queue: Queue, parameters: ParameterStore? = nil,
+                            queue: Queue, parameters: ParameterStore? = nil,
                             options: CompileOptions = CompileOptions()) throws {
-        try self.init(builder, outputs: outputs, gradients: gradients, feedback: feedback, queue: queue,
+        try self.init(builder, outputs: outputs, gradients: gradients, queue: queue,
                       parameters: parameters, options: options, sharing: nil)
     }
 
     /// The designated initialiser; `sharing` gives the gradient buffer and random state of another
     /// graph of the same parameters (the variants of one ``TrainingStep``).
     init(_ builder: GraphBuilder, outputs: [String: Tensor], gradients: [String: Tensor],
-         feedback: [String: Tensor], queue: Queue, parameters: ParameterStore?,
+         queue: Queue, parameters: ParameterStore?,
          options: CompileOptions, sharing: CompiledGraph?) throws {
         let device = queue.device
         self.queue = queue
@@ -96,18 +94,8 @@ public final class CompiledGraph {
             guard t.shape == p.type.shape else { throw GraphError.hostDataMismatch(name: "gradient of \(name)", expected: p.type.count, got: t.count) }
         }
 
-        var feedbackOutputs: [String: Tensor] = [:]
-        for (name, t) in feedback {
-            guard let input = graph.inputs.first(where: { $0.name == name }) else {
-                throw GraphError.unknownName(kind: "input", name: name, available: graph.inputs.map(\.name))
-            }
-            guard input.type == t.type else {
-                throw GraphError.invalidUse("feedback into input '\(name)' \(input.type) comes from a \(t.type) tensor")
-            }
-            feedbackOutputs[CompiledGraph.feedbackPrefix + name] = t
-        }
         var program = Program(graph: graph,
-                              outputs: outputs.merging(feedbackOutputs) { a, _ in a }.sorted { $0.key < $1.key }.map { ($0.key, $0.value.id) },
+                              outputs: outputs.sorted { $0.key < $1.key }.map { ($0.key, $0.value.id) },
                               gradients: gradients.sorted { offsets[$0.key]! < offsets[$1.key]! }.map { ($0.key, $0.value.id) })
         program = program.eliminatingDeadCode()
         var fusion = FusionReport()
@@ -141,13 +129,6 @@ public final class CompiledGraph {
                                 outputs: outputBuffer, arena: arena, rng: randomState)
         var lowering = Lowering(laid, plan: plan, bindings: bindings, device: device)
         var launches = try lowering.lower()
-        for (name, _) in feedback.sorted(by: { $0.key < $1.key }) {
-            let slot = plan.outputSlots[CompiledGraph.feedbackPrefix + name]!
-            let kernel = Kernel.copy(.contiguous(slot.count))
-            let operands = [outputBuffer.slice(offset: slot.offset * 4), inputs[name]!.0.slice()]
-            try kernel.validate(operands, on: device.info.name)
-            launches.append(Launch(kernel: kernel, operands: operands, label: "feedback/\(name)"))
-        }
         if options.advancesRandomState {
             launches.append(Launch(kernel: .randomAdvance, operands: [randomState.slice()], label: "random_advance"))
         }
@@ -167,8 +148,6 @@ public final class CompiledGraph {
         try self.init(builder, outputs: outputs.merging(["loss": loss]) { a, _ in a }, gradients: map, queue: queue,
                       parameters: parameters, options: options)
     }
-
-    static let feedbackPrefix = "feedback:"
 
     /// Names and types of the host inputs.
     public var inputTypes: [String: TensorType] { inputs.mapValues(\.type) }

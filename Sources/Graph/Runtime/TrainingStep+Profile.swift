@@ -41,15 +41,3 @@ extension TrainingStep {
             parameters: parameters.layout.count)
     }
 }
-
-extension CompiledGraph {
-    /// Mean wall-clock seconds of one run (enqueue to completion) over `runs` runs, after draining the queue.
-    public func secondsPerRun(_ runs: Int) throws -> Double {
-        guard runs >= 1 else { throw GraphError.invalidUse("secondsPerRun needs at least one run") }
-        try queue.synchronize()
-        let start = DispatchTime.now().uptimeNanoseconds
-        for _ in 0..<runs { try run() }
-        try queue.synchronize()
-        return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 / Double(runs)
-    }
-}

@@ -85,7 +85,7 @@ public final class TrainingStep {
             var gradientMap: [String: Tensor] = [:]
             for (p, g) in zip(builder.graph.parameters, grads) { gradientMap[p.name] = g }
             compiledVariants.append(try CompiledGraph(
-                builder, outputs: ["loss": loss], gradients: gradientMap, feedback: [:], queue: queue,
+                builder, outputs: ["loss": loss], gradients: gradientMap, queue: queue,
                 parameters: compiledVariants.first?.parameters,
                 options: CompileOptions(fusion: configuration.fusion, randomSeed: configuration.seed),
                 sharing: compiledVariants.first))
@@ -165,16 +165,9 @@ public final class TrainingStep {
     public func step(bytes: UnsafeRawBufferPointer, variant: Int = 0) throws {
         let graph = try compiledVariant(variant)
         guard graph.inputTypes.count == 1, let name = graph.inputTypes.keys.first else {
-            throw GraphError.invalidUse("variant \(variant) has \(graph.inputTypes.count) inputs; use step(inputs:variant:)")
+            throw GraphError.invalidUse("variant \(variant) has \(graph.inputTypes.count) inputs; a training step feeds exactly one")
         }
         try graph.setInput(name, bytes: bytes)
-        try enqueueStep(variant)
-    }
-
-    /// Runs one step of `variant` with every input given by name.
-    public func step(inputs: [String: [Float]], variant: Int = 0) throws {
-        let graph = try compiledVariant(variant)
-        for (name, values) in inputs { try graph.setInput(name, values) }
         try enqueueStep(variant)
     }
 

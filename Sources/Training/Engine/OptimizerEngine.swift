@@ -1,4 +1,3 @@
-import Devices
 import Graph
 
 /// What the trainer needs from a compiled optimiser step: run one step on its micro-batches
@@ -8,7 +7,6 @@ import Graph
 /// ``Graph/TrainingStep`` is the engine for one micro-batch per step (the whole step is one
 /// schedule); ``AccumulatedTrainingStep`` averages the gradients of several micro-batches.
 protocol OptimizerEngine: AnyObject {
-    var queue: Queue { get }
     /// The trained weights.
     var parameters: ParameterStore { get }
     /// The EMA of the weights.
@@ -17,8 +15,6 @@ protocol OptimizerEngine: AnyObject {
     var lossCount: Int { get }
     /// The `index`-th loss read back (oldest first).
     func loss(at index: Int) -> StepLoss
-    /// Micro-batches per step.
-    var microBatches: Int { get }
     /// Kernel launches of one optimiser step and the arena of one micro-batch, for the summary.
     var kernelsPerStep: Int { get }
     var arenaPeakBytes: Int { get }
@@ -34,7 +30,6 @@ protocol OptimizerEngine: AnyObject {
 }
 
 extension TrainingStep: OptimizerEngine {
-    var microBatches: Int { 1 }
     var kernelsPerStep: Int { schedule.count }
     var arenaPeakBytes: Int { compiled.report.memory.arenaPeakBytes }
     var lossCount: Int { losses.count }
