@@ -26,7 +26,6 @@ public final class CPUDevice: DeviceBackend, @unchecked Sendable {
         public var registryName: String { self == .fast ? "cpu" : "cpu-reference" }
     }
 
-    public let mode: Mode
     public let info: DeviceInfo
     let kernels: CPUKernelSet
     let workspaces: WorkspacePool
@@ -34,7 +33,6 @@ public final class CPUDevice: DeviceBackend, @unchecked Sendable {
     /// Makes a device in `mode`; the fast mode throws ``DeviceError/unavailable(name:reason:)``
     /// when OpenBLAS cannot be loaded.
     public init(mode: Mode) throws {
-        self.mode = mode
         let name = mode.registryName
         let features = CPUFeatures.host
         let physical = CPUDevice.physicalMemoryBytes
@@ -49,7 +47,7 @@ public final class CPUDevice: DeviceBackend, @unchecked Sendable {
             case let .success(loaded): blas = loaded
             case let .failure(error): throw DeviceError.unavailable(name: name, reason: error.description)
             }
-            self.kernels = CPUFast(blas: blas, deviceName: name)
+            self.kernels = CPUFast(blas: blas)
             properties += [
                 .init("blas", blas.summary),
                 .init("blas core source", blas.coreTypeSource),

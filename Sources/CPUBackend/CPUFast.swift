@@ -8,7 +8,6 @@ final class CPUFast: CPUKernelSet, @unchecked Sendable {
     typealias Pointer = UnsafeMutablePointer<Float>
 
     let blas: OpenBLAS
-    let deviceName: String
     /// Column-buffer floats per convolution chunk (default 32 MiB); a single image may exceed it.
     let columnBudget: Int
     /// Output pixels per image from which a 3×3 convolution goes through Winograd (see
@@ -20,12 +19,11 @@ final class CPUFast: CPUKernelSet, @unchecked Sendable {
     /// Transformed Winograd filter banks kept while their weights are unchanged (sampling).
     let filterCache: WinogradFilterCache
 
-    init(blas: OpenBLAS, deviceName: String, columnBudget: Int = 8 << 20,
+    init(blas: OpenBLAS, columnBudget: Int = 8 << 20,
          winogradMinimumPixels: Int = CPUFast.defaultWinogradMinimumPixels,
          winograd4x4MinimumPixels: Int = CPUFast.defaultWinograd4x4MinimumPixels,
          filterCacheBytes: Int = CPUFast.defaultFilterCacheBytes) {
         self.blas = blas
-        self.deviceName = deviceName
         self.columnBudget = columnBudget
         self.winogradMinimumPixels = winogradMinimumPixels
         self.winograd4x4MinimumPixels = winograd4x4MinimumPixels

@@ -48,7 +48,7 @@ public enum GradientCatalog {
     static func normalisationCases() -> [GradientCase] {
         var cases: [GradientCase] = []
         let rms = [
-            ChannelNorm(batch: 1, channels: 1, spatial: 3), ChannelNorm(batch: 1, channels: 4, spatial: 1),
+            ChannelNorm(batch: 1, channels: 2, spatial: 3), ChannelNorm(batch: 1, channels: 4, spatial: 1),
             ChannelNorm(batch: 2, channels: 3, spatial: 5), ChannelNorm(batch: 2, channels: 8, spatial: 4),
             ChannelNorm(batch: 1, channels: 16, spatial: 6), ChannelNorm(batch: 3, channels: 5, spatial: 7),
         ]

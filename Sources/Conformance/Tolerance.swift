@@ -46,7 +46,7 @@ extension Kernel {
             return .nmse(1e-6)
         case .gemm, .conv2d, .conv2dBackwardData, .conv2dBackwardWeight:
             return .nmse(5e-4)
-        case .copy, .unary, .unaryBackward, .binary, .rmsNorm, .groupNorm, .upsampleNearestBackward,
+        case .unary, .unaryBackward, .binary, .rmsNorm, .groupNorm, .upsampleNearestBackward,
              .timestepEmbedding, .adam, .emaUpdate, .gradClipScale:
             // Elementwise arithmetic (and 2x2 block sums): only rounding of transcendental
             // functions may differ between devices.

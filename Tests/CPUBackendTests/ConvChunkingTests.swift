@@ -12,7 +12,7 @@ final class ConvChunkingTests: XCTestCase {
         for c in shapes {
             let perSample = c.inChannels * c.kernelHeight * c.kernelWidth * c.outHeight * c.outWidth
             for budget in [2 * perSample + 1, perSample - 1] {
-                let kernels = CPUFast(blas: blas, deviceName: "cpu", columnBudget: budget)
+                let kernels = CPUFast(blas: blas, columnBudget: budget)
                 XCTAssertEqual(kernels.chunkSize(c), budget > perSample ? 2 : 1)
                 for kernel in [Kernel.conv2d(c), .conv2dBackwardData(c), .conv2dBackwardWeight(c)] {
                     let inputs = makeInputs(for: kernel, seed: 11)

@@ -16,7 +16,7 @@ final class WinogradTests: XCTestCase {
                                                    kernel: 3, padding: 0)))
         // The device's own choice: im2col below 4×4 maps, F(2×2) at 4×4, F(4×4) from 8×8 up.
         guard case let .success(blas) = OpenBLAS.shared else { return XCTFail("OpenBLAS did not load") }
-        let device = CPUFast(blas: blas, deviceName: "cpu")
+        let device = CPUFast(blas: blas)
         let small = Conv2d(batch: 16, inChannels: 512, outChannels: 512, height: 2, width: 2, kernel: 3)
         let bottom = Conv2d(batch: 16, inChannels: 512, outChannels: 512, height: 4, width: 4, kernel: 3)
         let middle = Conv2d(batch: 16, inChannels: 128, outChannels: 128, height: 8, width: 8, kernel: 3)
@@ -31,8 +31,8 @@ final class WinogradTests: XCTestCase {
         guard case let .success(blas) = OpenBLAS.shared else { return XCTFail("OpenBLAS did not load") }
         // Every eligible shape through each tiling, however small its maps.
         let tilings = [
-            ("F(2×2, 3×3)", CPUFast(blas: blas, deviceName: "cpu", winogradMinimumPixels: 0, winograd4x4MinimumPixels: .max)),
-            ("F(4×4, 3×3)", CPUFast(blas: blas, deviceName: "cpu", winogradMinimumPixels: 0, winograd4x4MinimumPixels: 0)),
+            ("F(2×2, 3×3)", CPUFast(blas: blas, winogradMinimumPixels: 0, winograd4x4MinimumPixels: .max)),
+            ("F(4×4, 3×3)", CPUFast(blas: blas, winogradMinimumPixels: 0, winograd4x4MinimumPixels: 0)),
         ]
         let shapes = [
             // One chunk: 5×7 maps (odd in both directions), tiles 3×4 / 2×2.

@@ -20,11 +20,6 @@ public struct Schedule: @unchecked Sendable {
 
     public var count: Int { launches.count }
 
-    /// Launches per kernel family, e.g. `["gemm": 12, "conv2d": 8]`.
-    public var familyCounts: [String: Int] {
-        launches.reduce(into: [:]) { $0[$1.kernel.family, default: 0] += 1 }
-    }
-
     /// Forward-equivalent floating-point operations of one replay.
     public var flops: Double { launches.reduce(0) { $0 + $1.kernel.flops } }
 
