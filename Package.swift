@@ -91,7 +91,7 @@ let package = Package(
             ]),
         .testTarget(name: "DevicesTests", dependencies: ["Devices"]),
         .testTarget(name: "CPUBackendTests", dependencies: ["Devices", "CPUBackend"]),
-        .testTarget(name: "PluginTests", dependencies: ["Devices", "Backends", "CDeviceAPI"], exclude: ["Fixtures"]),
+        .testTarget(name: "PluginTests", dependencies: ["Devices", "Backends", "CDeviceAPI", "DDPMCLI"], exclude: ["Fixtures"]),
         .testTarget(name: "OpenCLBackendTests", dependencies: ["Devices", "OpenCLBackend"]),
         .testTarget(name: "ConformanceTests", dependencies: ["Devices", "Backends", "Conformance"]),
         .testTarget(name: "GraphTests", dependencies: ["Devices", "Backends", "Graph"]),

@@ -174,3 +174,108 @@ final class PluginLoadingTests: XCTestCase {
         XCTAssertEqual(discovery.failures.map(\.description), ["device plugin /nonexistent/libx.so: does not exist"])
     }
 }
+
+/// `ddpm devices` as a user sees it: plugin devices with their file, and why OpenCL is missing.
+final class DevicesCommandPluginTests: XCTestCase {
+    /// The `ddpm` executable built next to the test bundle, with the OpenCL plugin beside it.
+    static var binary: URL { Bundle.main.bundleURL.appendingPathComponent("ddpm") }
+
+    private func devicesJSON(_ binary: URL, _ arguments: [String] = [], environment: [String: String] = [:]) throws
+        -> (devices: [[String: Any]], failures: [String]) {
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments + ["devices", "--json"]
+        var env = ProcessInfo.processInfo.environment
+        env["DDPM_DEVICE_PATH"] = nil
+        for (key, value) in environment { env[key] = value }
+        process.environment = env
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = Pipe()
+        try process.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 0)
+        let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        return (try XCTUnwrap(object["devices"] as? [[String: Any]]), try XCTUnwrap(object["pluginFailures"] as? [String]))
+    }
+
+    private func entry(_ name: String, in devices: [[String: Any]]) throws -> [String: Any] {
+        try XCTUnwrap(devices.first { $0["name"] as? String == name }, "no entry \(name) in \(devices.map { $0["name"] ?? "?" })")
+    }
+
+    func testOpenCLComesFromThePluginNextToTheBinary() throws {
+        let (devices, failures) = try devicesJSON(Self.binary)
+        XCTAssertEqual(failures, [])
+        XCTAssertEqual(try entry("cpu", in: devices)["origin"] as? String, "built in")
+        let opencl = try entry("opencl:0", in: devices)
+        XCTAssertEqual(opencl["available"] as? Bool, true)
+        let plugin = Self.binary.deletingLastPathComponent().appendingPathComponent("libddpm-device-opencl.so").path
+        XCTAssertEqual(opencl["origin"] as? String, "plugin \(plugin) (device interface 1.0)")
+    }
+
+    func testWithoutThePluginDevicesSaysWhy() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("ddpm-alone-\(getpid())")
+        try? FileManager.default.removeItem(at: folder)
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let lonely = folder.appendingPathComponent("ddpm")
+        try FileManager.default.copyItem(at: Self.binary, to: lonely)
+        let (devices, _) = try devicesJSON(lonely)
+        let opencl = try entry("opencl", in: devices)
+        XCTAssertEqual(opencl["available"] as? Bool, false)
+        let reason = try XCTUnwrap(opencl["reason"] as? String)
+        XCTAssertTrue(reason.hasPrefix("its plugin libddpm-device-opencl.so was not found (searched \(folder.path)"), reason)
+        XCTAssertEqual(try entry("cpu", in: devices)["available"] as? Bool, true, "the built-in devices still work")
+    }
+
+    func testWithoutAnOpenCLPlatformDevicesSaysWhy() throws {
+        // ocl-icd reads its vendor list from OCL_ICD_VENDORS: an empty folder means no platform.
+        let empty = FileManager.default.temporaryDirectory.appendingPathComponent("ddpm-no-icd-\(getpid())")
+        try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: empty) }
+        let (devices, failures) = try devicesJSON(Self.binary, environment: ["OCL_ICD_VENDORS": empty.path])
+        let opencl = try entry("opencl", in: devices)
+        XCTAssertEqual(opencl["available"] as? Bool, false)
+        let reason = try XCTUnwrap(opencl["reason"] as? String)
+        XCTAssertTrue(reason.contains("libddpm-device-opencl.so: initialize failed"), reason)
+        XCTAssertTrue(reason.contains("no OpenCL platform found (install pocl-opencl-icd"), reason)
+        XCTAssertEqual(failures.count, 1)
+    }
+
+    func testBrokenPluginFileIsListedWithItsReason() throws {
+        let broken = try PluginLoadingTests.build("BROKEN_MAJOR", name: "libddpm-device-cli-broken.so")
+        let (devices, failures) = try devicesJSON(Self.binary, ["--device-plugin", broken])
+        XCTAssertEqual(failures, ["device plugin \(broken): was built for device interface 2.0; this ddpm speaks 1.0 (a different major version is incompatible: rebuild the plugin against this ddpm's ddpm_device.h)"])
+        XCTAssertEqual(try entry("opencl:0", in: devices)["available"] as? Bool, true, "other plugins still load")
+        let good = try PluginLoadingTests.build(nil, name: "libddpm-device-cli-good.so")
+        let (withGood, _) = try devicesJSON(Self.binary, ["--device-plugin", good])
+        XCTAssertEqual(try entry("testdev:0", in: withGood)["origin"] as? String, "plugin \(good) (device interface 1.0)")
+    }
+}
+
+/// The OpenCL plugin through the registry: the optional schedule and profiling slots at work.
+final class OpenCLPluginSlotTests: XCTestCase {
+    func testSchedulesAreRecordedByThePluginAndReplayedByHandle() throws {
+        let device = try DeviceRegistry.device(named: "opencl")
+        XCTAssertTrue(device is FrontEndDevice)
+        let queue = try device.makeQueue()
+        let x = try queue.makeBuffer([Float](repeating: 0, count: 64))
+        let y = try device.allocate(bytes: 256)
+        let schedule = try queue.prepare([
+            PreparedLaunch(kernel: .fill(count: 64, value: 2), operands: [x.slice()]),
+            PreparedLaunch(kernel: .unary(.square, count: 64), operands: [x.slice(), y.slice()]),
+        ])
+        XCTAssertTrue(schedule.isRecordedByDevice, "the OpenCL plugin implements schedule_create")
+        queue.resetCounters()
+        queue.isProfiling = true
+        try queue.run(schedule)
+        try queue.run(schedule)
+        XCTAssertEqual(try queue.readFloats(y.slice(), count: 64), [Float](repeating: 4, count: 64))
+        let counters = queue.counters
+        XCTAssertEqual(counters.kernelsLaunched, 4)
+        XCTAssertEqual(counters.launchesPerFamily, ["fill": 2, "unary.square": 2])
+        XCTAssertEqual(Set(counters.timePerFamily.keys), ["fill", "unary.square"], "times from queue_take_launch_times")
+        XCTAssertTrue(counters.timePerFamily.values.allSatisfy { $0 > 0 })
+    }
+}
