@@ -45,6 +45,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // SHA-256 of the OpenCL program cache's keys and entries (issue 15).
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         .systemLibrary(
@@ -57,7 +59,8 @@ let package = Package(
         .executableTarget(name: "EmbedKernels", path: "Plugins/EmbedKernelsTool"),
         .plugin(name: "EmbedKernelsPlugin", capability: .buildTool(), dependencies: ["EmbedKernels"],
                 path: "Plugins/EmbedKernelsPlugin"),
-        .target(name: "OpenCLBackend", dependencies: ["Devices", "COpenCL"],
+        .target(name: "OpenCLBackend",
+                dependencies: ["Devices", "COpenCL", .product(name: "Crypto", package: "swift-crypto")],
                 plugins: ["EmbedKernelsPlugin"]),
         .target(name: "Backends", dependencies: ["Devices", "CPUBackend", "OpenCLBackend"]),
         .target(name: "Conformance", dependencies: ["Devices", "Backends", "Diffusion", "SafeTensors"]),
