@@ -107,7 +107,7 @@ final class OpenCLProgramLibrary: @unchecked Sendable {
                         reject(file, "refused by the driver")
                     }
                 } else {
-                    reject(file, "the driver died loading it in an earlier run")
+                    reject(file, "discarded: the driver died loading it in an earlier run")
                 }
             }
         }

@@ -102,13 +102,13 @@ final class FaultInjectionTests: XCTestCase {
     func testFullDiskOnASmallTmpfsLosesNoTrainedStep() throws {
         let mountPoint = "\(directory)/tmpfs"
         try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
-        // The file system holds the checkpoint reserve (a checkpoint's size plus 256 KiB) and 128 KiB
-        // more, which the metrics log fills first.
+        // The file system holds the checkpoint reserve (four floats per parameter plus 256 KiB) and
+        // a little more (the checkpoint's header size plus 8 KiB), which the metrics log fills first.
         let probe = try Run(training("\(directory)/probe", steps: 1)).finish()
         XCTAssertEqual(probe.status, 0, probe.err)
         let checkpoint = try XCTUnwrap(CheckpointDirectory(path: "\(directory)/probe").newest).path
         let size = try XCTUnwrap(FileManager.default.attributesOfItem(atPath: checkpoint)[.size] as? Int)
-        let kib = (size + (256 << 10) + (128 << 10)) / 1024 + 4
+        let kib = (size + (256 << 10)) / 1024 + 8
         let mount = try Run([], tool: ["/usr/bin/mount", "-t", "tmpfs", "-o", "size=\(kib)k", "tmpfs", mountPoint]).finish()
         guard mount.status == 0 else {
             throw XCTSkip("cannot mount a tmpfs here (\(mount.err.trimmingCharacters(in: .whitespacesAndNewlines))); "
