@@ -114,7 +114,10 @@ def classify(code, sig, timed_out, progressing, rss, stderr, blowup):
     lowered = stderr.lower()
     alloc_failure = any(s in lowered for s in ("out of memory", "cannot allocate", "allocation failed", "bad_alloc",
                                                 "failed to allocate", "memory allocation"))
-    if rss > blowup or alloc_failure:
+    # An allocation refused with an error message (`cannot allocate N bytes; the largest ... is M`)
+    # is a clean error; one that killed the process is a blow-up.
+    clean_exit = code in (1, 2, 64) and "error:" in lowered and "fatal error" not in lowered
+    if rss > blowup or (alloc_failure and not clean_exit):
         return "memory"
     if timed_out:
         return "long" if progressing else "hang"
@@ -263,13 +266,17 @@ def png_big_chunk(data, rng):
     return data[:33] + struct.pack(">I", length) + chunk + b"A" * rng.randint(0, 40)
 
 
-def mutate_png(data, rng):
+def mutate_with(data, rng, specific):
+    """One of the format-specific mutators, by cumulative probability, else a generic byte mutation."""
     r = rng.random()
-    if r < 0.15:
-        return patch_png_dims(data, rng)
-    if r < 0.3:
-        return png_big_chunk(data, rng)
+    for bound, mutator in specific:
+        if r < bound:
+            return mutator(data, rng)
     return mutate_bytes(data, rng)
+
+
+def mutate_png(data, rng):
+    return mutate_with(data, rng, [(0.15, patch_png_dims), (0.3, png_big_chunk)])
 
 
 def patch_jpeg_dims(data, rng):
@@ -297,12 +304,7 @@ def corrupt_scan(data, rng):
 
 
 def mutate_jpeg(data, rng):
-    r = rng.random()
-    if r < 0.15:
-        return patch_jpeg_dims(data, rng)
-    if r < 0.35:
-        return corrupt_scan(data, rng)
-    return mutate_bytes(data, rng)
+    return mutate_with(data, rng, [(0.15, patch_jpeg_dims), (0.35, corrupt_scan)])
 
 
 # ----------------------------------------------------------------------------------------------

@@ -142,6 +142,22 @@ final class FaultInjectionTests: XCTestCase {
         }
     }
 
+    func testSamplesAreWrittenAsTheyAreDrawn() throws {
+        let output = "\(directory)/model"
+        let trained = try Run(training(output, steps: 1)).finish()
+        XCTAssertEqual(trained.status, 0, trained.err)
+        // Ten million images: the first files must appear long before the end, one batch at a time.
+        let each = "\(directory)/each"
+        let run = try Run(["sample", "--checkpoint", output, "--count", "10000000", "--batch-size", "4", "--output", each])
+        wait(for: run) { FileManager.default.fileExists(atPath: "\(each)/sample-00007.png") }
+        XCTAssertTrue(run.process.isRunning, "still sampling while the first batches are on disk")
+        kill(run.process.processIdentifier, SIGKILL)
+        _ = run.finish()
+        let written = try FileManager.default.contentsOfDirectory(atPath: each).filter { $0.hasPrefix("sample-") }
+        XCTAssertGreaterThanOrEqual(written.count, 8, "every finished batch was kept")
+        XCTAssertNoThrow(try Image(contentsOf: "\(each)/sample-00000.png"))
+    }
+
     func testHostileOptionsAndFilesGiveOneLineErrors() throws {
         func assertFails(_ arguments: [String], status: Int32, mentioning text: String, file: StaticString = #filePath, line: UInt = #line) throws {
             let r = try Run(arguments).finish()
