@@ -41,6 +41,7 @@ build: deps
 test: deps
 	$(SWIFT) build $(SWIFTPM) --build-tests
 	$(SWIFT) test $(SWIFTPM) --skip-build
+	python3 scripts/fuzz.py --ddpm $(SCRATCH)/debug/ddpm --quick
 
 ## conformance: test and grad modes of the conformance suite on cpu and opencl (release build,
 ## heavy Unet shapes included). Runs all four and fails at the end if any of them failed.
@@ -84,3 +85,15 @@ clean:
 .PHONY: bench
 bench: build
 	python3 scripts/bench.py --ddpm $(DDPM) $(BENCH_ARGS)
+
+## fuzz: issue 15's harnesses (docs/reliability.md). Mutants of safetensors files, checkpoint
+## configurations, PNG/JPEG images, options and special files through the release binary under a
+## memory limit and a timeout (FUZZ_CASES per area), then libFuzzer + AddressSanitizer on the
+## safetensors reader, the configuration parsing and the image shim (FUZZ_SECONDS per target,
+## corpus in Fuzz/corpus). `make test` runs a quick subset of the first.
+FUZZ_CASES ?= 200
+FUZZ_SECONDS ?= 120
+.PHONY: fuzz
+fuzz: build
+	python3 scripts/fuzz.py --ddpm $(DDPM) --cases $(FUZZ_CASES) --json $(SCRATCH)/fuzz-report.json
+	scripts/libfuzzer.sh $(SCRATCH)/fuzz $(FUZZ_SECONDS)

@@ -49,6 +49,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // SHA-256 of the OpenCL program cache's keys and entries (issue 15).
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         .systemLibrary(
@@ -63,7 +65,8 @@ let package = Package(
         .executableTarget(name: "EmbedKernels", path: "Plugins/EmbedKernelsTool"),
         .plugin(name: "EmbedKernelsPlugin", capability: .buildTool(), dependencies: ["EmbedKernels"],
                 path: "Plugins/EmbedKernelsPlugin"),
-        .target(name: "OpenCLBackend", dependencies: ["Devices", "COpenCL"],
+        .target(name: "OpenCLBackend",
+                dependencies: ["Devices", "COpenCL", .product(name: "Crypto", package: "swift-crypto")],
                 plugins: ["EmbedKernelsPlugin"]),
         // The host looks up only `ddpm_device_get_api`; the plugin binds its own copy of the Swift
         // modules to itself (-Bsymbolic), so a host that also links them (the test bundle) cannot

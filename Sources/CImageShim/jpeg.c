@@ -27,13 +27,31 @@ static void on_error_exit(j_common_ptr cinfo) {
     longjmp(state->jump, 1);
 }
 
-/// Level -1 is a warning; the one that matters is "premature end of data", which libjpeg
-/// otherwise repairs by inserting a fake end-of-image marker.
+/// Level -1 is a warning. "Premature end of data" (libjpeg would insert a fake end-of-image
+/// marker) is recorded as truncation; the "Corrupt JPEG data" warnings (bad Huffman code,
+/// a marker inside the entropy-coded data, lost sync, extraneous bytes, bad progression), after
+/// which libjpeg would go on and pad the image with gray, stop the decoding at once.
 static void on_emit_message(j_common_ptr cinfo, int level) {
     jpeg_error_state *state = (jpeg_error_state *)cinfo->err;
-    if (level < 0) {
-        cinfo->err->num_warnings++;
-        if (cinfo->err->msg_code == JWRN_JPEG_EOF) state->truncated = 1;
+    if (level >= 0) return;
+    cinfo->err->num_warnings++;
+    switch (cinfo->err->msg_code) {
+    case JWRN_JPEG_EOF:
+        state->truncated = 1;
+        break;
+    case JWRN_HIT_MARKER:
+    case JWRN_HUFF_BAD_CODE:
+    case JWRN_MUST_RESYNC:
+    case JWRN_NOT_SEQUENTIAL:
+    case JWRN_EXTRANEOUS_DATA:
+    case JWRN_BOGUS_PROGRESSION: {
+        char text[JMSG_LENGTH_MAX];
+        (*cinfo->err->format_message)(cinfo, text);
+        if (state->message[0] == 0) snprintf(state->message, DDPM_IMAGE_MESSAGE_BYTES, "corrupt scan data: %s", text);
+        longjmp(state->jump, 1);
+    }
+    default:
+        break;
     }
 }
 
@@ -80,14 +98,24 @@ int ddpm_jpeg_decode(const uint8_t *data, size_t size, ddpm_image *out, char mes
         jpeg_destroy_decompress(&cinfo);
         return DDPM_IMAGE_CORRUPT;
     }
+    // Bound the decoded size from the frame header, before libjpeg allocates its buffers (a
+    // 679-byte file can claim 40000x40000) and before any scan is decoded.
+    jpeg_calc_output_dimensions(&cinfo);
+    {
+        unsigned long long bytes =
+            (unsigned long long)cinfo.output_width * cinfo.output_height * (unsigned)cinfo.output_components;
+        if (cinfo.output_width > (1u << 16) || cinfo.output_height > (1u << 16) || bytes > DDPM_IMAGE_MAX_DECODED_BYTES) {
+            snprintf(message, DDPM_IMAGE_MESSAGE_BYTES,
+                     "the header describes %ux%u pixels x %d channels = %llu bytes decoded, more than the %u MiB limit",
+                     cinfo.output_width, cinfo.output_height, cinfo.output_components, bytes,
+                     DDPM_IMAGE_MAX_DECODED_BYTES >> 20);
+            jpeg_destroy_decompress(&cinfo);
+            return DDPM_IMAGE_TOO_LARGE;
+        }
+    }
     jpeg_start_decompress(&cinfo);
     int channels = cinfo.output_components;
     size_t row_bytes = (size_t)cinfo.output_width * (size_t)channels;
-    if (cinfo.output_width > (1u << 16) || cinfo.output_height > (1u << 16)) {
-        snprintf(message, DDPM_IMAGE_MESSAGE_BYTES, "image too large (%ux%u)", cinfo.output_width, cinfo.output_height);
-        jpeg_destroy_decompress(&cinfo);
-        return DDPM_IMAGE_CORRUPT;
-    }
     pixels = (uint8_t *)malloc(row_bytes * cinfo.output_height);
     if (!pixels) {
         jpeg_destroy_decompress(&cinfo);

@@ -47,6 +47,37 @@ static void read_from_memory(png_structp png, png_bytep destination, size_t leng
     io->position += length;
 }
 
+/// Walks the chunk list before libpng sees it: libpng allocates an ancillary chunk's claimed
+/// length before reading it (a 61-byte file can make it allocate 2 GiB), so every chunk must fit
+/// in what is left of the file, and ancillary chunks must stay under DDPM_PNG_MAX_CHUNK_BYTES.
+/// Returns 0, or DDPM_IMAGE_CORRUPT with the chunk named in `message`.
+static int check_chunks(const uint8_t *data, size_t size, char *message) {
+    size_t position = 8;
+    while (position + 8 <= size) {
+        const uint8_t *p = data + position;
+        uint32_t length = ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+        char name[5];
+        for (int i = 0; i < 4; i++) name[i] = (p[4 + i] >= 0x20 && p[4 + i] < 0x7F) ? (char)p[4 + i] : '?';
+        name[4] = 0;
+        size_t left = size - position - 8;
+        if (length > 0x7FFFFFFFu || (size_t)length + 4 > left) {
+            snprintf(message, DDPM_IMAGE_MESSAGE_BYTES,
+                     "chunk '%s' at byte %zu claims %u bytes, but the file has %zu left (truncated or corrupt)", name,
+                     position, length, left);
+            return DDPM_IMAGE_CORRUPT;
+        }
+        int ancillary = (p[4] & 0x20) != 0;
+        if (ancillary && length > DDPM_PNG_MAX_CHUNK_BYTES) {
+            snprintf(message, DDPM_IMAGE_MESSAGE_BYTES, "ancillary chunk '%s' holds %u bytes, more than the %u MiB limit",
+                     name, length, DDPM_PNG_MAX_CHUNK_BYTES >> 20);
+            return DDPM_IMAGE_CORRUPT;
+        }
+        if (memcmp(p + 4, "IEND", 4) == 0) break;
+        position += 12 + (size_t)length;
+    }
+    return 0;
+}
+
 int ddpm_png_decode(const uint8_t *data, size_t size, ddpm_image *out, char message[DDPM_IMAGE_MESSAGE_BYTES]) {
     message[0] = 0;
     memset(out, 0, sizeof(*out));
@@ -54,6 +85,7 @@ int ddpm_png_decode(const uint8_t *data, size_t size, ddpm_image *out, char mess
         copy_message(message, "not a PNG file (bad signature)");
         return DDPM_IMAGE_CORRUPT;
     }
+    if (check_chunks(data, size, message) != 0) return DDPM_IMAGE_CORRUPT;
     png_io io = {data, size, 0, NULL, 0, 0, 0, message};
     png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &io, on_error, on_warning);
     if (!png) {
@@ -79,6 +111,9 @@ int ddpm_png_decode(const uint8_t *data, size_t size, ddpm_image *out, char mess
     png_set_read_fn(png, &io, read_from_memory);
     // Refuse absurd dimensions before allocating (a corrupt header can claim 2^31 x 2^31).
     png_set_user_limits(png, 1u << 16, 1u << 16);
+    // Bound what a chunk length may make libpng allocate (a 61-byte file can claim a 2 GiB iTXt).
+    png_set_chunk_malloc_max(png, DDPM_PNG_MAX_CHUNK_BYTES);
+    png_set_chunk_cache_max(png, 1000);
     png_read_info(png, info);
     png_uint_32 width = png_get_image_width(png, info);
     png_uint_32 height = png_get_image_height(png, info);
@@ -96,6 +131,14 @@ int ddpm_png_decode(const uint8_t *data, size_t size, ddpm_image *out, char mess
         snprintf(message, DDPM_IMAGE_MESSAGE_BYTES, "unsupported PNG layout (%d channels, %zu bytes per row)", channels,
                  row_bytes);
         png_longjmp(png, 1);
+    }
+    if ((uint64_t)row_bytes * height > DDPM_IMAGE_MAX_DECODED_BYTES) {
+        snprintf(message, DDPM_IMAGE_MESSAGE_BYTES,
+                 "the header describes %ux%u pixels x %d channels = %llu bytes decoded, more than the %u MiB limit",
+                 (unsigned)width, (unsigned)height, channels, (unsigned long long)row_bytes * height,
+                 DDPM_IMAGE_MAX_DECODED_BYTES >> 20);
+        png_destroy_read_struct(&png, &info, NULL);
+        return DDPM_IMAGE_TOO_LARGE;
     }
     pixels = (uint8_t *)malloc(row_bytes * height);
     rows = (png_bytep *)malloc(sizeof(png_bytep) * height);

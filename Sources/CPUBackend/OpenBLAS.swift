@@ -26,7 +26,8 @@ final class OpenBLAS: @unchecked Sendable {
     static let noTrans: Int32 = 111
     static let trans: Int32 = 112
 
-    let sgemm: Sgemm
+    /// The library's `cblas_sgemm`; call it through ``sgemm(_:_:_:_:_:_:_:_:_:_:_:_:_:_:)``.
+    private let rawSgemm: Sgemm
     /// The kernel set OpenBLAS runs, e.g. `Haswell`, `SkylakeX` (`openblas_get_corename`).
     let coreName: String
     /// `openblas_get_config`, e.g. `OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY Zen MAX_THREADS=64`.
@@ -40,7 +41,7 @@ final class OpenBLAS: @unchecked Sendable {
         func symbol<T>(_ name: String, as: T.Type) -> T? {
             dlsym(handle, name).map { unsafeBitCast($0, to: T.self) }
         }
-        self.sgemm = sgemm
+        self.rawSgemm = sgemm
         self.coreName = symbol("openblas_get_corename", as: GetString.self).flatMap { $0() }.map { String(cString: $0) } ?? "unknown"
         self.config = symbol("openblas_get_config", as: GetString.self).flatMap { $0() }.map { String(cString: $0) } ?? "OpenBLAS"
         // One thread per call: the device spreads calls over the cores itself (CPUFast+Sgemm.swift).
@@ -48,6 +49,60 @@ final class OpenBLAS: @unchecked Sendable {
         self.threads = symbol("openblas_get_num_threads", as: GetInt.self).map { Int($0()) } ?? 1
         self.coreTypeSource = coreTypeSource
     }
+
+    /// `cblas_sgemm` through the ``ExitGate``: the call waits out process exit instead of running
+    /// into OpenBLAS's teardown.
+    @inline(__always)
+    func sgemm(_ order: Int32, _ transA: Int32, _ transB: Int32, _ m: Int32, _ n: Int32, _ k: Int32, _ alpha: Float,
+               _ a: UnsafePointer<Float>?, _ lda: Int32, _ b: UnsafePointer<Float>?, _ ldb: Int32, _ beta: Float,
+               _ c: UnsafeMutablePointer<Float>?, _ ldc: Int32) {
+        OpenBLAS.exitGate.enter()
+        rawSgemm(order, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+        OpenBLAS.exitGate.leave()
+    }
+
+    /// Orderly shutdown of the threads that call OpenBLAS.
+    ///
+    /// `exit()` runs the library destructors (`_dl_fini`), and OpenBLAS's tears down its buffers
+    /// and thread pool; a device worker thread still inside `cblas_sgemm` at that moment crashes
+    /// (about one exit in ten while training). The gate counts calls in flight; an `atexit`
+    /// handler, registered when the library is loaded and therefore run before `_dl_fini`, closes
+    /// the gate and waits for the calls in flight to return. A call that arrives after that waits
+    /// at the gate until the process is gone.
+    final class ExitGate: @unchecked Sendable {
+        private let condition = NSCondition()
+        private var inFlight = 0
+        private var closed = false
+
+        func enter() {
+            condition.lock()
+            while closed { condition.wait() }
+            inFlight += 1
+            condition.unlock()
+        }
+
+        func leave() {
+            condition.lock()
+            inFlight -= 1
+            if inFlight == 0 { condition.broadcast() }
+            condition.unlock()
+        }
+
+        /// Closes the gate and waits until no call is in flight.
+        func close() {
+            condition.lock()
+            closed = true
+            while inFlight > 0 { condition.wait() }
+            condition.unlock()
+        }
+
+        /// Calls in flight (for tests).
+        var callsInFlight: Int { condition.lock(); defer { condition.unlock() }; return inFlight }
+        /// Whether ``close()`` ran (for tests).
+        var isClosed: Bool { condition.lock(); defer { condition.unlock() }; return closed }
+    }
+
+    static let exitGate = ExitGate()
 
     /// The library version from `openblas_get_config`, e.g. `0.3.21`, or the config text itself.
     var version: String {
@@ -104,6 +159,9 @@ final class OpenBLAS: @unchecked Sendable {
                 continue
             }
             let sgemm = unsafeBitCast(raw, to: Sgemm.self)
+            // Registered after dlopen, so it runs before the library's destructor (exit handlers
+            // run in reverse order of registration, and _dl_fini was registered first of all).
+            atexit { OpenBLAS.exitGate.close() }
             return .success(OpenBLAS(handle: handle, sgemm: sgemm, coreTypeSource: source))
         }
         let detail = errors.first ?? "no candidate library"

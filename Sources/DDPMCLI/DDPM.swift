@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 /// The `ddpm` command: train and sample diffusion models on pluggable devices.
 ///
@@ -17,4 +18,11 @@ struct DDPM: ParsableCommand {
                       InspectCommand.self, BenchCommand.self])
 
     @OptionGroup var global: GlobalOptions
+
+    /// A file size limit (`ulimit -f`) makes writes fail with EFBIG, reported like any write
+    /// error, instead of killing the process with SIGXFSZ.
+    static func main() {
+        signal(SIGXFSZ, SIG_IGN)
+        main(nil)
+    }
 }

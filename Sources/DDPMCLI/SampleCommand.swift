@@ -42,6 +42,10 @@ struct SampleCommand: ParsableCommand {
     @Option(help: ArgumentHelp("A .png file for one grid, or a folder for one PNG per image.", valueName: "path"))
     var output: String = "samples.png"
 
+    /// Images in one grid (held in memory until the grid is written) and in one run (one file each).
+    static let maxGridCount = 4096
+    static let maxCount = 10_000_000
+
     func validate() throws {
         switch (checkpoint, weights) {
         case (nil, nil): throw ValidationError("give --checkpoint PATH, or --weights FILE with --config FILE")
@@ -51,6 +55,16 @@ struct SampleCommand: ParsableCommand {
         }
         guard count >= 1 else { throw ValidationError("--count must be at least 1, got \(count)") }
         guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
+        guard batchSize <= TrainingSettings.maxBatchSize else {
+            throw ValidationError("--batch-size is \(batchSize), more than the limit of \(TrainingSettings.maxBatchSize)")
+        }
+        guard count <= SampleCommand.maxCount else {
+            throw ValidationError("--count is \(count), more than the limit of \(SampleCommand.maxCount)")
+        }
+        if output.lowercased().hasSuffix(".png"), count > SampleCommand.maxGridCount {
+            throw ValidationError("--count is \(count), more than the limit of \(SampleCommand.maxGridCount) images in one grid (.png); "
+                + "give a folder as --output to write one PNG per image")
+        }
         if let steps, steps < 1 { throw ValidationError("--steps must be at least 1, got \(steps)") }
         if let eta, !(eta >= 0 && eta.isFinite) { throw ValidationError("--eta must be non-negative, got \(eta)") }
         if let sampler, !["ddim", "ddpm"].contains(sampler) { throw ValidationError("--sampler must be ddim or ddpm, got '\(sampler)'") }
@@ -70,10 +84,16 @@ struct SampleCommand: ParsableCommand {
             print("model: \(model.origin)")
             print("sampling \(count) image\(count == 1 ? "" : "s") of \(h)x\(w)x\(c) with \(generator.methodDescription) on \(device.info.name), seed \(seed)")
             let start = Date()
-            let images = try generator.generate(count: count, batchSize: batchSize, seed: seed) { done, total in
-                print("  \(done)/\(total) images (\(String(format: "%.1f", Date().timeIntervalSince(start))) s)")
+            func report(_ done: Int) {
+                print("  \(done)/\(count) images (\(String(format: "%.1f", Date().timeIntervalSince(start))) s)")
             }
             if output.lowercased().hasSuffix(".png") {
+                let gridBytes = count * generator.imageElements * 4
+                guard gridBytes <= TrainingSettings.maxBatchBytes else {
+                    throw TrainingError.invalidSetting("a grid of \(count) images of \(h)x\(w)x\(c) needs \(gridBytes) bytes, more than the limit of "
+                        + "\(TrainingSettings.maxBatchBytes); give a folder as --output to write one PNG per image")
+                }
+                let images: [Float] = try generator.generate(count: count, batchSize: batchSize, seed: seed, progress: { done, _ in report(done) })
                 try ImageGrid.make(images, count: count, channels: c, height: h, width: w).writePNG(to: output)
                 print("wrote \(output)")
             } else {
@@ -82,11 +102,16 @@ struct SampleCommand: ParsableCommand {
                 } catch {
                     throw TrainingError.io(path: output, reason: "cannot create the folder: \(error.localizedDescription)")
                 }
+                // Streamed: each batch is written before the next is drawn, so memory stays at one
+                // batch and an interrupted run keeps every image finished so far.
                 let size = c * h * w
-                for i in 0..<count {
-                    let image = Image(planarFloats: Array(images[(i * size)..<((i + 1) * size)]), channels: c, height: h, width: w)
-                    try image.writePNG(to: "\(output)/" + String(format: "sample-%05d.png", i))
-                }
+                try generator.generate(count: count, batchSize: batchSize, seed: seed, eachBatch: { first, images in
+                    for i in 0..<(images.count / size) {
+                        let image = Image(planarFloats: Array(images[(i * size)..<((i + 1) * size)]), channels: c, height: h, width: w)
+                        try image.writePNG(to: "\(output)/" + String(format: "sample-%05d.png", first + i))
+                    }
+                    report(first + images.count / size)
+                })
                 print("wrote \(count) images to \(output)/")
             }
         }

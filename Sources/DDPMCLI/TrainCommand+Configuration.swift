@@ -8,8 +8,8 @@ extension TrainCommand {
     /// checkpoint's configuration) with every option given on the command line applied on top.
     func runConfiguration() throws -> RunConfiguration {
         var c: RunConfiguration
-        if resume, let newest = CheckpointDirectory(path: output).newest {
-            c = try Checkpoint.readConfiguration(newest.path)
+        if resume, let newest = try CheckpointDirectory(path: output).newestIntact(Checkpoint.readConfiguration) {
+            c = newest.value
         } else {
             c = try defaults()
         }

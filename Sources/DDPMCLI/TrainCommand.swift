@@ -11,7 +11,7 @@ struct TrainCommand: ParsableCommand {
         discussion: """
             Defaults are the reference Trainer's (denoising-diffusion-pytorch 2.3.4). Writes \
             checkpoint-<step>.safetensors, sample-<step>.png grids (EMA weights) and metrics.jsonl to --output. \
-            Ctrl-C writes a checkpoint and stops; `--resume` continues from the newest checkpoint with its \
+            Ctrl-C, SIGTERM and SIGHUP write a checkpoint and stop (exit status 130, 143, 129); `--resume` continues from the newest checkpoint with its \
             settings (options you give must agree with them, except --steps, --save-every, --sample-every, \
             --num-samples, --keep-checkpoints and --log-every).
             """)
@@ -103,17 +103,22 @@ struct TrainCommand: ParsableCommand {
             let configuration = try runConfiguration()
             let device = try global.resolveDevice()
             let progress = TrainProgress(totalSteps: configuration.training.steps)
+            // Watched from before the data is prepared and the step compiled, so a SIGTERM during
+            // either still ends in an orderly stop.
+            let interrupt = InterruptSignal(onFirst: { signal in
+                progress.note("SIG\(InterruptSignal.name(signal)): writing a checkpoint and stopping (send it again to quit at once)")
+            })
             let trainer = try Trainer(configuration: configuration, outputDirectory: output, device: device, resume: resume,
                                       events: { progress.handle($0) })
-            let interrupt = InterruptSignal(onFirst: { progress.note("interrupt: writing a checkpoint and stopping (Ctrl-C again to quit at once)") })
             let outcome = try trainer.run(shouldStop: { interrupt.isSet })
             progress.finish()
             switch outcome {
             case let .completed(step, checkpoint):
                 print("done: \(step) steps; checkpoint \(checkpoint)")
             case let .interrupted(step, checkpoint):
-                print("interrupted at step \(step); checkpoint \(checkpoint); continue with --resume")
-                throw ExitCode(130)
+                let signal = interrupt.received ?? SIGINT
+                print("interrupted at step \(step) by SIG\(InterruptSignal.name(signal)); checkpoint \(checkpoint); continue with --resume")
+                throw ExitCode(InterruptSignal.exitStatus(signal))
             }
         }
     }

@@ -87,6 +87,10 @@ public struct DiffusionConfiguration: Equatable, Sendable {
         func bad(_ m: String) -> DiffusionError { .invalidConfiguration(m) }
         guard imageHeight >= 1, imageWidth >= 1 else { throw bad("image_size must be positive, got \(imageHeight)x\(imageWidth)") }
         guard timesteps >= 1 else { throw bad("timesteps must be at least 1, got \(timesteps)") }
+        typealias L = ConfigurationLimits
+        try L.check(imageHeight, atMost: L.maxImageSide, "image_size (height)")
+        try L.check(imageWidth, atMost: L.maxImageSide, "image_size (width)")
+        try L.check(timesteps, atMost: L.maxTimesteps, "timesteps")
         if let s = samplingTimesteps, !(1...timesteps).contains(s) {
             throw bad("sampling_timesteps must be in 1...\(timesteps), got \(s)")
         }

@@ -11,6 +11,9 @@ public enum DiffusionError: Error, CustomStringConvertible, Equatable {
     case stateDictMismatch(file: String, missing: [String], unexpected: [String], misshaped: [String])
     /// A tensor given to the model or the diffusion has the wrong shape or length.
     case shapeMismatch(what: String, expected: [Int], got: [Int])
+    /// The sampling chain produced NaN or infinite values, first at step `step` (1-based, of
+    /// `steps`, at timestep `time`).
+    case nonFiniteSample(step: Int, steps: Int, time: Int)
 
     public var description: String {
         switch self {
@@ -28,6 +31,9 @@ public enum DiffusionError: Error, CustomStringConvertible, Equatable {
             return lines.joined(separator: "\n")
         case let .shapeMismatch(what, expected, got):
             return "\(what): expected shape \(expected), got \(got)"
+        case let .nonFiniteSample(step, steps, time):
+            return "the sampled images became NaN or infinite at sampling step \(step) of \(steps) (timestep \(time)); "
+                + "the weights are probably NaN or infinite, or the model diverged"
         }
     }
 }

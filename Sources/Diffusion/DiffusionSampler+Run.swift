@@ -19,7 +19,12 @@ extension DiffusionSampler {
     /// auto-normalising (not clamped, as in the reference).
     ///
     /// The host enqueues about five commands per step and synchronises once, at the end.
-    public func sample(noise: SamplerNoise) throws -> [Float] {
+    ///
+    /// - Parameter checkEachStep: read the images back after every step and throw
+    ///   ``DiffusionError/nonFiniteSample(step:steps:time:)`` at the first step that leaves a NaN
+    ///   or an infinity (one synchronisation per step: for diagnosing a chain whose result is not
+    ///   finite). Without it, a non-finite result is returned as is.
+    public func sample(noise: SamplerNoise, checkEachStep: Bool = false) throws -> [Float] {
         let n = imageCount
         let x = try slot(SamplerGraph.xSlot)
         let coefficients = try slot(SamplerGraph.coefficientSlot)
@@ -60,6 +65,9 @@ extension DiffusionSampler {
             try queue.copy(from: next, to: x, byteCount: n * 4)
             if let selfCondition { try queue.copy(from: start, to: selfCondition, byteCount: n * 4) }
             if addsNoise, !usesRecordedNoise { try queue.launch(.randomAdvance, [step.randomState.slice()]) }
+            if checkEachStep, !(try queue.readFloats(x, count: n)).allSatisfy(\.isFinite) {
+                throw DiffusionError.nonFiniteSample(step: i + 1, steps: times.count, time: times[i])
+            }
         }
         return diffusion.unnormalize(try queue.readFloats(x, count: n))
     }

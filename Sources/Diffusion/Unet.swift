@@ -27,6 +27,11 @@ public struct Unet: Sendable {
         self.configuration = configuration
         self.stages = try configuration.stages()
         self.parameterSpecs = try configuration.parameterSpecs()
+        let count = parameterSpecs.reduce(0) { $0 + $1.count }
+        guard count <= ConfigurationLimits.maxParameters else {
+            throw DiffusionError.invalidConfiguration(
+                "unet: the configuration has \(count) parameters, more than the limit of \(ConfigurationLimits.maxParameters)")
+        }
     }
 
     /// Total number of parameters.

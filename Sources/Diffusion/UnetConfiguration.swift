@@ -102,12 +102,19 @@ public struct UnetConfiguration: Equatable, Sendable {
         guard dim >= 1 else { throw bad("dim must be positive, got \(dim)") }
         guard s >= 1, dimMults.allSatisfy({ $0 >= 1 }) else { throw bad("dim_mults must be a non-empty list of positive integers, got \(dimMults)") }
         guard channels >= 1 else { throw bad("channels must be positive, got \(channels)") }
+        typealias L = ConfigurationLimits
+        try L.check(dim, atMost: L.maxDim, "unet: dim")
+        try L.check(s, atMost: L.maxStages, "unet: the number of dim_mults entries (stages)")
+        for m in dimMults { try L.check(m, atMost: L.maxChannels / dim, "unet: dim x dim_mults entry (\(dim) x \(m))") }
+        try L.check(channels, atMost: L.maxImageChannels, "unet: channels")
+        if let initDim { try L.check(initDim, atMost: L.maxDim, "unet: init_dim") }
+        if let outDim { try L.check(outDim, atMost: L.maxChannels, "unet: out_dim") }
         guard dim % 2 == 0, dim >= 4 else {
             throw bad("dim must be even and at least 4 (the sinusoidal embedding divides by dim/2 − 1), got \(dim)")
         }
         if let initDim, initDim < 1 { throw bad("init_dim must be positive, got \(initDim)") }
         if let outDim, outDim < 1 { throw bad("out_dim must be positive, got \(outDim)") }
-        guard sinusoidalPosEmbTheta > 1 else { throw bad("sinusoidal_pos_emb_theta must exceed 1, got \(sinusoidalPosEmbTheta)") }
+        guard sinusoidalPosEmbTheta > 1, sinusoidalPosEmbTheta.isFinite else { throw bad("sinusoidal_pos_emb_theta must exceed 1, got \(sinusoidalPosEmbTheta)") }
         guard dropout >= 0, dropout < 1 else { throw bad("dropout must be in [0, 1), got \(dropout)") }
         func perStage<T>(_ value: PerStage<T>, _ name: String) throws -> [T] {
             switch value {
@@ -122,6 +129,8 @@ public struct UnetConfiguration: Equatable, Sendable {
         guard heads.allSatisfy({ $0 >= 1 }), dimHeads.allSatisfy({ $0 >= 1 }) else {
             throw bad("attn_heads and attn_dim_head must be positive")
         }
+        for h in heads { try L.check(h, atMost: L.maxAttentionHeads, "unet: attn_heads") }
+        for d in dimHeads { try L.check(d, atMost: L.maxAttentionDimHead, "unet: attn_dim_head") }
         // The reference's `if not full_attn`: unset, false or an empty tuple all mean the default.
         let full: [Bool]
         switch fullAttn {

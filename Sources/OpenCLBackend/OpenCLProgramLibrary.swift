@@ -26,6 +26,8 @@ final class OpenCLProgramLibrary: @unchecked Sendable {
     private let lock = NSLock()
     private var programs: [String: cl_program] = [:]
     private var stats = Statistics()
+    /// Why each rejected cache entry was rejected (one line per entry, naming the kernel file).
+    private(set) var rejections: [String] = []
 
     init(deviceName: String, device: cl_device_id, context: cl_context, capabilities: OpenCLCapabilities,
          cache: OpenCLProgramCache?) {
@@ -88,15 +90,25 @@ final class OpenCLProgramLibrary: @unchecked Sendable {
             switch cache.load(key: key) {
             case .missing:
                 break
-            case .corrupt:
-                stats.rejectedCacheEntries += 1
+            case let .corrupt(reason):
+                reject(file, "corrupt (\(reason))")
+            case let .misplaced(holds):
+                reject(file, "holds the program of key \(holds) (copied or swapped between entries)")
             case let .binary(binary):
-                // A binary the driver refuses (e.g. written by a build it no longer accepts) is rebuilt.
-                if let program = try? fromBinary(binary, options: options) {
-                    stats.loadedFromCache += 1
-                    return program
+                // A binary the driver refuses (e.g. written by a build it no longer accepts) is
+                // rebuilt. A marker covers the driver call: if the driver dies on the binary, the
+                // next run discards the entry instead of dying the same way.
+                if cache.beginLoading(key: key) {
+                    defer { cache.endLoading(key: key) }
+                    if let program = try? fromBinary(binary, options: options) {
+                        stats.loadedFromCache += 1
+                        return program
+                    } else {
+                        reject(file, "refused by the driver")
+                    }
+                } else {
+                    reject(file, "discarded: the driver died loading it in an earlier run")
                 }
-                stats.rejectedCacheEntries += 1
             }
         }
         let program = try fromSource(source, file: file, options: options)
@@ -107,6 +119,12 @@ final class OpenCLProgramLibrary: @unchecked Sendable {
             }
         }
         return program
+    }
+
+    /// Counts a rejected cache entry and keeps the reason (the entry is rebuilt and overwritten).
+    private func reject(_ file: String, _ reason: String) {
+        stats.rejectedCacheEntries += 1
+        rejections.append("\(file): cache entry \(reason); rebuilt from source")
     }
 
     private func fromSource(_ source: String, file: String, options: String) throws -> cl_program {

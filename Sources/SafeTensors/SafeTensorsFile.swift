@@ -27,40 +27,78 @@ public struct SafeTensorsFile: Sendable {
     private let data: [UInt8]
     private let index: [String: Int]
 
-    /// Reads and validates the file at `path`.
+    /// Reads and validates the file at `path`, incrementally: the 8-byte length, then the header,
+    /// which is parsed and checked against the file's size before the data section is read. A
+    /// header that lies costs nothing; a data section larger than ``maxDataBytes`` is refused
+    /// before it is allocated. Only regular files are opened (a FIFO is refused, not waited on).
     public init(path: String) throws {
-        let bytes = try SafeTensorsFile.readWholeFile(path)
-        try self.init(bytes: bytes, path: path)
+        let reader: RegularFile.Reader
+        do { reader = try RegularFile.open(path) } catch let error as FileAccessError {
+            throw SafeTensorsError.io(file: path, operation: error.operation, reason: error.reason)
+        }
+        func read(_ count: Int) throws -> [UInt8] {
+            do { return try reader.read(count) } catch let error as FileAccessError {
+                throw SafeTensorsError.io(file: path, operation: error.operation, reason: error.reason)
+            }
+        }
+        let size = reader.size
+        guard size >= 8 else { throw SafeTensorsError.invalidHeader(file: path, reason: SafeTensorsFile.tooShort(size)) }
+        let headerLength = try SafeTensorsFile.headerLength(try read(8), fileSize: size, path: path)
+        let header = try read(headerLength)
+        let dataSize = size - 8 - headerLength
+        let (metadata, tensors) = try SafeTensorsFile.layout(header: header, dataSize: dataSize, path: path)
+        guard dataSize <= SafeTensorsFile.maxDataBytes else {
+            throw SafeTensorsError.invalidHeader(
+                file: path, reason: "the data section holds \(RegularFile.formatBytes(dataSize)), more than the "
+                    + "\(RegularFile.formatBytes(SafeTensorsFile.maxDataBytes)) limit (this machine's memory)")
+        }
+        self.init(path: path, metadata: metadata, tensors: tensors, data: try read(dataSize))
     }
 
     /// Parses and validates the bytes of a whole safetensors file; `path` names it in errors.
     public init(bytes: [UInt8], path: String) throws {
+        guard bytes.count >= 8 else { throw SafeTensorsError.invalidHeader(file: path, reason: SafeTensorsFile.tooShort(bytes.count)) }
+        let headerLength = try SafeTensorsFile.headerLength(Array(bytes[0..<8]), fileSize: bytes.count, path: path)
+        let header = Array(bytes[8..<(8 + headerLength)])
+        let (metadata, tensors) = try SafeTensorsFile.layout(header: header, dataSize: bytes.count - 8 - headerLength, path: path)
+        self.init(path: path, metadata: metadata, tensors: tensors, data: Array(bytes[(8 + headerLength)...]))
+    }
+
+    private init(path: String, metadata: [String: String], tensors: [SafeTensorInfo], data: [UInt8]) {
         self.path = path
-        guard bytes.count >= 8 else {
-            throw SafeTensorsError.invalidHeader(
-                file: path, reason: "the file is \(bytes.count) bytes, shorter than the 8-byte header length")
-        }
+        self.metadata = metadata
+        self.tensors = tensors
+        self.data = data
+        var index: [String: Int] = [:]
+        for (i, t) in tensors.enumerated() { index[t.name] = i }
+        self.index = index
+    }
+
+    /// The largest data section read into memory: the machine's physical memory.
+    public static var maxDataBytes: Int { RegularFile.physicalMemory }
+
+    private static func tooShort(_ size: Int) -> String { "the file is \(size) bytes, shorter than the 8-byte header length" }
+
+    /// The header length from the first 8 bytes, checked against the limit and the file size.
+    private static func headerLength(_ prefix: [UInt8], fileSize: Int, path: String) throws -> Int {
         var length: UInt64 = 0
-        for i in 0..<8 { length |= UInt64(bytes[i]) << (8 * UInt64(i)) }
+        for i in 0..<8 { length |= UInt64(prefix[i]) << (8 * UInt64(i)) }
         guard length <= UInt64(SafeTensorsFile.maxHeaderBytes) else {
             throw SafeTensorsError.invalidHeader(
                 file: path, reason: "header length \(length) exceeds the \(SafeTensorsFile.maxHeaderBytes)-byte limit")
         }
         let headerLength = Int(length)
-        guard headerLength <= bytes.count - 8 else {
+        guard headerLength <= fileSize - 8 else {
             throw SafeTensorsError.invalidHeader(
-                file: path, reason: "header length \(headerLength) runs past the end of the \(bytes.count)-byte file")
+                file: path, reason: "header length \(headerLength) runs past the end of the \(fileSize)-byte file")
         }
-        let header = Array(bytes[8..<(8 + headerLength)])
+        return headerLength
+    }
+
+    /// The metadata and the validated tensor layout of a header over a data section of `dataSize` bytes.
+    private static func layout(header: [UInt8], dataSize: Int, path: String) throws -> ([String: String], [SafeTensorInfo]) {
         let (metadata, entries) = try SafeTensorsHeader.parse(header, path: path)
-        let dataSize = bytes.count - 8 - headerLength
-        let tensors = try SafeTensorsHeader.validateLayout(entries, dataSize: dataSize, path: path)
-        self.metadata = metadata
-        self.tensors = tensors
-        self.data = Array(bytes[(8 + headerLength)...])
-        var index: [String: Int] = [:]
-        for (i, t) in tensors.enumerated() { index[t.name] = i }
-        self.index = index
+        return (metadata, try SafeTensorsHeader.validateLayout(entries, dataSize: dataSize, path: path))
     }
 
     /// Tensor names in data-offset order.
@@ -119,34 +157,6 @@ public struct SafeTensorsFile: Sendable {
             out.append(narrow)
         }
         return out
-    }
-
-    /// Reads a whole regular file with POSIX calls, so a failure names the file and the reason.
-    static func readWholeFile(_ path: String) throws -> [UInt8] {
-        let fd = open(path, O_RDONLY)
-        guard fd >= 0 else { throw SafeTensorsError.io(file: path, operation: "open", reason: errnoText()) }
-        defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0 else { throw SafeTensorsError.io(file: path, operation: "stat", reason: errnoText()) }
-        guard (st.st_mode & S_IFMT) == S_IFREG else {
-            throw SafeTensorsError.io(file: path, operation: "read", reason: "not a regular file")
-        }
-        let size = Int(st.st_size)
-        var bytes = [UInt8](repeating: 0, count: size)
-        var done = 0
-        while done < size {
-            let n = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + done, size - done) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw SafeTensorsError.io(file: path, operation: "read", reason: errnoText())
-            }
-            if n == 0 { break }
-            done += n
-        }
-        guard done == size else {
-            throw SafeTensorsError.io(file: path, operation: "read", reason: "the file shrank while it was read")
-        }
-        return bytes
     }
 }
 

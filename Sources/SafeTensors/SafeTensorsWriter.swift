@@ -67,17 +67,15 @@ public enum SafeTensorsWriter {
         var ok = false
         defer { if !ok { unlink(temp) } }
         do {
-            defer { close(fd) }
-            var done = 0
-            while done < bytes.count {
-                let n = bytes.withUnsafeBytes { systemWrite(fd, $0.baseAddress! + done, bytes.count - done) }
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    throw SafeTensorsError.io(file: temp, operation: "write", reason: errnoText())
-                }
-                done += n
+            var closed = false
+            defer { if !closed { close(fd) } }
+            do { try RegularFile.writeAll(bytes, to: fd, path: temp) } catch let error as FileAccessError {
+                throw SafeTensorsError.io(file: temp, operation: error.operation, reason: error.reason)
             }
             guard fsync(fd) == 0 else { throw SafeTensorsError.io(file: temp, operation: "fsync", reason: errnoText()) }
+            closed = true
+            // close reports deferred write errors on some file systems (NFS, quotas).
+            guard close(fd) == 0 else { throw SafeTensorsError.io(file: temp, operation: "close", reason: errnoText()) }
         }
         guard rename(temp, path) == 0 else {
             throw SafeTensorsError.io(file: path, operation: "rename \(temp) to", reason: errnoText())
@@ -86,6 +84,32 @@ public enum SafeTensorsWriter {
         // Make the rename itself durable; a failure here leaves a complete file, so it is not an error.
         let dfd = open(directory, O_RDONLY)
         if dfd >= 0 { _ = fsync(dfd); close(dfd) }
+    }
+
+    /// Removes the temporary files that interrupted ``writeAtomically(_:to:)`` calls left in
+    /// `directory` (`.<name>.tmp-<pid>-<n>`) whose writing process is gone; returns their paths.
+    /// A `kill -9` between creating and renaming the temporary file leaves one behind.
+    @discardableResult
+    public static func removeStaleTemporaries(in directory: String) -> [String] {
+        guard let dir = opendir(directory) else { return [] }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            names.append(name)
+        }
+        closedir(dir)
+        var removed: [String] = []
+        for name in names where name.hasPrefix(".") {
+            guard let last = name.split(separator: ".").last, last.hasPrefix("tmp-") else { continue }
+            let parts = last.dropFirst(4).split(separator: "-")
+            guard parts.count == 2, let pid = Int32(parts[0]), UInt32(parts[1]) != nil else { continue }
+            // Alive (or not ours to judge): leave it. ESRCH: the writer is gone.
+            if pid != getpid() && kill(pid, 0) != 0 && errno == ESRCH {
+                let path = "\(directory)/\(name)"
+                if unlink(path) == 0 { removed.append(path) }
+            }
+        }
+        return removed
     }
 
     /// A JSON string literal for `s`.
@@ -109,13 +133,4 @@ public enum SafeTensorsWriter {
         }
         return out + "\""
     }
-}
-
-/// The C library's `write`, named apart from ``SafeTensorsWriter/write(_:metadata:to:)``.
-private func systemWrite(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int) -> Int {
-    #if canImport(Glibc)
-    return Glibc.write(fd, buffer, count)
-    #else
-    return Darwin.write(fd, buffer, count)
-    #endif
 }

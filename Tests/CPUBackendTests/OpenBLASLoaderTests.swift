@@ -1,4 +1,5 @@
 import Devices
+import Foundation
 import XCTest
 @testable import CPUBackend
 
@@ -49,5 +50,33 @@ final class OpenBLASLoaderTests: XCTestCase {
         }
         XCTAssertTrue(error.description.contains("libopenblas.so.0 not found"), error.description)
         XCTAssertTrue(error.description.contains("apt-get install libopenblas-dev"), error.description)
+    }
+
+    /// The exit handler closes the gate and waits for the calls in flight; later calls wait at the gate.
+    func testExitGateWaitsForCallsInFlightAndHoldsLaterOnes() {
+        let gate = OpenBLAS.ExitGate()
+        gate.enter()
+        XCTAssertEqual(gate.callsInFlight, 1)
+        let closed = expectation(description: "close returns once the call in flight has left")
+        Thread.detachNewThread {
+            gate.close()
+            closed.fulfill()
+        }
+        while !gate.isClosed && gate.callsInFlight == 1 {
+            // close() sets the flag before it waits; the call is still in flight.
+            usleep(1_000)
+            if gate.isClosed { break }
+        }
+        XCTAssertTrue(gate.isClosed)
+        XCTAssertEqual(gate.callsInFlight, 1, "close is still waiting for the call")
+        let late = expectation(description: "a call after close never enters")
+        late.isInverted = true
+        Thread.detachNewThread {
+            gate.enter()
+            late.fulfill()
+        }
+        gate.leave()
+        wait(for: [closed, late], timeout: 0.5)
+        XCTAssertEqual(gate.callsInFlight, 0)
     }
 }

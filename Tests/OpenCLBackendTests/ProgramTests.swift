@@ -84,6 +84,59 @@ final class ProgramTests: XCTestCase {
         XCTAssertEqual(third.programs.statistics, .init(builtFromSource: 1, rejectedCacheEntries: 1), "truncated entry")
     }
 
+    func testSwappedCacheEntriesAreRefusedNamingTheirKeyAndRebuilt() throws {
+        let directory = try temporaryDirectory()
+        let shared = try TestDevice.shared()
+        let first = try FrontEndDevice.openCL(sameHardwareAs: shared, cacheDirectory: directory)
+        _ = try first.programs.program(file: "random.cl")
+        _ = try first.programs.program(file: "optim.cl")
+        let cache = OpenCLProgramCache(directory: directory)
+        func key(_ file: String) throws -> String {
+            OpenCLProgramCache.key(source: try XCTUnwrap(EmbeddedKernels.sources[file]), options: first.programs.buildOptions(file: file),
+                                   capabilities: first.capabilities)
+        }
+        let (random, optim) = (try key("random.cl"), try key("optim.cl"))
+        // Swap the two entries: each has a valid checksum, but holds the other program.
+        let a = try Data(contentsOf: cache.entryURL(key: random)), b = try Data(contentsOf: cache.entryURL(key: optim))
+        try b.write(to: cache.entryURL(key: random))
+        try a.write(to: cache.entryURL(key: optim))
+        XCTAssertEqual(cache.load(key: random), .misplaced(holds: optim))
+
+        let second = try FrontEndDevice.openCL(sameHardwareAs: shared, cacheDirectory: directory)
+        _ = try second.programs.program(file: "random.cl")
+        XCTAssertEqual(second.programs.statistics, .init(builtFromSource: 1, rejectedCacheEntries: 1))
+        XCTAssertEqual(second.programs.rejections,
+                       ["random.cl: cache entry holds the program of key \(optim) (copied or swapped between entries); rebuilt from source"])
+        guard case .binary = cache.load(key: random) else { return XCTFail("the rebuilt program replaced the swapped entry") }
+    }
+
+    func testEntryTheDriverDiedOnIsDiscardedByTheNextRun() throws {
+        let directory = try temporaryDirectory()
+        let shared = try TestDevice.shared()
+        let first = try FrontEndDevice.openCL(sameHardwareAs: shared, cacheDirectory: directory)
+        _ = try first.programs.program(file: "random.cl")
+        let key = OpenCLProgramCache.key(source: try XCTUnwrap(EmbeddedKernels.sources["random.cl"]),
+                                         options: first.programs.buildOptions(file: "random.cl"), capabilities: first.capabilities)
+        // What a process that died inside the driver while loading the entry leaves behind.
+        let gone = Process()
+        gone.executableURL = URL(fileURLWithPath: "/bin/true")
+        try gone.run()
+        gone.waitUntilExit()
+        let marker = directory.appendingPathComponent("\(key).loading-\(gone.processIdentifier)")
+        XCTAssertTrue(FileManager.default.createFile(atPath: marker.path, contents: nil))
+
+        let second = try FrontEndDevice.openCL(sameHardwareAs: shared, cacheDirectory: directory)
+        _ = try second.programs.program(file: "random.cl")
+        XCTAssertEqual(second.programs.statistics, .init(builtFromSource: 1, rejectedCacheEntries: 1))
+        XCTAssertEqual(second.programs.rejections, ["random.cl: cache entry discarded: the driver died loading it in an earlier run; rebuilt from source"])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: marker.path))
+        let third = try FrontEndDevice.openCL(sameHardwareAs: shared, cacheDirectory: directory)
+        _ = try third.programs.program(file: "random.cl")
+        XCTAssertEqual(third.programs.statistics, .init(loadedFromCache: 1), "the rebuilt entry is used again")
+        let left = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.contains(".loading-") || $0.hasSuffix(".tmp") }
+        XCTAssertEqual(left, [], "no markers or temporary files remain")
+    }
+
     func testUnwritableCacheDirectoryDoesNotFailBuilds() throws {
         let directory = try temporaryDirectory()
         let blocker = directory.appendingPathComponent("file")

@@ -56,14 +56,14 @@ final class MetricsLogTests: XCTestCase {
         do {
             let log = try MetricsLog(path: path, keepingStepsThrough: 0)
             for step in 1...7 {
-                log.append(TrainingRecord(step: step, loss: Float(step) / 10, learningRate: 1e-4, gradNorm: 1,
+                try log.append(TrainingRecord(step: step, loss: Float(step) / 10, learningRate: 1e-4, gradNorm: 1,
                                           imagesPerSecond: 3, elapsedSeconds: Double(step)))
             }
         }
         XCTAssertEqual(MetricsLog.read(path).map(\.step), Array(1...7))
         do {
             let log = try MetricsLog(path: path, keepingStepsThrough: 4)  // resumed from step 4's checkpoint
-            log.append(TrainingRecord(step: 5, loss: 0.55, learningRate: 1e-4, gradNorm: 1, imagesPerSecond: 3, elapsedSeconds: 1))
+            try log.append(TrainingRecord(step: 5, loss: 0.55, learningRate: 1e-4, gradNorm: 1, imagesPerSecond: 3, elapsedSeconds: 1))
         }
         let records = MetricsLog.read(path)
         XCTAssertEqual(records.map(\.step), [1, 2, 3, 4, 5])

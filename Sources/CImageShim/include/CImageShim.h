@@ -23,7 +23,16 @@ enum {
     DDPM_IMAGE_NO_MEMORY = 2,
     /// The arguments are inconsistent (e.g. a channel count other than 1, 2, 3 or 4).
     DDPM_IMAGE_BAD_ARGUMENT = 3,
+    /// The header describes an image larger than DDPM_IMAGE_MAX_DECODED_BYTES (nothing was allocated).
+    DDPM_IMAGE_TOO_LARGE = 4,
 };
+
+/// The largest decoded image, in bytes (width x height x channels of 8-bit samples): 256 MiB.
+/// Checked from the header, before the pixels are allocated or any scan is decoded.
+#define DDPM_IMAGE_MAX_DECODED_BYTES (256u << 20)
+
+/// The largest ancillary PNG chunk (text, ICC profile, ...) libpng may allocate: 8 MiB.
+#define DDPM_PNG_MAX_CHUNK_BYTES (8u << 20)
 
 /// A decoded 8-bit image: `height` rows of `width` pixels of `channels` interleaved samples
 /// (1 gray, 2 gray + alpha, 3 RGB, 4 RGBA), rows packed without padding. `pixels` is allocated
@@ -40,7 +49,8 @@ typedef struct {
 int ddpm_png_decode(const uint8_t *data, size_t size, ddpm_image *out, char message[DDPM_IMAGE_MESSAGE_BYTES]);
 
 /// Decodes a baseline or progressive JPEG held in memory to gray (1 channel) or RGB (3).
-/// A file that ends before its last scan is refused, not padded with gray.
+/// A file that ends before its last scan, or whose entropy-coded data is corrupt (libjpeg's
+/// "Corrupt JPEG data" warnings), is refused, not padded with gray.
 int ddpm_jpeg_decode(const uint8_t *data, size_t size, ddpm_image *out, char message[DDPM_IMAGE_MESSAGE_BYTES]);
 
 /// Encodes 8-bit pixels (`channels` 1, 2, 3 or 4, rows packed) as a PNG in memory. On success

@@ -97,6 +97,9 @@ public struct Checkpoint {
         let rngBytes = try file.bytes("training.device_rng")
         let rng = (0..<4).map { i in (0..<4).reduce(UInt32(0)) { $0 | UInt32(rngBytes[i * 4 + $1]) << (8 * UInt32($1)) } }
         guard step >= 0, position >= 0 else { throw CheckpointError.damaged(path: path, reason: "negative step or data position") }
+        guard step <= TrainingSettings.maxSteps else {
+            throw CheckpointError.damaged(path: path, reason: "training.step is \(step), more than the limit of \(TrainingSettings.maxSteps)")
+        }
         self.init(configuration: configuration, step: step, dataPosition: position, model: try weights("model."),
                   ema: try weights("ema."), adamFirstMoment: try weights("optimizer.exp_avg."),
                   adamSecondMoment: try weights("optimizer.exp_avg_sq."), deviceRandomState: rng)

@@ -21,6 +21,27 @@ public struct CheckpointDirectory: Sendable {
     /// The newest checkpoint, if any.
     public var newest: (step: Int, path: String)? { checkpoints().last }
 
+    /// `read` applied to the newest checkpoint it accepts, newest first: checkpoints it finds
+    /// damaged (``CheckpointError/damaged(path:reason:)``: cut short by a crash, bit rot) are
+    /// skipped and described in `skipped`, so `--resume` falls back to the newest intact one.
+    /// Nil when the folder holds no checkpoint; when every one is damaged, the newest's error,
+    /// listing the others.
+    public func newestIntact<T>(_ read: (String) throws -> T) throws -> (value: T, step: Int, path: String, skipped: [String])? {
+        let all = checkpoints()
+        var skipped: [String] = []
+        for entry in all.reversed() {
+            do {
+                return (try read(entry.path), entry.step, entry.path, skipped)
+            } catch let error as CheckpointError {
+                guard case .damaged = error else { throw error }
+                skipped.append("\(error)")
+            }
+        }
+        guard let newest = all.last else { return nil }
+        throw CheckpointError.damaged(path: newest.path, reason: "every checkpoint in \(path) is damaged:\n  "
+            + skipped.joined(separator: "\n  "))
+    }
+
     /// Deletes all but the newest `keep` checkpoints; returns the deleted paths.
     @discardableResult
     public func prune(keep: Int) -> [String] {

@@ -22,6 +22,7 @@ public final class BatchLoader: @unchecked Sendable {
         self.queue = queue
         // The thread holds the queue, not the loader, so releasing the loader stops it.
         let thread = Thread {
+            defer { queue.markExited() }
             var cache: [Int: [Int]] = [:]
             var index = firstBatch
             while queue.waitForRoom() {
@@ -44,8 +45,12 @@ public final class BatchLoader: @unchecked Sendable {
     /// The next batch, waiting for the loader if it is not ready yet.
     public func next() throws -> Batch { try queue.pop() }
 
-    /// Stops the background thread (it finishes the batch it is assembling).
-    public func stop() { queue.stop() }
+    /// Stops the background thread and waits for it to exit (it finishes the batch it is
+    /// assembling), so no decoding runs on after the trainer returns or the process exits.
+    public func stop() {
+        queue.stop()
+        queue.waitUntilExited()
+    }
 }
 
 /// The producer/consumer queue between the loader thread and the trainer.
@@ -54,6 +59,7 @@ final class BoundedBatchQueue: @unchecked Sendable {
     private var ready: [Batch] = []
     private var failure: Error?
     private var stopped = false
+    private var exited = false
     private let depth: Int
 
     init(depth: Int) { self.depth = depth }
@@ -97,6 +103,21 @@ final class BoundedBatchQueue: @unchecked Sendable {
         condition.lock()
         stopped = true
         condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Called by the loader thread as it returns.
+    func markExited() {
+        condition.lock()
+        exited = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Waits until the loader thread has returned.
+    func waitUntilExited() {
+        condition.lock()
+        while !exited { condition.wait() }
         condition.unlock()
     }
 }

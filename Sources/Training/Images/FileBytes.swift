@@ -3,30 +3,19 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import SafeTensors
 
-/// Whole-file reads with the operating system's reason on failure.
+/// File reads for the image and data code, through ``SafeTensors/RegularFile`` (regular files
+/// only, sizes bounded before allocation, the operating system's reason on failure).
 enum FileBytes {
-    /// The bytes of `path`, or the `strerror` text of what went wrong.
-    static func read(_ path: String) -> Result<[UInt8], FileReadFailure> {
-        let fd = open(path, O_RDONLY)
-        guard fd >= 0 else { return .failure(FileReadFailure(reason: errnoText())) }
-        defer { close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0 else { return .failure(FileReadFailure(reason: errnoText())) }
-        if (info.st_mode & S_IFMT) == S_IFDIR { return .failure(FileReadFailure(reason: "it is a directory")) }
-        var bytes = [UInt8]()
-        bytes.reserveCapacity(Int(info.st_size))
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { systemRead(fd, $0.baseAddress!, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                return .failure(FileReadFailure(reason: errnoText()))
-            }
-            if n == 0 { break }
-            bytes.append(contentsOf: chunk[0..<n])
+    /// The bytes of `path` (at most `limit`), or what went wrong.
+    static func read(_ path: String, limit: Int, what: String) -> Result<[UInt8], FileReadFailure> {
+        do { return .success(try RegularFile.read(path, limit: limit, what: what)) } catch let error as FileAccessError {
+            return .failure(FileReadFailure(reason: error.operation == "open" ? error.reason : "cannot \(error.operation): \(error.reason)",
+                                            tooLarge: error.limit != nil))
+        } catch {
+            return .failure(FileReadFailure(reason: "\(error)", tooLarge: false))
         }
-        return .success(bytes)
     }
 
     /// Whether `path` names an existing directory.
@@ -45,15 +34,9 @@ enum FileBytes {
 /// The reason a read failed, as the C library words it.
 struct FileReadFailure: Error {
     var reason: String
+    /// The file exceeds the size limit (refused before reading).
+    var tooLarge: Bool
 }
 
 /// `strerror(errno)`.
 func errnoText() -> String { String(cString: strerror(errno)) }
-
-private func systemRead(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, _ count: Int) -> Int {
-    #if canImport(Glibc)
-    return Glibc.read(fd, buffer, count)
-    #else
-    return Darwin.read(fd, buffer, count)
-    #endif
-}

@@ -2,6 +2,12 @@ import CImageShim
 import SafeTensors
 
 extension Image {
+    /// The largest image file read (refused before reading: a sparse 1 TiB "photo" costs nothing).
+    public static let maxFileBytes = 256 << 20
+    /// The largest decoded image, in bytes of 8-bit samples (`DDPM_IMAGE_MAX_DECODED_BYTES`):
+    /// 256 MiB, e.g. 9000x9000 RGB. A header claiming more is refused before any allocation.
+    public static let maxDecodedBytes = Int(DDPM_IMAGE_MAX_DECODED_BYTES)
+
     /// File formats the decoder recognises by their leading bytes (never by the file name).
     public enum Format: String, Sendable {
         case png, jpeg
@@ -18,7 +24,8 @@ extension Image {
     ///
     /// - Throws: ``ImageError`` naming `path`: unreadable, not a PNG/JPEG, corrupt or truncated.
     public init(contentsOf path: String) throws {
-        switch FileBytes.read(path) {
+        switch FileBytes.read(path, limit: Image.maxFileBytes, what: "an image file") {
+        case let .failure(f) where f.tooLarge: throw ImageError.tooLarge(path: path, reason: f.reason)
         case let .failure(f): throw ImageError.unreadable(path: path, reason: f.reason)
         case let .success(bytes): try self.init(decoding: bytes, path: path)
         }
@@ -44,6 +51,7 @@ extension Image {
         }
         let text = String(cString: message)
         guard code == Int32(DDPM_IMAGE_OK), let pixels = decoded.pixels else {
+            if code == Int32(DDPM_IMAGE_TOO_LARGE) { throw ImageError.tooLarge(path: path, reason: "\(format.rawValue.uppercased()): \(text)") }
             if text.contains("CMYK") { throw ImageError.unsupported(path: path, reason: text) }
             throw ImageError.corrupt(path: path, reason: "\(format.rawValue.uppercased()): \(text)")
         }

@@ -6,6 +6,8 @@ public enum ImageError: Error, CustomStringConvertible, Equatable {
     case corrupt(path: String, reason: String)
     /// A valid file this project does not handle (e.g. a CMYK JPEG, an unknown format).
     case unsupported(path: String, reason: String)
+    /// The file, or the image its header describes, exceeds a size limit (checked before allocating).
+    case tooLarge(path: String, reason: String)
     /// The image could not be encoded or written.
     case writeFailed(path: String, reason: String)
 
@@ -14,6 +16,7 @@ public enum ImageError: Error, CustomStringConvertible, Equatable {
         case let .unreadable(path, reason): return "\(path): cannot read the image: \(reason)"
         case let .corrupt(path, reason): return "\(path): corrupt image: \(reason)"
         case let .unsupported(path, reason): return "\(path): unsupported image: \(reason)"
+        case let .tooLarge(path, reason): return "\(path): image too large: \(reason)"
         case let .writeFailed(path, reason): return "\(path): cannot write the image: \(reason)"
         }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import SafeTensors
 
 /// One read-back of the training loss, as logged to `metrics.jsonl` and shown in the progress.
 public struct TrainingRecord: Sendable, Equatable {
@@ -30,26 +31,42 @@ public struct TrainingRecord: Sendable, Equatable {
 /// continuous run.
 public final class MetricsLog {
     public let path: String
-    private let handle: FileHandle
+    /// The log's descriptor, opened for appending (internal: fault-injection tests replace it).
+    let fd: Int32
+    /// The first write error; later appends are dropped (the run is stopping because of it).
+    public private(set) var failure: TrainingError?
+
+    /// The largest metrics file read back when resuming (a line per logged step: ~150 bytes).
+    static let maxBytes = 1 << 30
 
     /// Opens (creating) the log, dropping lines of steps after `keepingStepsThrough`.
     public init(path: String, keepingStepsThrough lastStep: Int) throws {
         self.path = path
-        var kept = ""
-        if let text = try? String(contentsOfFile: path, encoding: .utf8) {
-            for line in text.split(separator: "\n") where (MetricsLog.step(of: line) ?? Int.max) <= lastStep {
-                kept += line + "\n"
+        var kept: [UInt8] = []
+        if FileBytes.exists(path) {
+            let bytes: [UInt8]
+            switch FileBytes.read(path, limit: MetricsLog.maxBytes, what: "the metrics log") {
+            case let .success(b): bytes = b
+            case let .failure(f): throw TrainingError.io(path: path, reason: f.reason)
+            }
+            for line in bytes.split(separator: UInt8(ascii: "\n")) {
+                let text = Substring(String(decoding: line, as: UTF8.self))
+                if (MetricsLog.step(of: text) ?? Int.max) <= lastStep {
+                    kept += line
+                    kept.append(UInt8(ascii: "\n"))
+                }
             }
         }
-        guard FileManager.default.createFile(atPath: path, contents: Data(kept.utf8)),
-              let handle = FileHandle(forWritingAtPath: path) else {
-            throw TrainingError.io(path: path, reason: "cannot create the metrics log")
+        // Rewritten through a temporary file and a rename, so a failure here leaves the old log whole.
+        do { try SafeTensorsWriter.writeAtomically(kept, to: path) } catch {
+            throw TrainingError.io(path: path, reason: "cannot rewrite the metrics log: \(error)")
         }
-        handle.seekToEndOfFile()
-        self.handle = handle
+        let fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC)
+        guard fd >= 0 else { throw TrainingError.io(path: path, reason: "cannot open the metrics log: \(errnoText())") }
+        self.fd = fd
     }
 
-    deinit { try? handle.close() }
+    deinit { close(fd) }
 
     /// The `step` field of a metrics line.
     static func step(of line: Substring) -> Int? {
@@ -57,12 +74,27 @@ public final class MetricsLog {
         return Int(line[range.upperBound...].prefix { $0.isNumber })
     }
 
-    public func append(_ record: TrainingRecord) {
-        handle.write(Data((record.jsonLine + "\n").utf8))
+    /// Appends one line. A failed write (a full disk: ENOSPC, a file size limit: EFBIG) throws
+    /// ``TrainingError/io(path:reason:)`` with the C library's reason, once; the log then ignores
+    /// further appends so that the trainer can still write its checkpoint.
+    public func append(_ record: TrainingRecord) throws {
+        guard failure == nil else { return }
+        do { try RegularFile.writeAll(Array((record.jsonLine + "\n").utf8), to: fd, path: path) } catch let error as FileAccessError {
+            let failure = TrainingError.io(path: path, reason: "cannot write the metrics log at step \(record.step): \(error.reason)")
+            self.failure = failure
+            throw failure
+        }
     }
 
-    /// Pushes the appended lines to the disk (at checkpoints).
-    public func sync() { try? handle.synchronize() }
+    /// Pushes the appended lines to the disk (at checkpoints); a failure is reported like a write's.
+    public func sync() throws {
+        guard failure == nil else { return }
+        guard fsync(fd) == 0 else {
+            let failure = TrainingError.io(path: path, reason: "cannot fsync the metrics log: \(errnoText())")
+            self.failure = failure
+            throw failure
+        }
+    }
 
     /// The records of a metrics file (for tests and tools); lines that do not parse are skipped.
     public static func read(_ path: String) -> [(step: Int, loss: Float)] {

@@ -19,6 +19,15 @@ public struct RunConfiguration: Equatable, Sendable {
         try training.validate()
         try diffusion.validate()
         _ = try GaussianDiffusion(unet: Unet(unet), configuration: diffusion)
+        // Host memory of one step's batches, bounded before anything is allocated
+        // (every factor is bounded, so these products cannot overflow).
+        let imageBytes = unet.channels * diffusion.imageHeight * diffusion.imageWidth * 4
+        let stepBytes = training.batchSize * training.gradientAccumulation * imageBytes
+        guard stepBytes <= TrainingSettings.maxBatchBytes else {
+            throw TrainingError.invalidSetting("--batch-size \(training.batchSize) x --grad-accum \(training.gradientAccumulation) images of "
+                + "\(unet.channels)x\(diffusion.imageHeight)x\(diffusion.imageWidth) need \(stepBytes) bytes per step, more than the limit of "
+                + "\(TrainingSettings.maxBatchBytes); lower --batch-size, --grad-accum or --image-size")
+        }
         guard unet.dropout == 0 else {
             throw TrainingError.invalidSetting("training with dropout is not supported (the graph builds the evaluation form); use dropout 0")
         }

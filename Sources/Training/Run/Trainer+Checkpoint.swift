@@ -27,13 +27,36 @@ extension Trainer {
                                     model: model, ema: ema, adamFirstMoment: m, adamSecondMoment: v,
                                     deviceRandomState: state.randomState)
         let path = "\(outputDirectory)/\(Checkpoint.fileName(step: completedSteps))"
-        metrics.sync()
+        try? metrics.sync()   // a failure is recorded in metrics.failure and reported by run()
+        releaseCheckpointReserve()
         try checkpoint.write(to: path)
         lastCheckpoint = path
+        savedStep = completedSteps
         checkpoints.prune(keep: settings.keepCheckpoints)
+        reserveCheckpointSpace()
         events(.checkpointSaved(step: completedSteps, path: path))
         return path
     }
+
+    /// The file that keeps the space of one checkpoint allocated in the output folder, so that a
+    /// disk filled by something else (the metrics log, another program) still leaves room for the
+    /// checkpoint written when the run stops: the reserve is deleted just before each checkpoint
+    /// is written and allocated again after it.
+    var reservePath: String { "\(outputDirectory)/.ddpm-checkpoint-reserve" }
+
+    /// Bytes of a checkpoint of this run: four float tensors per parameter, plus room for the
+    /// header (tensor names, the configuration; tens of KiB).
+    var checkpointBytes: Int { engine.parameters.layout.count * 16 + (256 << 10) }
+
+    /// Allocates the reserve (best effort: on a disk already too full it is simply absent).
+    func reserveCheckpointSpace() {
+        let fd = open(reservePath, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { return }
+        if posix_fallocate(fd, 0, off_t(checkpointBytes)) != 0 { _ = ftruncate(fd, 0) }
+        close(fd)
+    }
+
+    func releaseCheckpointReserve() { unlink(reservePath) }
 
     /// Loads a checkpoint's weights, EMA, Adam moments, step count and device random state.
     static func restore(_ checkpoint: Checkpoint, into engine: OptimizerEngine, queue: Queue) throws {

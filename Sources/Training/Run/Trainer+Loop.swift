@@ -8,18 +8,41 @@ extension Trainer {
     ///
     /// - Throws: ``TrainingError/nonFiniteLoss(step:loss:lastCheckpoint:)`` when the loss
     ///   becomes NaN or infinite (no checkpoint is written after that), data and device errors.
+    ///
+    /// On any error the device queue is drained and the loader thread joined before the error
+    /// propagates, so the process never exits with kernels (and OpenBLAS calls) still running.
+    /// When the metrics log cannot be written (a full disk), a checkpoint of the current step is
+    /// still attempted, so the steps since the last checkpoint are not lost.
     public func run(shouldStop: () -> Bool = { false }) throws -> TrainingOutcome {
+        reserveCheckpointSpace()
+        defer { releaseCheckpointReserve() }
+        do {
+            return try runSteps(shouldStop: shouldStop)
+        } catch {
+            try? queue.synchronize()
+            if let failure = metrics.failure, case let .io(path, reason) = failure, savedStep != completedSteps {
+                let note: String
+                do { note = "checkpoint \(try saveCheckpoint()) holds step \(completedSteps)" } catch {
+                    note = "the checkpoint of step \(completedSteps) could not be written either: \(error)"
+                }
+                throw TrainingError.io(path: path, reason: "\(reason); \(note)")
+            }
+            throw error
+        }
+    }
+
+    private func runSteps(shouldStop: () -> Bool) throws -> TrainingOutcome {
         let settings = configuration.training
         events(.started(lines: startLines, firstStep: completedSteps, totalSteps: settings.steps))
         let imagesPerStep = settings.batchSize * settings.gradientAccumulation
         let loader = BatchLoader(dataset: dataset, order: order, batchSize: settings.batchSize,
                                  firstBatch: completedSteps * settings.gradientAccumulation)
         defer { loader.stop() }
-        var savedAt = lastCheckpoint == nil ? -1 : completedSteps
+        savedStep = lastCheckpoint == nil ? -1 : completedSteps
         var sampledAt = -1
         while completedSteps < settings.steps {
             if shouldStop() {
-                let path = savedAt == completedSteps ? lastCheckpoint! : try saveCheckpoint()
+                let path = savedStep == completedSteps ? lastCheckpoint! : try saveCheckpoint()
                 return .interrupted(step: completedSteps, checkpoint: path)
             }
             let next = completedSteps + 1
@@ -30,14 +53,13 @@ extension Trainer {
             try drainRecords(imagesPerStep: imagesPerStep)
             if completedSteps % settings.saveEvery == 0 {
                 _ = try saveCheckpoint()
-                savedAt = completedSteps
             }
             if settings.sampleEvery > 0, settings.numSamples > 0, completedSteps % settings.sampleEvery == 0 {
                 try writeSamples()
                 sampledAt = completedSteps
             }
         }
-        let final = savedAt == completedSteps ? lastCheckpoint! : try saveCheckpoint()
+        let final = savedStep == completedSteps ? lastCheckpoint! : try saveCheckpoint()
         if settings.numSamples > 0, sampledAt != completedSteps { try writeSamples() }
         return .completed(step: completedSteps, checkpoint: final)
     }
@@ -64,12 +86,13 @@ extension Trainer {
             lastRecordTime = (r.step, now)
             let record = TrainingRecord(step: r.step, loss: r.loss, learningRate: configuration.training.learningRate(atStep: r.step),
                                         gradNorm: r.gradNorm, imagesPerSecond: images / window, elapsedSeconds: now - startTime)
-            metrics.append(record)
             events(.record(record))
             guard r.loss.isFinite else {
-                metrics.sync()
+                try? metrics.append(record)
+                try? metrics.sync()
                 throw TrainingError.nonFiniteLoss(step: r.step, loss: r.loss, lastCheckpoint: lastCheckpoint)
             }
+            try metrics.append(record)
         }
     }
 }

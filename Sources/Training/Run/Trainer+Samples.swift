@@ -12,7 +12,11 @@ extension Trainer {
         }
         guard let sampler, let ema = engine.ema else { return }
         try sampler.copyWeights(from: ema)
-        let images = try sampler.sample(noise: .device(seed: SplitMix64.mix(configuration.training.seed, 0x53414D50)))
+        let noise = SamplerNoise.device(seed: SplitMix64.mix(configuration.training.seed, 0x53414D50))
+        let images = try sampler.sample(noise: noise)
+        try SampleGenerator.checkFinite(images, what: "the sample grid of training step \(completedSteps)") {
+            try sampler.sample(noise: noise, checkEachStep: true)
+        }
         let grid = ImageGrid.make(images, count: count, channels: configuration.unet.channels,
                                   height: configuration.diffusion.imageHeight, width: configuration.diffusion.imageWidth)
         let path = "\(outputDirectory)/" + String(format: "sample-%08d.png", completedSteps)

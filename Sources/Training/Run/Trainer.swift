@@ -2,6 +2,7 @@ import Devices
 import Diffusion
 import Foundation
 import Graph
+import SafeTensors
 
 /// What the trainer reports while it works.
 public enum TrainingEvent: Sendable {
@@ -48,10 +49,14 @@ public final class Trainer {
     let queue: Queue
     let order: DataOrder
     let checkpoints: CheckpointDirectory
+    /// This run's hold on its output folder.
+    let lock: RunLock
     let metrics: MetricsLog
     let events: @Sendable (TrainingEvent) -> Void
     var sampler: DiffusionSampler?
     var recordsSeen = 0
+    /// The step of the newest checkpoint written or resumed from (-1: none yet).
+    var savedStep = -1
     var lastRecordTime: (step: Int, time: Double)
     let startTime: Double
     var currentLearningRate: Double = -1
@@ -78,20 +83,30 @@ public final class Trainer {
         } catch {
             throw TrainingError.io(path: outputDirectory, reason: "cannot create the output folder: \(error.localizedDescription)")
         }
+        // One run per folder; taken before anything in the folder is read or removed.
+        lock = try RunLock(directory: outputDirectory)
         checkpoints = CheckpointDirectory(path: outputDirectory)
+        var notes: [String] = []
+        for stale in SafeTensorsWriter.removeStaleTemporaries(in: outputDirectory) {
+            notes.append("removed \(stale), left by an interrupted write")
+        }
         var resumeFrom: Checkpoint?
         if let newest = checkpoints.newest {
             guard resume else { throw TrainingError.outputInUse(directory: outputDirectory, newestStep: newest.step) }
-            let checkpoint = try Checkpoint(contentsOf: newest.path)
+            guard let found = try checkpoints.newestIntact({ try Checkpoint(contentsOf: $0) }) else {
+                throw CheckpointError.notFound(path: newest.path)
+            }
+            let checkpoint = found.value
+            notes += found.skipped.map { "skipped \($0)" }
             let conflicts = configuration.resumeConflicts(with: checkpoint.configuration)
-            guard conflicts.isEmpty else { throw CheckpointError.configurationMismatch(path: newest.path, differences: conflicts) }
+            guard conflicts.isEmpty else { throw CheckpointError.configurationMismatch(path: found.path, differences: conflicts) }
             let expected = checkpoint.step * settings.batchSize * settings.gradientAccumulation
             guard checkpoint.dataPosition == expected else {
-                throw CheckpointError.damaged(path: newest.path,
+                throw CheckpointError.damaged(path: found.path,
                                               reason: "data position \(checkpoint.dataPosition) does not match step \(checkpoint.step) (expected \(expected))")
             }
             resumeFrom = checkpoint
-            lastCheckpoint = newest.path
+            lastCheckpoint = found.path
         }
 
         let unet = try Unet(configuration.unet)
@@ -147,6 +162,7 @@ public final class Trainer {
                 + "lr \(settings.learningRate), \(settings.steps) steps; "
                 + "arena \(String(format: "%.1f", Double(engine.arenaPeakBytes) / Double(1 << 20))) MiB, \(engine.kernelsPerStep) kernels per step",
         ]
+        lines += notes
         if let path = lastCheckpoint { lines.append("resumed from \(path) at step \(completedSteps)") }
         startLines = lines
     }

@@ -8,8 +8,12 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
     case nonFiniteWeights(step: Int, lastCheckpoint: String?)
     /// The output folder already holds a run and `--resume` was not given.
     case outputInUse(directory: String, newestStep: Int)
+    /// Another process (pid `holder`, when known) is training into the same output folder.
+    case outputLocked(directory: String, holder: Int32?)
     /// A file could not be written.
     case io(path: String, reason: String)
+    /// Sampled images hold NaN or infinite values.
+    case nonFiniteSamples(String)
 
     public var description: String {
         func keeping(_ checkpoint: String?) -> String {
@@ -27,8 +31,13 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
         case let .outputInUse(directory, step):
             return "\(directory) already holds a run (newest checkpoint at step \(step)); "
                 + "pass --resume to continue it, or choose another --output"
+        case let .outputLocked(directory, holder):
+            return "\(directory) is in use by another ddpm train (\(holder.map { "pid \($0)" } ?? "pid unknown")); "
+                + "wait for it to finish, stop it, or choose another --output"
         case let .io(path, reason):
             return "\(path): \(reason)"
+        case let .nonFiniteSamples(message):
+            return message
         }
     }
 }

@@ -58,9 +58,25 @@ public struct TrainingSettings: Equatable, Sendable {
     /// the checkpoint's, or the resumed run would not continue the same training.
     public static let adjustableOnResume: Set<String> = ["steps", "save_every", "sample_every", "num_samples", "keep_checkpoints", "log_every"]
 
+    /// Upper bounds of the settings that size allocations or step arithmetic (see
+    /// docs/reliability.md); far above any real run, far below overflow.
+    public static let maxBatchSize = 4096
+    public static let maxGradientAccumulation = 4096
+    public static let maxSteps = 1_000_000_000
+    public static let maxNumSamples = 4096
+    /// Bytes of host memory one optimiser step's batches (batch × accumulation × image) may take.
+    public static let maxBatchBytes = 4 << 30
+
     /// Refuses values out of their domain, naming the command-line option.
     public func validate() throws {
         func bad(_ message: String) -> TrainingError { .invalidSetting(message) }
+        func limit(_ value: Int, _ max: Int, _ option: String) throws {
+            guard value <= max else { throw bad("\(option) is \(value), more than the limit of \(max)") }
+        }
+        try limit(batchSize, Self.maxBatchSize, "--batch-size")
+        try limit(gradientAccumulation, Self.maxGradientAccumulation, "--grad-accum")
+        try limit(steps, Self.maxSteps, "--steps")
+        try limit(numSamples, Self.maxNumSamples, "--num-samples")
         guard batchSize >= 1 else { throw bad("--batch-size must be at least 1, got \(batchSize)") }
         guard gradientAccumulation >= 1 else { throw bad("--grad-accum must be at least 1, got \(gradientAccumulation)") }
         guard steps >= 1 else { throw bad("--steps must be at least 1, got \(steps)") }

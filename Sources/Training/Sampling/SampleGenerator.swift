@@ -32,19 +32,40 @@ public struct SampleGenerator {
         }
     }
 
-    /// `count` images `[count, C, H, W]` in [0, 1] (not clamped, as in the reference).
+    /// `count` images `[count, C, H, W]` in [0, 1] (not clamped, as in the reference), all in
+    /// memory; ``generate(count:batchSize:seed:eachBatch:)`` streams them instead.
+    public func generate(count: Int, batchSize: Int, seed: UInt64, progress: (Int, Int) -> Void = { _, _ in }) throws -> [Float] {
+        var out: [Float] = []
+        try generate(count: count, batchSize: batchSize, seed: seed, eachBatch: { _, images in
+            out += images
+            progress(out.count / imageElements, count)
+        })
+        return out
+    }
+
+    /// Elements of one image (`C·H·W`).
+    public var imageElements: Int { model.unet.channels * model.diffusion.imageHeight * model.diffusion.imageWidth }
+
+    /// Draws `count` images batch by batch and hands each batch to `each` (the index of its first
+    /// image, and its images `[n, C, H, W]` in [0, 1], not clamped, as in the reference) before
+    /// the next is drawn, so only one batch is ever held and every finished one can be written.
     ///
     /// Batch `j` draws its noise from Philox with the key `mix(seed, j)`, so the same seed and
     /// batch size give the same images on every device.
     ///
-    /// - Parameter progress: called after each batch with (images done, count).
-    public func generate(count: Int, batchSize: Int, seed: UInt64, progress: (Int, Int) -> Void = { _, _ in }) throws -> [Float] {
+    /// - Throws: ``TrainingError/nonFiniteSamples(_:)`` when a batch holds NaN or infinite values,
+    ///   naming the batch and the first sampling step that produced them.
+    public func generate(count: Int, batchSize: Int, seed: UInt64, eachBatch each: (Int, [Float]) throws -> Void) throws {
         guard count >= 1 else { throw TrainingError.invalidSetting("--count must be at least 1, got \(count)") }
         guard batchSize >= 1 else { throw TrainingError.invalidSetting("--batch-size must be at least 1, got \(batchSize)") }
+        let batchBytes = min(batchSize, count) * imageElements * 4
+        guard batchBytes <= TrainingSettings.maxBatchBytes else {
+            throw TrainingError.invalidSetting("--batch-size \(batchSize) images of \(model.unet.channels)x\(model.diffusion.imageHeight)x"
+                + "\(model.diffusion.imageWidth) need \(batchBytes) bytes, more than the limit of \(TrainingSettings.maxBatchBytes)")
+        }
         let diffusion = try GaussianDiffusion(unet: Unet(model.unet), configuration: model.diffusion)
         let queue = try device.makeQueue()
         var samplers: [Int: DiffusionSampler] = [:]
-        var out: [Float] = []
         var done = 0
         var batchIndex: UInt64 = 0
         while done < count {
@@ -54,11 +75,26 @@ public struct SampleGenerator {
                 try sampler.step.parameters.load(model.weights, queue: queue)
                 samplers[n] = sampler
             }
-            out += try samplers[n]!.sample(noise: .device(seed: SplitMix64.mix(seed, batchIndex)))
+            let noise = SamplerNoise.device(seed: SplitMix64.mix(seed, batchIndex))
+            let images = try samplers[n]!.sample(noise: noise)
+            try SampleGenerator.checkFinite(images, what: "images \(done + 1)-\(done + n) of \(count) (batch \(batchIndex))") {
+                try samplers[n]!.sample(noise: noise, checkEachStep: true)
+            }
+            try each(done, images)
             done += n
             batchIndex += 1
-            progress(done, count)
         }
-        return out
+    }
+
+    /// Throws ``TrainingError/nonFiniteSamples(_:)`` when `images` are not all finite; `rerun`
+    /// replays the chain step by step to name the first step that went wrong.
+    static func checkFinite(_ images: [Float], what: String, rerun: () throws -> [Float]) throws {
+        guard !images.allSatisfy(\.isFinite) else { return }
+        let bad = images.lazy.filter { !$0.isFinite }.count
+        var detail = "no single step could be named (the replay was finite)"
+        do { _ = try rerun() } catch let error as DiffusionError {
+            if case .nonFiniteSample = error { detail = "\(error)" } else { throw error }
+        }
+        throw TrainingError.nonFiniteSamples("\(what): \(bad) of \(images.count) values are NaN or infinite: \(detail)")
     }
 }

@@ -55,11 +55,16 @@ public struct SamplingModel {
                   origin: "\(weightsPath)\(prefix.isEmpty ? "" : " (keys '\(prefix)*')") with \(configPath)")
     }
 
+    /// The largest configuration file read.
+    static let maxConfigurationBytes = 16 << 20
+
     /// Reads a sampling configuration file (see ``init(stateDict:configuration:useEMA:)``).
     public static func readConfiguration(_ path: String) throws -> (UnetConfiguration, DiffusionConfiguration) {
         let text: String
-        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
-            throw CheckpointError.notFound(path: path)
+        switch FileBytes.read(path, limit: SamplingModel.maxConfigurationBytes, what: "a configuration file") {
+        case let .success(bytes): text = String(decoding: bytes, as: UTF8.self)
+        case .failure where !FileBytes.exists(path): throw CheckpointError.notFound(path: path)
+        case let .failure(f): throw CheckpointError.invalidConfiguration("\(path): \(f.reason)")
         }
         let json = try parseJSONObject(text, what: path)
         guard let u = json["unet"] as? [String: Any] else {
