@@ -35,7 +35,7 @@ def main():
     args = parser.parse_args()
     configs = args.config or DEFAULT_CONFIGS
     devices = args.devices.split(",")
-    figures = ("train_step_s", "forward_s")
+    figures = ("train_step_s", "forward_s", "train_step_cpu_s", "forward_cpu_s")
     samples = {}  # (device, config, figure, side) -> [seconds]
     for r in range(args.rounds):
         for device in devices:
