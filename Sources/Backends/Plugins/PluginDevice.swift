@@ -85,7 +85,7 @@ final class PluginQueue: QueueBackend {
     }
 
     deinit {
-        _ = try? synchronize()
+        _ = try? synchronize()   // queue_destroy always follows a synchronize (ddpm_device.h)
         device.api.queue_destroy!(handle)
     }
 

@@ -333,7 +333,9 @@ typedef struct DdpmDeviceApi {
     /* REQUIRED. Called once after loading. DDPM_ERROR_UNAVAILABLE (no driver, no hardware) makes
      * ddpm list the plugin's family as unavailable with the message. */
     DdpmError *(*initialize)(const DdpmInitArgs *args, DdpmPlugin **out_plugin);
-    /* REQUIRED. Called once at process exit, after every device, queue and buffer is gone. */
+    /* REQUIRED. Called when ddpm gives up a plugin it initialised (a later check failed, e.g. a
+     * device name already taken), with no device open. A plugin in use stays loaded until the
+     * process exits; ddpm does not call terminate then (the exit releases everything). */
     void (*terminate)(DdpmPlugin *plugin);
 
     /* REQUIRED. Devices: count, description (plugin-owned, valid until terminate), open/close. */
@@ -356,7 +358,7 @@ typedef struct DdpmDeviceApi {
 
     /* REQUIRED. In-order queues. Enqueue slots return without waiting for the device. */
     DdpmError *(*queue_create)(DdpmDevice *device, DdpmQueue **out_queue);
-    void (*queue_destroy)(DdpmQueue *queue);  /* after a synchronize; must not block long */
+    void (*queue_destroy)(DdpmQueue *queue);  /* always after a queue_synchronize */
     /* `destination.bytes` bytes from `host`; the plugin must have copied them when this returns. */
     DdpmError *(*queue_upload)(DdpmQueue *queue, const void *host, DdpmOperand destination);
     /* `source.bytes` bytes into `host`, which ddpm keeps valid until the command completes. */

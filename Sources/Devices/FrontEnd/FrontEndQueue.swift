@@ -31,6 +31,9 @@ public final class FrontEndQueue: Queue {
         self.backend = backend
     }
 
+    /// Drains the backend before the operands it may still use are released.
+    deinit { try? backend.synchronize() }
+
     public var device: Device { frontDevice }
     private var name: String { frontDevice.info.name }
 
