@@ -12,7 +12,7 @@ DDPM     = $(SCRATCH)/release/ddpm
 # loader and headers, PoCL (an OpenCL device on any CPU), clinfo, and libpng/libjpeg for images.
 APT_PACKAGES = libopenblas-dev ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo libpng-dev libjpeg-dev
 
-.PHONY: deps build test conformance demo clean
+.PHONY: deps build test conformance demo clean examples
 
 ## deps: install the Debian packages above that are missing (apt-get; sudo only when not root).
 deps:
@@ -97,3 +97,8 @@ FUZZ_SECONDS ?= 120
 fuzz: build
 	python3 scripts/fuzz.py --ddpm $(DDPM) --cases $(FUZZ_CASES) --json $(SCRATCH)/fuzz-report.json
 	scripts/libfuzzer.sh $(SCRATCH)/fuzz $(FUZZ_SECONDS)
+
+## examples: the example device plugin (examples/device-plugin, plain C against ddpm_device.h).
+## Run it with: $(DDPM) --device-plugin examples/device-plugin/libddpm-device-example.so --device example conformance
+examples:
+	$(MAKE) -C examples/device-plugin

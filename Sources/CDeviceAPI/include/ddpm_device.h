@@ -383,8 +383,10 @@ typedef struct DdpmDeviceApi {
 
     /* ---- OPTIONAL slots (NULL = absent) ---------------------------------------------------- */
 
-    /* Profiling. When absent, `ddpm bench --profile` and conformance perf mode show no per-kernel
-     * device times for this device. While on, the plugin times every launch; take_launch_times
+    /* Profiling. When absent, ddpm times each queue_launch call on the host while profiling: the
+     * kernel time for a device that runs launches synchronously, only the enqueue cost for an
+     * asynchronous one (whose per-family times are then not meaningful). While on, the plugin
+     * times every launch on the device; take_launch_times
      * writes the durations (seconds) of up to `capacity` completed launches, oldest first, in
      * launch order (launches of a replayed schedule count one by one), and removes them. */
     DdpmError *(*queue_set_profiling)(DdpmQueue *queue, int32_t enabled);

@@ -47,9 +47,8 @@ public final class FrontEndQueue: Queue {
     public var isProfiling: Bool {
         get { lock.withLock { profiling } }
         set {
-            guard backend.supportsProfiling else { return }
             // A backend that cannot switch keeps its old state; profiling is best effort.
-            guard (try? backend.setProfiling(newValue)) != nil else { return }
+            if backend.supportsProfiling, (try? backend.setProfiling(newValue)) == nil { return }
             lock.withLock { profiling = newValue }
         }
     }
@@ -97,7 +96,7 @@ public final class FrontEndQueue: Queue {
 
     public func launch(_ kernel: Kernel, _ operands: [BufferSlice]) throws {
         let raw = try checked(kernel, operands)
-        try backend.launch(kernel, raw)
+        try hostTimed(kernel.family) { try backend.launch(kernel, raw) }
         for slice in operands { keepAlive.append(slice.buffer) }
         counted(launches: 1, families: CollectionOfOne(kernel.family))
     }
@@ -121,7 +120,9 @@ public final class FrontEndQueue: Queue {
         if let recorded = schedule.recorded {
             try backend.replay(recorded)
         } else {
-            for launch in schedule.launches { try backend.launch(launch.kernel, launch.operands) }
+            for (launch, family) in zip(schedule.launches, schedule.families) {
+                try hostTimed(family) { try backend.launch(launch.kernel, launch.operands) }
+            }
         }
         counted(launches: schedule.launches.count, families: schedule.families)
     }
@@ -196,12 +197,24 @@ public final class FrontEndQueue: Queue {
         return raw
     }
 
+    /// Runs a backend launch; while profiling a backend that cannot time launches itself, adds
+    /// the host time of the call to the family: the kernel time for a backend that runs launches
+    /// synchronously (as simple plugins do), only the cost of enqueuing for an asynchronous one.
+    @inline(__always)
+    private func hostTimed(_ family: String, _ body: () throws -> Void) rethrows {
+        guard !backend.supportsProfiling, lock.withLock({ profiling }) else { return try body() }
+        let start = DispatchTime.now().uptimeNanoseconds
+        try body()
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
+        lock.withLock { counterState.timePerFamily[family, default: 0] += seconds }
+    }
+
     private func counted<Families: Collection>(launches: Int, families: Families) where Families.Element == String {
         lock.withLock {
             counterState.kernelsLaunched += launches
             guard profiling else { return }
             for family in families { counterState.launchesPerFamily[family, default: 0] += 1 }
-            untimed.append(contentsOf: families)
+            if backend.supportsProfiling { untimed.append(contentsOf: families) }
         }
     }
 
