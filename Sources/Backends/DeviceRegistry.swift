@@ -121,6 +121,17 @@ public enum DeviceRegistry {
         }
     }
 
+    /// The device to train and sample on: a built-in device as it is, a plugin device behind a
+    /// ``FallbackDevice`` whose fallback is the `cpu` device, so that kernels the plugin does not
+    /// implement (a partial device) run on the CPU with the transfers inserted.
+    public static func executionDevice(named name: String) throws -> Device {
+        let device = try self.device(named: name)
+        guard let entry = entries().first(where: { $0.name == device.info.name }), entry.origin != "built in" else {
+            return device
+        }
+        return FallbackDevice(primary: device, fallback: try self.device(named: defaultDeviceName))
+    }
+
     /// The canonical registry name for `name` (aliases resolved; other names unchanged).
     public static func resolve(_ name: String) -> String { aliases[name] ?? name }
 

@@ -53,12 +53,15 @@ struct BenchCommand: ParsableCommand {
     @Option(name: .customLong("profile-shapes"), help: "Kernel shapes listed by --profile, slowest first.")
     var profileShapes: Int = 15
 
+    @Flag(help: "Also print, per kernel family, how many launches of a step ran on the device and how many on the CPU fallback, and the bytes moved between them per step.")
+    var placement = false
+
     @Flag(help: "Print one JSON line instead of text.")
     var json = false
 
     func run() throws {
         let settings = try withBenchErrors { try makeSettings() }
-        let device = try global.resolveDevice()
+        let device = try global.resolveDevice(withFallback: true)
         let result = try withBenchErrors { try BenchRunner(settings: settings, device: device).run() }
         print(json ? result.jsonLine : result.text)
     }
@@ -77,6 +80,7 @@ struct BenchCommand: ParsableCommand {
         s.ema = !noEMA
         s.profile = profile
         s.profileShapes = profileShapes
+        s.placement = placement
         try s.validate()
         return s
     }

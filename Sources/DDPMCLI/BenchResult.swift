@@ -40,6 +40,8 @@ struct BenchResult {
     var peakRSSBytes: Int
     var trainProfile: BenchProfile?
     var forwardProfile: BenchProfile?
+    /// Where a training step's kernels ran, and the bytes moved per step (partial devices).
+    var placement: BenchPlacement
 
     /// What the measured training step contains, in words.
     var stepContents: String {
@@ -72,6 +74,7 @@ struct BenchResult {
         ]
         if let p = trainProfile { o["train_profile"] = p.json }
         if let p = forwardProfile { o["forward_profile"] = p.json }
+        if settings.placement { o["placement"] = placement.json }
         let data = (try? JSONSerialization.data(withJSONObject: o, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
         return String(decoding: data, as: UTF8.self)
     }
@@ -99,6 +102,7 @@ struct BenchResult {
         ]
         if let p = trainProfile { lines += ["", p.text(title: "training step profile", top: settings.profileShapes)] }
         if let p = forwardProfile { lines += ["", p.text(title: "forward profile", top: settings.profileShapes)] }
+        if settings.placement { lines += ["", placement.text(device: device)] }
         return lines.joined(separator: "\n")
     }
 }

@@ -42,6 +42,7 @@ struct BenchRunner {
             trainProfile = try profiled(settings.steps, schedule: schedule, queue: queue) { try trainer.step(batch) }
             trainProfile?.launches = try slowestLaunches(schedule, queue: queue)
         }
+        let stepFamilies = trainer.schedule.followed(by: trainer.emaUpdateTail).launches.map(\.kernel.family)
         try trainer.synchronize()
         let memory = trainer.compiled.report.memory
         let (parameterCount, trainFlops) = (trainer.parameters.layout.count, trainer.schedule.flops)
@@ -80,7 +81,8 @@ struct BenchRunner {
             forwardArenaPeakBytes: forward.report.memory.arenaPeakBytes,
             trainFlopsPerStep: trainFlops, forwardFlops: forward.schedule.flops,
             peakRSSBytes: ProcessUsage.residentBytes(),
-            trainProfile: trainProfile, forwardProfile: forwardProfile)
+            trainProfile: trainProfile, forwardProfile: forwardProfile,
+            placement: BenchPlacement(stepFamilies: stepFamilies, counted: counted, steps: settings.steps))
     }
 
     /// The sampling step's network: `unet(x, time)` with host inputs `x` `[B, C, S, S]` and

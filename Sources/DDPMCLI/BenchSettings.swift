@@ -25,6 +25,8 @@ struct BenchSettings: Equatable {
     var profile = false
     /// How many of the slowest kernel shapes the profile lists.
     var profileShapes = 15
+    /// Print where each kernel family ran (partial devices) and the bytes moved per step.
+    var placement = false
 
     /// Checks the numbers before anything is built, naming the option at fault.
     func validate() throws {

@@ -73,8 +73,9 @@ struct ConformanceCommand: ParsableCommand {
     }
 
     /// `--golden DIR`: every case of DIR on `--device` (see docs/diffusion.md); exit status 1 when a case fails.
+    /// Like training, a plugin device runs with the CPU as fallback for kernels it lacks.
     private func runGolden(directory: String) throws {
-        let device = try global.resolveDevice()
+        let device = try global.resolveDevice(withFallback: true)
         let summary: GoldenSummary
         do {
             summary = try GoldenRunner.run(directory: directory, device: device, verbose: verbose)

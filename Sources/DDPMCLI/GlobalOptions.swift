@@ -23,8 +23,14 @@ struct GlobalOptions: ParsableArguments {
     }
 
     /// The selected device, or a clean error naming the problem.
-    func resolveDevice() throws -> Device {
-        try withCleanErrors { try DeviceRegistry.device(named: device) }
+    ///
+    /// `withFallback` (training, sampling, bench): a plugin device comes wrapped in a
+    /// ``FallbackDevice``, so kernels it does not implement run on the CPU. Conformance runs
+    /// test the device itself.
+    func resolveDevice(withFallback: Bool = false) throws -> Device {
+        try withCleanErrors {
+            withFallback ? try DeviceRegistry.executionDevice(named: device) : try DeviceRegistry.device(named: device)
+        }
     }
 }
 

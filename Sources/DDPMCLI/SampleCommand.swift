@@ -78,7 +78,7 @@ struct SampleCommand: ParsableCommand {
             } else {
                 model = try SamplingModel(stateDict: weights!, configuration: config!, useEMA: !noEma)
             }
-            let device = try global.resolveDevice()
+            let device = try global.resolveDevice(withFallback: true)
             let generator = try SampleGenerator(model: model, method: try method(for: model.diffusion), device: device)
             let (c, h, w) = (model.unet.channels, model.diffusion.imageHeight, model.diffusion.imageWidth)
             print("model: \(model.origin)")

@@ -101,7 +101,7 @@ struct TrainCommand: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let configuration = try runConfiguration()
-            let device = try global.resolveDevice()
+            let device = try global.resolveDevice(withFallback: true)
             let progress = TrainProgress(totalSteps: configuration.training.steps)
             // Watched from before the data is prepared and the step compiled, so a SIGTERM during
             // either still ends in an orderly stop.

@@ -81,6 +81,11 @@ public struct QueueCounters: Sendable, Equatable {
     public var timePerFamily: [String: Double] = [:]
     /// Launches per kernel family; filled only while profiling.
     public var launchesPerFamily: [String: Int] = [:]
+    /// Launches per kernel family that ran on the fallback device of a ``FallbackDevice`` (always counted).
+    public var fallbackLaunchesPerFamily: [String: Int] = [:]
+    /// Bytes a ``FallbackDevice`` copied from its primary device to the fallback device, and back.
+    public var bytesToFallback: Int = 0
+    public var bytesFromFallback: Int = 0
 
     public init() {}
 }
