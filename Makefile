@@ -90,12 +90,16 @@ bench: build
 ## configurations, PNG/JPEG images, options and special files through the release binary under a
 ## memory limit and a timeout (FUZZ_CASES per area), then libFuzzer + AddressSanitizer on the
 ## safetensors reader, the configuration parsing and the image shim (FUZZ_SECONDS per target,
-## corpus in Fuzz/corpus). `make test` runs a quick subset of the first.
+## corpus in Fuzz/corpus), and FAULT_ROUNDS rounds of each fault of scripts/faults.py (signals,
+## error exits, kill -9 during checkpoint writes, two runs on one folder). `make test` runs a quick
+## subset of the first and a few rounds of each fault (FaultInjectionTests).
 FUZZ_CASES ?= 200
 FUZZ_SECONDS ?= 120
+FAULT_ROUNDS ?= 10
 .PHONY: fuzz
 fuzz: build
 	python3 scripts/fuzz.py --ddpm $(DDPM) --cases $(FUZZ_CASES) --json $(SCRATCH)/fuzz-report.json
+	python3 scripts/faults.py --ddpm $(DDPM) --rounds $(FAULT_ROUNDS) --json $(SCRATCH)/faults-report.json
 	scripts/libfuzzer.sh $(SCRATCH)/fuzz $(FUZZ_SECONDS)
 
 ## examples: the example device plugin (examples/device-plugin, plain C against ddpm_device.h).

@@ -10,7 +10,11 @@ file-size limit (RLIMIT_FSIZE), no core dumps and a timeout, and is classified:
   crash     killed by a signal (SIGSEGV, SIGILL/SIGTRAP from a Swift trap, SIGABRT...), a Swift
             `Fatal error`, or any other exit status
   hang      no progress when the timeout struck (e.g. blocked on a FIFO)
-  memory    peak resident memory above --blowup-mb, or an allocation failure under the limit
+  memory    peak resident memory above --blowup-mb more than the memory the run announced before
+            allocating it (the trainer's `arena N MiB` line), or an allocation failure that killed it
+  planned   above --blowup-mb, but within the arena the run announced: a valid input that asks
+            for that much (e.g. a checkpoint edited to 8x4096 images), refused cleanly by the
+            device when it does not fit ("out of memory allocating N bytes")
 
 Areas: safetensors (container mutants, `ddpm inspect`), config (a checkpoint whose configuration
 or step tensor is mutated, `ddpm sample` and `ddpm train --resume`), png and jpeg (a one-image
@@ -94,6 +98,9 @@ def run(binary, args, cwd, mem_bytes, timeout, env):
         seconds = time.monotonic() - start
     with open(err_path, "rb") as f:
         stderr = f.read(1 << 16).decode("utf-8", "replace")
+    with open(out_path, "rb") as f:
+        planned = sum(float(m) for m in re.findall(r"arena ([0-9.]+) MiB", f.read(1 << 16).decode("utf-8", "replace")))
+    stderr = stderr if not planned else stderr + f"\n(planned arena {planned:.0f} MiB)"
     code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else None
     sig = os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
     return code, sig, timed_out, progressing, usage.ru_maxrss * 1024, stderr, seconds
@@ -112,13 +119,17 @@ def tree_size(path):
 
 def classify(code, sig, timed_out, progressing, rss, stderr, blowup):
     lowered = stderr.lower()
+    planned = re.search(r"\(planned arena ([0-9]+) MiB\)", stderr)
+    planned_bytes = int(planned.group(1)) << 20 if planned else 0
     alloc_failure = any(s in lowered for s in ("out of memory", "cannot allocate", "allocation failed", "bad_alloc",
                                                 "failed to allocate", "memory allocation"))
     # An allocation refused with an error message (`cannot allocate N bytes; the largest ... is M`)
     # is a clean error; one that killed the process is a blow-up.
     clean_exit = code in (1, 2, 64) and "error:" in lowered and "fatal error" not in lowered
-    if rss > blowup or (alloc_failure and not clean_exit):
+    if alloc_failure and not clean_exit:
         return "memory"
+    if rss > blowup:
+        return "planned" if rss <= blowup + planned_bytes and (code == 0 or clean_exit) else "memory"
     if timed_out:
         return "long" if progressing else "hang"
     if sig is not None or "fatal error" in lowered:
@@ -422,7 +433,7 @@ def main():
         if r.returncode != 0:
             sys.exit(f"fuzz: cannot make the seed checkpoint: {r.stderr}")
         checkpoint = os.path.join(seed_run, "checkpoint-00000002.safetensors")
-        kinds = ["clean", "accepted", "long", "crash", "hang", "memory"]
+        kinds = ["clean", "accepted", "long", "planned", "crash", "hang", "memory"]
         summary, records = {}, []
         for area in args.areas.split(","):
             counts = dict.fromkeys(kinds, 0)
@@ -442,10 +453,11 @@ def main():
                     print(f"  {kind.upper()}: {area} {case.label}: status {code} signal {sig} rss {rss >> 20} MiB: {last[:200]}")
                 shutil.rmtree(case.cwd, ignore_errors=True)
             summary[area] = dict(counts, cases=per_area, peak_rss_mb=worst[0] >> 20, worst_case=worst[1])
-        print(f"{'area':<12} {'cases':>6} {'clean':>6} {'accepted':>8} {'long':>5} {'crash':>6} {'hang':>5} {'memory':>7} {'peak MiB':>9}")
+        print(f"{'area':<12} {'cases':>6} {'clean':>6} {'accepted':>8} {'long':>5} {'planned':>8} {'crash':>6} {'hang':>5} "
+              f"{'memory':>7} {'peak MiB':>9}")
         for area, s in summary.items():
-            print(f"{area:<12} {s['cases']:>6} {s['clean']:>6} {s['accepted']:>8} {s['long']:>5} {s['crash']:>6} {s['hang']:>5} "
-                  f"{s['memory']:>7} {s['peak_rss_mb']:>9}  ({s['worst_case']})")
+            print(f"{area:<12} {s['cases']:>6} {s['clean']:>6} {s['accepted']:>8} {s['long']:>5} {s['planned']:>8} {s['crash']:>6} "
+                  f"{s['hang']:>5} {s['memory']:>7} {s['peak_rss_mb']:>9}  ({s['worst_case']})")
         bad = sum(s["crash"] + s["hang"] + s["memory"] for s in summary.values())
         print(f"fuzz: {sum(s['cases'] for s in summary.values())} cases, {bad} crashes/hangs/memory blow-ups")
         if args.json:

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Diffusion
 import Foundation
+import SafeTensors
 import Training
 
 /// `ddpm sample`: images from a trained model (see docs/cli.md).
@@ -103,7 +104,9 @@ struct SampleCommand: ParsableCommand {
                     throw TrainingError.io(path: output, reason: "cannot create the folder: \(error.localizedDescription)")
                 }
                 // Streamed: each batch is written before the next is drawn, so memory stays at one
-                // batch and an interrupted run keeps every image finished so far.
+                // batch and an interrupted run keeps every image finished so far. Temporary files of
+                // an earlier run that was killed mid-write are removed first.
+                SafeTensorsWriter.removeStaleTemporaries(in: output)
                 let size = c * h * w
                 try generator.generate(count: count, batchSize: batchSize, seed: seed, eachBatch: { first, images in
                     for i in 0..<(images.count / size) {

@@ -268,6 +268,8 @@ final class ReliabilityTests: XCTestCase {
         try gone.run()
         gone.waitUntilExit()
         let stale = write(".checkpoint-00000008.safetensors.tmp-\(gone.processIdentifier)-12345", [1, 2, 3])
+        let model = try SamplingModel(checkpoint: directory)
+        XCTAssertTrue(model.origin.hasSuffix("(EMA weights, step 4; skipped 1 damaged newer checkpoint)"), model.origin)
         c.training.steps = 8
         let trainer = try Trainer(configuration: c, outputDirectory: directory, device: try TinyRun.device(), resume: true)
         XCTAssertEqual(trainer.completedSteps, 4, "resumed from the intact checkpoint of step 4")

@@ -15,7 +15,8 @@ final class TrainerTests: XCTestCase {
         XCTAssertTrue(run.losses.values.allSatisfy(\.isFinite))
         XCTAssertEqual(run.outcome, .completed(step: 6, checkpoint: "\(run.directory)/checkpoint-00000006.safetensors"))
         let names = try FileManager.default.contentsOfDirectory(atPath: run.directory).sorted()
-        XCTAssertEqual(names, ["checkpoint-00000003.safetensors", "checkpoint-00000006.safetensors", "metrics.jsonl",
+        // The run lock stays (unlinking it would race with a run opening it); the reserve is released.
+        XCTAssertEqual(names, [".ddpm-train.lock", "checkpoint-00000003.safetensors", "checkpoint-00000006.safetensors", "metrics.jsonl",
                                "sample-00000003.png", "sample-00000006.png"])
         let grid = try Image(contentsOf: "\(run.directory)/sample-00000006.png")
         XCTAssertEqual([grid.width, grid.height, grid.channels], [2 * 10 + 2, 2 * 10 + 2, 1])

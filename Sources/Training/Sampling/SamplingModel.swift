@@ -19,13 +19,20 @@ public struct SamplingModel {
         self.origin = origin
     }
 
-    /// The EMA (default) or online weights of a checkpoint file, or of a run folder's newest checkpoint.
+    /// The EMA (default) or online weights of a checkpoint file, or of a run folder's newest
+    /// intact checkpoint (damaged newer ones are skipped and counted in ``origin``).
     public init(checkpoint path: String, useEMA: Bool = true) throws {
-        let file = try CheckpointDirectory.resolve(path)
-        let checkpoint = try Checkpoint(contentsOf: file)
+        var file: String, checkpoint: Checkpoint, skipped: [String] = []
+        if FileBytes.isDirectory(path), let found = try CheckpointDirectory(path: path).newestIntact({ try Checkpoint(contentsOf: $0) }) {
+            (file, checkpoint, skipped) = (found.path, found.value, found.skipped)
+        } else {
+            file = try CheckpointDirectory.resolve(path)
+            checkpoint = try Checkpoint(contentsOf: file)
+        }
+        let note = skipped.isEmpty ? "" : "; skipped \(skipped.count) damaged newer checkpoint\(skipped.count == 1 ? "" : "s")"
         self.init(unet: checkpoint.configuration.unet, diffusion: checkpoint.configuration.diffusion,
                   weights: useEMA ? checkpoint.ema : checkpoint.model,
-                  origin: "\(file) (\(useEMA ? "EMA" : "online") weights, step \(checkpoint.step))")
+                  origin: "\(file) (\(useEMA ? "EMA" : "online") weights, step \(checkpoint.step)\(note))")
     }
 
     /// Key prefixes under which exported reference weights are found, in the order tried: a plain
