@@ -128,15 +128,17 @@ def classify(code, sig, timed_out, progressing, rss, stderr, blowup):
     clean_exit = code in (1, 2, 64) and "error:" in lowered and "fatal error" not in lowered
     if alloc_failure and not clean_exit:
         return "memory"
-    if rss > blowup:
-        return "planned" if rss <= blowup + planned_bytes and (code == 0 or clean_exit) else "memory"
+    if rss > blowup + planned_bytes:
+        return "memory"
     if timed_out:
         return "long" if progressing else "hang"
     if sig is not None or "fatal error" in lowered:
         return "crash"
+    if rss > blowup and (code == 0 or clean_exit):
+        return "planned"
     if code == 0:
         return "accepted"
-    if code in (1, 2, 64) and ("error:" in lowered):
+    if clean_exit:
         return "clean"
     return "crash"
 

@@ -145,26 +145,13 @@ public struct FileAccessError: Error, CustomStringConvertible, Equatable {
     public var description: String { "\(path): cannot \(operation): \(reason)" }
 }
 
-private func systemOpen(_ path: String, _ flags: Int32) -> Int32 {
-    #if canImport(Glibc)
-    return Glibc.open(path, flags)
-    #else
-    return Darwin.open(path, flags)
-    #endif
-}
-
-private func systemRead(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, _ count: Int) -> Int {
-    #if canImport(Glibc)
-    return Glibc.read(fd, buffer, count)
-    #else
-    return Darwin.read(fd, buffer, count)
-    #endif
-}
-
-private func systemWrite(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int) -> Int {
-    #if canImport(Glibc)
-    return Glibc.write(fd, buffer, count)
-    #else
-    return Darwin.write(fd, buffer, count)
-    #endif
-}
+// The C library's calls, named apart from the methods above.
+#if canImport(Glibc)
+private func systemOpen(_ path: String, _ flags: Int32) -> Int32 { Glibc.open(path, flags) }
+private let systemRead = Glibc.read
+private let systemWrite = Glibc.write
+#else
+private func systemOpen(_ path: String, _ flags: Int32) -> Int32 { Darwin.open(path, flags) }
+private let systemRead = Darwin.read
+private let systemWrite = Darwin.write
+#endif
