@@ -32,7 +32,7 @@ let cpuKernelTuning: (swift: [String], c: [CSetting]) = {
 //   Graph -> Devices (generic code never names a concrete device)
 let package = Package(
     name: "ddpm",
-    platforms: [.macOS(.v13)],
+    platforms: [.macOS(.v15)],   // Synchronization.Atomic (the OpenBLAS exit gate)
     products: [
         .executable(name: "ddpm", targets: ["DDPMCLI"]),
         // The OpenCL device as a plugin: a shared library next to the binary, loaded at run time

@@ -2,8 +2,8 @@
 """A/B timing of two ddpm binaries: `ddpm bench --json` alternately, medians and ranges.
 
 For checking that a change leaves speed where it was (say a refactor of the device layer): each
-round runs binary A then binary B on every device and config, so slow phases of a shared
-machine hit both alike; it prints per figure the median of A, of B, the median of the per-round
+round runs both binaries on every device and config, A first in even rounds and B first in odd
+ones, so slow phases of a shared machine hit both alike; it prints per figure the median of A, of B, the median of the per-round
 ratios B/A and their range. Standard library only.
 
 usage: scripts/ab_bench.py --a OLD/ddpm --b NEW/ddpm [--rounds 5] [--steps 4] [--devices cpu,opencl]
@@ -40,7 +40,10 @@ def main():
     for r in range(args.rounds):
         for device in devices:
             for config in configs:
-                for side, binary in (("a", args.a), ("b", args.b)):
+                # ABBA: the order flips every round, so a slow phase or a warm cache that
+                # favours whichever side runs second cancels out over pairs of rounds.
+                order = (("a", args.a), ("b", args.b)) if r % 2 == 0 else (("b", args.b), ("a", args.a))
+                for side, binary in order:
                     result = bench(binary, device, config, args.steps)
                     for figure in figures:
                         samples.setdefault((device, config, figure, side), []).append(result[figure])
