@@ -146,6 +146,10 @@ final class PluginLoadingTests: XCTestCase {
         try assertRefused("BROKEN_NULL_SLOT", "leaves required slot queue_launch NULL")
     }
 
+    func testHalfOfAnOptionalGroup() throws {
+        try assertRefused("BROKEN_HALF_GROUP", "sets some of schedule_create, schedule_replay, schedule_destroy but not all three")
+    }
+
     func testDeviceNameTakenByABuiltInDevice() throws {
         let path = try Self.build("CLASH_WITH_CPU")
         let discovery = PluginDiscovery.run(explicitFiles: [path], environment: [:], executable: nil, taken: ["cpu", "cpu-reference"])

@@ -132,6 +132,14 @@ static DdpmError *event_wait(DdpmEvent *event) { (void)event; return NULL; }
 static int32_t event_is_complete(DdpmEvent *event) { (void)event; return 1; }
 static void event_destroy(DdpmEvent *event) { (void)event; }
 
+#ifdef BROKEN_HALF_GROUP
+/* Only one of the three schedule slots, which come all or none. */
+static DdpmError *schedule_create(DdpmQueue *queue, const DdpmLaunch *launches, int64_t count, DdpmSchedule **out) {
+    (void)queue; (void)launches; (void)count; (void)out;
+    return make_error(DDPM_ERROR_UNSUPPORTED, "never called");
+}
+#endif
+
 #ifdef NEWER_MINOR
 /* A table from a future 1.7 header: the 1.0 table followed by slots this host does not know. */
 typedef struct { DdpmDeviceApi known; void (*future_slot)(void); void (*another_future_slot)(void); } FutureApi;
@@ -196,5 +204,8 @@ const DdpmDeviceApi *ddpm_device_get_api(void) {
     api->event_wait = event_wait;
     api->event_is_complete = event_is_complete;
     api->event_destroy = event_destroy;
+#ifdef BROKEN_HALF_GROUP
+    api->schedule_create = schedule_create;
+#endif
     return api;
 }
