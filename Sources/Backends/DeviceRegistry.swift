@@ -58,7 +58,7 @@ public enum DeviceRegistry {
                 executable: PluginDiscovery.executablePath, taken: Set(all.map(\.name)))
             for library in discovery.loaded {
                 for (index, info) in library.devices.enumerated() {
-                    let origin = "plugin \(library.path) (device interface \(library.interfaceVersion))"
+                    let origin = DeviceEntry.Origin.plugin(file: library.path, interface: library.interfaceVersion)
                     let summary = "\(info.deviceName) (\(info.platform), \(info.computeUnits) compute units)"
                         + (library.notes.isEmpty ? "" : "; " + library.notes.joined(separator: "; "))
                     all.append(DeviceEntry(name: info.name, summary: summary, status: .available {
@@ -73,7 +73,7 @@ public enum DeviceRegistry {
                 let reason = failure?.description
                     ?? "its plugin \(file) was not found (searched \(discovery.folders.joined(separator: ", ")); build it with `make build`, or point DDPM_DEVICE_PATH or --device-plugin at it)"
                 all.append(DeviceEntry(name: family, summary: "\(family) (unavailable)", status: .unavailable(reason: reason),
-                                       origin: failure.map { "plugin \($0.file)" } ?? "plugin (not found)"))
+                                       origin: .plugin(file: failure?.file ?? file, interface: nil)))
             }
             state.entries = all
             state.pluginFailures = discovery.failures.map(\.description)
@@ -126,7 +126,7 @@ public enum DeviceRegistry {
     /// implement (a partial device) run on the CPU with the transfers inserted.
     public static func executionDevice(named name: String) throws -> Device {
         let device = try self.device(named: name)
-        guard let entry = entries().first(where: { $0.name == device.info.name }), entry.origin != "built in" else {
+        guard let entry = entries().first(where: { $0.name == device.info.name }), entry.origin != .builtIn else {
             return device
         }
         return FallbackDevice(primary: device, fallback: try self.device(named: defaultDeviceName))

@@ -51,7 +51,6 @@ struct DeviceReport: Encodable {
         var maxAllocationBytes: Int
         var alignment: Int
         var supportsFP16: Bool
-        var openCLCVersion: String?
         var properties: [String: String]
         /// Display order of `properties` (JSON objects are unordered).
         var propertyOrder: [String]
@@ -68,7 +67,7 @@ struct DeviceReport: Encodable {
     init(_ entry: DeviceEntry) {
         name = entry.name
         summary = entry.summary
-        origin = entry.origin
+        origin = entry.origin.description
         switch entry.status {
         case let .unavailable(reason):
             available = false
@@ -82,7 +81,6 @@ struct DeviceReport: Encodable {
                     deviceName: i.deviceName, vendor: i.vendor, kind: i.kind.rawValue, platform: i.platform,
                     driverVersion: i.driverVersion, computeUnits: i.computeUnits, globalMemoryBytes: i.globalMemoryBytes,
                     maxAllocationBytes: i.maxAllocationBytes, alignment: i.alignment, supportsFP16: i.supportsFP16,
-                    openCLCVersion: i.openCLCVersion,
                     properties: Dictionary(i.properties.map { ($0.key, $0.value) }, uniquingKeysWith: { first, _ in first }),
                     propertyOrder: i.properties.map(\.key))
             } catch {
@@ -106,7 +104,6 @@ struct DeviceReport: Encodable {
             ("Base alignment", "\(info.alignment) bytes"),
             ("FP16", info.supportsFP16 ? "yes" : "no"),
         ]
-        if let version = info.openCLCVersion { rows.append(("OpenCL C", version)) }
         rows += info.propertyOrder.map { ($0, info.properties[$0] ?? "") }
         let width = rows.map(\.0.count).max() ?? 0
         let lines = rows.map { "  " + $0.0.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + $0.1 }

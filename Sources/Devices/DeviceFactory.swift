@@ -15,13 +15,29 @@ public struct DeviceEntry: Sendable {
         case unavailable(reason: String)
     }
 
+    /// Where a device comes from.
+    public enum Origin: Sendable, Equatable, CustomStringConvertible {
+        /// Compiled into this binary.
+        case builtIn
+        /// A plugin file, with the interface version it was built for (nil when it did not load).
+        case plugin(file: String, interface: String?)
+
+        /// `built in`, or `plugin FILE (device interface 1.0)`, as `ddpm devices` shows it.
+        public var description: String {
+            switch self {
+            case .builtIn: return "built in"
+            case let .plugin(file, interface?): return "plugin \(file) (device interface \(interface))"
+            case let .plugin(file, nil): return "plugin \(file)"
+            }
+        }
+    }
+
     public var name: String
     public var summary: String
     public var status: Status
-    /// Where the device comes from: `built in`, or the plugin file and its interface version.
-    public var origin: String
+    public var origin: Origin
 
-    public init(name: String, summary: String, status: Status, origin: String = "built in") {
+    public init(name: String, summary: String, status: Status, origin: Origin = .builtIn) {
         self.name = name
         self.summary = summary
         self.status = status

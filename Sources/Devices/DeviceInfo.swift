@@ -23,8 +23,6 @@ public struct DeviceInfo: Sendable, Equatable {
     /// ``BufferSlice`` need only be multiples of the element size.
     public var alignment: Int
     public var supportsFP16: Bool
-    /// The OpenCL C version the device compiles (`"1.2"`, `"3.0"`), `nil` for non-OpenCL devices.
-    public var openCLCVersion: String?
     /// Extra properties for `ddpm devices`, in display order.
     public var properties: [Property]
 
@@ -38,7 +36,7 @@ public struct DeviceInfo: Sendable, Equatable {
     public init(
         name: String, deviceName: String, vendor: String, kind: Kind, driverVersion: String,
         platform: String, computeUnits: Int, globalMemoryBytes: Int, maxAllocationBytes: Int,
-        alignment: Int, supportsFP16: Bool, openCLCVersion: String? = nil, properties: [Property] = []
+        alignment: Int, supportsFP16: Bool, properties: [Property] = []
     ) {
         self.name = name
         self.deviceName = deviceName
@@ -51,7 +49,6 @@ public struct DeviceInfo: Sendable, Equatable {
         self.maxAllocationBytes = maxAllocationBytes
         self.alignment = alignment
         self.supportsFP16 = supportsFP16
-        self.openCLCVersion = openCLCVersion
         self.properties = properties
     }
 }

@@ -96,8 +96,9 @@ struct OpenCLCapabilities: Sendable, Equatable {
             name: name, deviceName: deviceName, vendor: vendor, kind: kind, driverVersion: driverVersion,
             platform: "\(platformName) (\(platformVersion))", computeUnits: computeUnits,
             globalMemoryBytes: globalMemoryBytes, maxAllocationBytes: maxAllocationBytes,
-            alignment: alignmentBytes, supportsFP16: supportsFP16, openCLCVersion: openCLC.description,
+            alignment: alignmentBytes, supportsFP16: supportsFP16,
             properties: [
+                .init("OpenCL C", openCLC.description),
                 .init("device version", deviceVersion),
                 .init("max work-group size", String(maxWorkGroupSize)),
                 .init("local memory", "\(localMemoryBytes) bytes"),

@@ -52,7 +52,7 @@ func guarded(_ body: () throws -> Void) -> OpaquePointer? {
 /// Plugin-wide state: the devices found at initialisation and their C descriptions.
 final class PluginState {
     struct Entry {
-        let make: () throws -> OpenCLDevice
+        let device: OpenCLDevice
         let info: UnsafeMutablePointer<DdpmDeviceInfo>
     }
 
@@ -69,8 +69,7 @@ final class PluginState {
 
     /// The C description of `info`, owned by this state.
     func describe(_ info: DeviceInfo) -> UnsafeMutablePointer<DdpmDeviceInfo> {
-        var properties = info.properties
-        if let version = info.openCLCVersion { properties.insert(.init("OpenCL C", version), at: 0) }
+        let properties = info.properties
         let array = UnsafeMutablePointer<DdpmProperty>.allocate(capacity: max(properties.count, 1))
         for (i, property) in properties.enumerated() {
             array[i] = DdpmProperty(key: cString(property.key), value: cString(property.value))
@@ -183,10 +182,10 @@ enum PluginTable {
                 for entry in OpenCLDeviceFactory().enumerate() {
                     switch entry.status {
                     case let .available(make):
-                        // Describe the device without opening it: the factory's constructor opens a context.
+                        // Opened here (one context per device, as before), described once for device_info.
                         let device = try make()
                         guard let raw = (device as? FrontEndDevice)?.backend as? OpenCLDevice else { continue }
-                        state.entries.append(.init(make: { raw }, info: state.describe(raw.info)))
+                        state.entries.append(.init(device: raw, info: state.describe(raw.info)))
                     case let .unavailable(reason):
                         reasons.append("\(entry.name): \(reason)")
                     }
@@ -218,7 +217,7 @@ enum PluginTable {
                 guard index >= 0, Int(index) < state.entries.count else {
                     throw DeviceError.invalidOperands(kernel: "device_open", reason: "no device \(index)")
                 }
-                out!.pointee = handle(try state.entries[Int(index)].make())
+                out!.pointee = handle(state.entries[Int(index)].device)
             }
         }
         api.device_close = { device in release(device, as: OpenCLDevice.self) }

@@ -69,11 +69,8 @@ final class FallbackQueue: Queue {
     // MARK: Kernels
 
     func launch(_ kernel: Kernel, _ operands: [BufferSlice]) throws {
+        try kernel.validate(operands, on: owner.info.name)
         let place: Placement = owner.primary.supports(kernel) ? .primary : .fallback
-        guard operands.count == kernel.operands.count else {
-            // Let the device's own validation word the error.
-            return try primary.launch(kernel, operands)
-        }
         let buffers = try operands.map { try own($0, "operand of \(kernel.family)") }
         let specs = kernel.operands
         var reads: [(FallbackBuffer, Range<Int>)] = []

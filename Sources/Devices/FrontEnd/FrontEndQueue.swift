@@ -185,16 +185,13 @@ public final class FrontEndQueue: Queue {
         guard frontDevice.backend.supports(kernel) else {
             throw DeviceError.unsupportedKernel(device: name, kernel: kernel.caseDescription)
         }
-        var raw: [BufferSlice] = []
-        raw.reserveCapacity(operands.count)
-        for (spec, slice) in zip(kernel.operands, operands) {
+        // `validate` checked the device name; this catches another instance of the same device.
+        return try operands.map { slice in
             guard let managed = slice.buffer as? ManagedBuffer, managed.device === frontDevice else {
-                throw DeviceError.invalidOperands(
-                    kernel: kernel.family, reason: "operand '\(spec.name)' lives on another instance of '\(name)'")
+                throw DeviceError.invalidOperands(kernel: kernel.family, reason: "an operand lives on another instance of '\(name)'")
             }
-            raw.append(BufferSlice(managed.raw, offset: slice.offset))
+            return BufferSlice(managed.raw, offset: slice.offset)
         }
-        return raw
     }
 
     /// Runs a backend launch; while profiling a backend that cannot time launches itself, adds
