@@ -59,7 +59,7 @@ extension Trainer {
     func releaseCheckpointReserve() { unlink(reservePath) }
 
     /// Loads a checkpoint's weights, EMA, Adam moments, step count and device random state.
-    static func restore(_ checkpoint: Checkpoint, into engine: OptimizerEngine, queue: Queue) throws {
+    static func restore(_ checkpoint: Checkpoint, into engine: TrainingStep, queue: Queue) throws {
         try engine.loadParameters(checkpoint.model)
         guard let ema = engine.ema else { throw TrainingError.invalidSetting("internal: the training step has no EMA") }
         try ema.load(checkpoint.ema, queue: queue)

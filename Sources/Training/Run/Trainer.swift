@@ -40,7 +40,7 @@ public final class Trainer {
     public let diffusion: GaussianDiffusion
     public let dataset: ImageDataset
     /// The compiled optimiser step (one schedule per step, or per micro-batch with accumulation).
-    let engine: OptimizerEngine
+    let engine: TrainingStep
     /// Steps completed (the next step to run is `completedSteps + 1`).
     public internal(set) var completedSteps: Int
     /// The newest checkpoint written or resumed from.
@@ -136,12 +136,8 @@ public final class Trainer {
         stepConfiguration.ema = ema
         stepConfiguration.lossEvery = settings.logEvery
         stepConfiguration.seed = settings.seed
-        if settings.gradientAccumulation > 1 {
-            engine = try AccumulatedTrainingStep(builder: g, loss: loss.loss, imageInput: loss.imageInput, queue: queue,
-                                                 configuration: stepConfiguration, microBatches: settings.gradientAccumulation)
-        } else {
-            engine = try TrainingStep(builder: g, loss: loss.loss, queue: queue, configuration: stepConfiguration)
-        }
+        engine = try TrainingStep(variants: [(g, loss.loss)], queue: queue, configuration: stepConfiguration,
+                                  microBatches: settings.gradientAccumulation)
 
         completedSteps = 0
         if let checkpoint = resumeFrom {
