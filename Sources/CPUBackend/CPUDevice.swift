@@ -36,10 +36,11 @@ public final class CPUDevice: DeviceBackend, @unchecked Sendable {
         let name = mode.registryName
         let features = CPUFeatures.host
         let physical = CPUDevice.physicalMemoryBytes
-        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let cores = mode == .fast ? CPUThreads.current.count : ProcessInfo.processInfo.activeProcessorCount
         let target = String(cString: ddpm_cpu_kernel_target())
         var properties = [DeviceInfo.Property("simd", features.simdLevel),
                           DeviceInfo.Property("kernels compiled for", target.isEmpty ? "x86-64 / generic (portable build)" : target)]
+        if mode == .fast { properties.append(DeviceInfo.Property("threads", "\(CPUThreads.current.count): \(CPUThreads.current.reason)")) }
         switch mode {
         case .fast:
             let blas: OpenBLAS
