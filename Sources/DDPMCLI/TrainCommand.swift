@@ -113,7 +113,16 @@ struct TrainCommand: ParsableCommand {
             world.finalize()   // every process stopped at the same step (see Trainer.anyStopRequested)
             throw exit
         } catch {
-            let status: Int32 = (error as? ExitCode)?.rawValue ?? 1
+            let status: Int32
+            switch error {
+            case let exit as ExitCode: status = exit.rawValue   // reportingErrors printed the message
+            case let bad as ValidationError:
+                printError("error: \(bad.message)")
+                status = ExitCode.validationFailure.rawValue
+            default:
+                printError("error: \(error)")
+                status = 1
+            }
             output?.noteFailure(status: status)
             world.abort(exitStatus: status)   // the others must not wait for this process in their next gather
         }
