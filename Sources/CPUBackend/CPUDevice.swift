@@ -40,7 +40,6 @@ public final class CPUDevice: DeviceBackend, @unchecked Sendable {
         let target = String(cString: ddpm_cpu_kernel_target())
         var properties = [DeviceInfo.Property("simd", features.simdLevel),
                           DeviceInfo.Property("kernels compiled for", target.isEmpty ? "x86-64 / generic (portable build)" : target)]
-        if mode == .fast { properties.append(DeviceInfo.Property("threads", "\(CPUThreads.current.count): \(CPUThreads.current.reason)")) }
         switch mode {
         case .fast:
             let blas: OpenBLAS
@@ -53,7 +52,7 @@ public final class CPUDevice: DeviceBackend, @unchecked Sendable {
                 .init("blas", blas.summary),
                 .init("blas core source", blas.coreTypeSource),
                 .init("blas config", blas.config),
-                .init("threads", "\(Parallel.workers)"),
+                .init("threads", "\(Parallel.workers) (\(CPUThreads.current.reason))"),
             ]
             self.info = DeviceInfo(
                 name: name, deviceName: features.modelName.isEmpty ? "host CPU" : features.modelName,
