@@ -14,7 +14,9 @@ import Graph
 /// rank-ordered sum needs all of them on every process), the sum and the tail. Each step is
 /// timed to its completion (the gather makes the step synchronous anyway).
 ///
-/// Scaling efficiency = (images/s of N processes) / (N × images/s of one) = t₁ / t_N.
+/// Scaling efficiency = (images/s of N processes) / (N × images/s of one) = t₁ / t_N. The gather
+/// is also timed by itself after a barrier: its time in a step includes waiting for the slowest
+/// process; the bare gather is the transfer, and gives the bandwidth for estimates at other N.
 struct DistributedBench {
     let settings: BenchSettings
     let device: Device
@@ -26,12 +28,14 @@ struct DistributedBench {
         var soloStepSeconds: Double
         var stepSeconds: Double
         var gatherSeconds: Double
+        /// The same gather alone, after a barrier (transfer without waiting for a slower process).
+        var bareGatherSeconds: Double
         /// Bytes each process receives per step: the other processes' gradients and losses.
         var receivedBytesPerStep: Int
         var threads: String
 
         var efficiency: Double { soloStepSeconds / stepSeconds }
-        var gatherBandwidth: Double { Double(receivedBytesPerStep) / max(gatherSeconds, 1e-12) }
+        var gatherBandwidth: Double { Double(receivedBytesPerStep) / max(bareGatherSeconds, 1e-12) }
 
         func text(batch: Int) -> String {
             let ms = { (s: Double) in String(format: "%.1f ms", s * 1000) }
@@ -39,14 +43,15 @@ struct DistributedBench {
                 data-parallel training step, \(processes) processes x \(batch) images, \(parameters) parameters (\(threads))
                   one process alone:       \(ms(soloStepSeconds)) per step, \(String(format: "%.2f", Double(batch) / soloStepSeconds)) images/s
                   \(processes) processes:             \(ms(stepSeconds)) per step, \(String(format: "%.2f", Double(processes * batch) / stepSeconds)) images/s
-                  gather of the gradients: \(ms(gatherSeconds)) per step (\(String(format: "%.1f", Double(receivedBytesPerStep) / 1e6)) MB received per process, \(String(format: "%.2f", gatherBandwidth / 1e9)) GB/s)
+                  gather of the gradients: \(ms(gatherSeconds)) per step, waiting for the slowest process included
+                  the gather alone:        \(ms(bareGatherSeconds)) (after a barrier; \(String(format: "%.1f", Double(receivedBytesPerStep) / 1e6)) MB received per process, \(String(format: "%.2f", gatherBandwidth / 1e9)) GB/s)
                   scaling efficiency:      \(String(format: "%.3f", efficiency)) (images/s of \(processes) over \(processes) x one process)
                 """
         }
 
         var jsonLine: String {
             let o: [String: Any] = ["processes": processes, "parameters": parameters, "solo_step_seconds": soloStepSeconds,
-                                    "step_seconds": stepSeconds, "gather_seconds_per_step": gatherSeconds,
+                                    "step_seconds": stepSeconds, "gather_seconds_per_step": gatherSeconds, "bare_gather_seconds": bareGatherSeconds,
                                     "received_bytes_per_step": receivedBytesPerStep, "scaling_efficiency": efficiency,
                                     "gather_bytes_per_second": gatherBandwidth, "threads": threads]
             let data = try! JSONSerialization.data(withJSONObject: o, options: [.sortedKeys])
@@ -96,8 +101,19 @@ struct DistributedBench {
             times += try time(step, 1)
             gathers.append(step.exchangeSeconds - g0)
         }
+        // The gather by itself: the same bytes, every process ready (a one-byte gather first).
+        let contribution = [UInt8](repeating: 1, count: (parameters + 1) * 4)
+        var everything = [UInt8](repeating: 0, count: contribution.count * world.size)
+        var bare: [Double] = []
+        for _ in 0..<settings.steps {
+            _ = try world.allGather(UInt8(0))
+            let start = DispatchTime.now().uptimeNanoseconds
+            try contribution.withUnsafeBytes { l in try everything.withUnsafeMutableBytes { try world.allGather(l, into: $0) } }
+            bare.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        }
         return Result(processes: world.size, parameters: parameters, soloStepSeconds: solo, stepSeconds: median(times),
-                      gatherSeconds: median(gathers), receivedBytesPerStep: (world.size - 1) * (parameters + 1) * 4,
+                      gatherSeconds: median(gathers), bareGatherSeconds: median(bare),
+                      receivedBytesPerStep: (world.size - 1) * (parameters + 1) * 4,
                       threads: device.info.properties.first { $0.key == "threads" }?.value ?? "device threads")
     }
 }

@@ -121,6 +121,20 @@ final class DistributedTests: XCTestCase {
                       r.out + r.err)
     }
 
+    /// Ranks that compute differently (rank 0 on `cpu`, rank 1 on `cpu-reference`, whose sums
+    /// round differently) start equal, drift apart, and the first checkpoint stops the job on
+    /// every rank with the error naming rank 1; nothing is written for that step.
+    func testDivergedReplicasStopAtTheCheckpoint() throws {
+        let output = "\(directory)/diverged"
+        let args = Self.model + ["--steps", "4", "--save-every", "2", "--batch-size", "4", "--output", output]
+        let r = try run(Self.mpirun, Self.mpiOptions + ["-np", "1", CLITests.binary, "--device", "cpu", "train"] + args
+                        + [":", "-np", "1", CLITests.binary, "--device", "cpu-reference", "train"] + args)
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.err.contains("error: the processes of this job disagree at the checkpoint of step 2: rank 1 hold other weights"),
+                      r.out + r.err)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: "\(output)/checkpoint-00000002.safetensors"))
+    }
+
     /// Children of `parent` (the ranks mpirun started on this host).
     private func children(of parent: Int32) -> [Int32] {
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
