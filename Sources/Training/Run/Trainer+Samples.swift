@@ -8,7 +8,7 @@ extension Trainer {
     func writeSamples() throws {
         let count = configuration.training.numSamples
         if sampler == nil {
-            sampler = try DiffusionSampler(diffusion: diffusion, method: SamplingMethod(configuration.diffusion), batch: count, queue: queue)
+            sampler = try DiffusionSampler(diffusion: diffusion, sampler: SamplerKind.configured(configuration.diffusion), batch: count, queue: queue)
         }
         guard let sampler, let ema = engine.ema else { return }
         try sampler.copyWeights(from: ema)

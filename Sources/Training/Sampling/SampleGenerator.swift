@@ -7,29 +7,16 @@ import Graph
 /// the device (``Diffusion/DiffusionSampler``).
 public struct SampleGenerator {
     public let model: SamplingModel
-    public let method: SamplingMethod
+    /// The update rule of every chain.
+    public let sampler: any Sampler
     public let device: Device
 
-    /// - Parameter method: nil uses the configuration's own choice (DDIM when
+    /// - Parameter sampler: nil uses the configuration's own choice (DDIM when
     ///   `sampling_timesteps < timesteps`, with its `ddim_sampling_eta`).
-    public init(model: SamplingModel, method: SamplingMethod? = nil, device: Device) throws {
+    public init(model: SamplingModel, sampler: (any Sampler)? = nil, device: Device) throws {
         self.model = model
-        self.method = method ?? SamplingMethod(model.diffusion)
+        self.sampler = sampler ?? SamplerKind.configured(model.diffusion)
         self.device = device
-        if case let .ddim(steps, eta) = self.method {
-            guard (1...model.diffusion.timesteps).contains(steps) else {
-                throw TrainingError.invalidSetting("--steps must be in 1...\(model.diffusion.timesteps) (the model's timesteps), got \(steps)")
-            }
-            guard eta >= 0, eta.isFinite else { throw TrainingError.invalidSetting("--eta must be non-negative, got \(eta)") }
-        }
-    }
-
-    /// A one-line description of the method.
-    public var methodDescription: String {
-        switch method {
-        case .ddpm: return "DDPM ancestral sampling (\(model.diffusion.timesteps) steps)"
-        case let .ddim(steps, eta): return "DDIM (\(steps) steps, eta \(eta))"
-        }
     }
 
     /// `count` images `[count, C, H, W]` in [0, 1] (not clamped, as in the reference), all in
@@ -71,9 +58,9 @@ public struct SampleGenerator {
         while done < count {
             let n = min(batchSize, count - done)
             if samplers[n] == nil {
-                let sampler = try DiffusionSampler(diffusion: diffusion, method: method, batch: n, queue: queue)
-                try sampler.step.parameters.load(model.weights, queue: queue)
-                samplers[n] = sampler
+                let chain = try DiffusionSampler(diffusion: diffusion, sampler: sampler, batch: n, queue: queue)
+                try chain.step.parameters.load(model.weights, queue: queue)
+                samplers[n] = chain
             }
             let noise = SamplerNoise.device(seed: SplitMix64.mix(seed, batchIndex))
             let images = try samplers[n]!.sample(noise: noise)

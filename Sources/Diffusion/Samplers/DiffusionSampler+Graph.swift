@@ -2,9 +2,9 @@ import Graph
 
 /// The layout of one row of the sampler's per-step coefficient table.
 enum SamplerRow {
-    /// `[t, √(1/ᾱ_t), √(1/ᾱ_t − 1), √ᾱ_t, √(1 − ᾱ_t), u₀, u₁, u₂]`; the update coefficients `u` are
-    /// `(posterior_mean_coef1, posterior_mean_coef2, exp(½·log β̃))` for DDPM and `(√ᾱ', c, σ)` for DDIM.
-    static let width = 8
+    /// `[t, √(1/ᾱ_t), √(1/ᾱ_t − 1), √ᾱ_t, √(1 − ᾱ_t)]`, the entries every sampler's row starts
+    /// with (what turns the model output into x̂₀); the sampler's named coefficients follow.
+    static let predictionWidth = 5
 
     /// The first five entries for timestep `t`.
     static func prediction(_ s: NoiseSchedule, _ t: Int) -> [Float] {
@@ -26,11 +26,16 @@ enum SamplerGraph {
     static let selfConditionSlot = "sampler.self_cond"
     static let noiseSlot = "sampler.noise"
 
-    static func build(_ g: GraphBuilder, diffusion: GaussianDiffusion, weights: UnetWeights, method: SamplingMethod,
+    /// The slot of the carried tensor `name` and the graph output that updates it.
+    static func stateSlot(_ name: String) -> String { "sampler.state.\(name)" }
+    static func stateOutput(_ name: String) -> String { "state.\(name)" }
+
+    static func build(_ g: GraphBuilder, diffusion: GaussianDiffusion, network: any DenoiserGraph, sampler: any Sampler,
                       batch: Int, noise: Noise) throws -> Built {
         let shape = diffusion.imageShape(batch: batch)
+        let names = sampler.coefficientNames
         let x = try g.parameter(xSlot, shape, initializer: .zeros)
-        let row = try g.parameter(coefficientSlot, [SamplerRow.width], initializer: .zeros)
+        let row = try g.parameter(coefficientSlot, [SamplerRow.predictionWidth + names.count], initializer: .zeros)
         let selfCond = diffusion.unet.configuration.selfCondition
             ? try g.parameter(selfConditionSlot, shape, initializer: .zeros) : nil
         let z: Tensor?
@@ -39,14 +44,19 @@ enum SamplerGraph {
         case .device: z = try g.randomNormal(shape)
         case .recorded: z = try g.parameter(noiseSlot, shape, initializer: .zeros)
         }
+        var state: [String: Tensor] = [:]
+        for name in sampler.carriedState {
+            state[name] = try g.parameter(stateSlot(name), shape, initializer: .zeros)
+        }
         return try g.scope("sampler") {
             func coefficient(_ j: Int) throws -> Tensor { try g.reshape(g.slice(row, axis: 0, start: j, length: 1), [1, 1, 1, 1]) }
             let time = try g.expand(g.slice(row, axis: 0, start: 0, length: 1), to: [batch])
             let (sqrtRecip, sqrtRecipm1) = (try coefficient(1), try coefficient(2))
             let (sqrtAC, sqrtOneMinusAC) = (try coefficient(3), try coefficient(4))
-            let (u0, u1, u2) = (try coefficient(5), try coefficient(6), try coefficient(7))
+            var coefficients: [String: Tensor] = [:]
+            for (j, name) in names.enumerated() { coefficients[name] = try coefficient(SamplerRow.predictionWidth + j) }
 
-            let out = try diffusion.unet.forward(g, weights: weights, x: x, time: time, selfCondition: selfCond)
+            let out = try network.output(g, x: x, time: time, selfCondition: selfCond)
             // x̂₀ from the model output, clipped to [−1, 1] as the reference samplers do.
             var x0: Tensor
             switch diffusion.configuration.objective {
@@ -55,18 +65,17 @@ enum SamplerGraph {
             case .predV: x0 = try g.sub(g.mul(sqrtAC, x), g.mul(sqrtOneMinusAC, out))
             }
             x0 = try g.clamp(x0, low: -1, high: 1)
-            var next: Tensor
-            switch method {
-            case .ddpm:
-                // μ̃ = coef1·x̂₀ + coef2·x_t.
-                next = try g.add(g.mul(u0, x0), g.mul(u1, x))
-            case .ddim:
-                // ε̂ re-derived from the clipped x̂₀, then √ᾱ'·x̂₀ + c·ε̂.
-                let eps = try g.div(g.sub(g.mul(sqrtRecip, x), x0), sqrtRecipm1)
-                next = try g.add(g.mul(u0, x0), g.mul(u1, eps))
+            let inputs = SamplerStepInputs(x: x, modelOutput: out, xStart: x0, noise: z, sqrtRecipAlphaCumprod: sqrtRecip,
+                                           sqrtRecipm1AlphaCumprod: sqrtRecipm1, coefficients: coefficients, state: state)
+            let update = try sampler.update(g, inputs)
+            var outputs = ["x_next": update.next, "x_start": x0]
+            for name in sampler.carriedState {
+                guard let t = update.state[name] else {
+                    throw DiffusionError.invalidConfiguration("internal: \(sampler) does not update its carried '\(name)'")
+                }
+                outputs[stateOutput(name)] = t
             }
-            if let z { next = try g.add(next, g.mul(u2, z)) }
-            return Built(outputs: ["x_next": next, "x_start": x0])
+            return Built(outputs: outputs)
         }
     }
 }
