@@ -112,6 +112,18 @@ final class DistributedTests: XCTestCase {
 
     func testProcessesEqualGradientAccumulationOnCPU() throws { try checkEqualsAccumulation(device: "cpu") }
 
+    /// Two processes of two micro-batches each (`--grad-accum 2` under mpirun) equal four
+    /// micro-batches in one process: a process's records are packed side by side for the gather.
+    func testProcessesWithSeveralMicroBatchesEachEqualAccumulation() throws {
+        let steps = ["--steps", "3", "--save-every", "3", "--device", "cpu"]
+        let single = "\(directory)/accum-4", parallel = "\(directory)/mpi-2x2"
+        XCTAssertEqual(try train(Self.model + steps + ["--batch-size", "2", "--grad-accum", "4", "--output", single]).status, 0)
+        let m = try mpiTrain(2, Self.model + steps + ["--batch-size", "8", "--grad-accum", "2", "--output", parallel])
+        XCTAssertEqual(m.status, 0, m.out + m.err)
+        XCTAssertTrue(m.out.contains("batch 2 x 4 micro-batches"), m.out)
+        try assertSameRun(single, parallel, "2 processes x 2 micro-batches")
+    }
+
     func testProcessesEqualGradientAccumulationOnOpenCL() throws { try checkEqualsAccumulation(device: "opencl") }
 
     func testBatchThatProcessesCannotShareIsRefused() throws {
