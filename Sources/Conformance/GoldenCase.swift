@@ -1,12 +1,20 @@
 import Diffusion
 import Foundation
 
-/// One golden case folder written by `make_golden.py`: `config.json`, `weights.safetensors`
-/// (a reference Unet state_dict) and `io.safetensors` (inputs and expected outputs).
+/// One golden case folder: `config.json`, `weights.safetensors` (a reference Unet state_dict)
+/// and `io.safetensors` (inputs and expected outputs).
+/// folder written by `make_golden.py` or, for the class-conditional model,
+/// `make_golden_cfg.py` (recognised by `num_classes` in its `unet` block).
 public struct GoldenCase {
     public let name: String
     public let directory: String
-    public let unet: UnetConfiguration
+    public let kind: ModelKind
+    /// The Unet of an unconditional case (nil for a class-conditional one).
+    public let unet: UnetConfiguration?
+    /// The Unet of a class-conditional case (nil for an unconditional one).
+    public let conditionalUnet: ConditionalUnetConfiguration?
+    /// The guidance of the guided forward and chains (`guidance` block; class-conditional cases only).
+    public let guidance: Guidance?
     public let imageHeight: Int
     public let imageWidth: Int
     public let batch: Int
@@ -49,12 +57,28 @@ public struct GoldenCase {
             guard let shape = v as? [Int] else { throw fail("tensors.\(k) is not a shape") }
             tensors[k] = shape
         }
+        kind = unetJSON["num_classes"] != nil ? .classConditional : .unconditional
         do {
-            unet = try UnetConfiguration(json: unetJSON)
-            diffusion = try DiffusionConfiguration(json: diffusionJSON, imageSize: size)
+            switch kind {
+            case .unconditional:
+                unet = try UnetConfiguration(json: unetJSON)
+                conditionalUnet = nil
+                guidance = nil
+            case .classConditional:
+                unet = nil
+                conditionalUnet = try ConditionalUnetConfiguration(json: unetJSON)
+                guard let g = top["guidance"] as? [String: Any], let scale = g["cond_scale"] as? Double,
+                      let phi = g["rescaled_phi"] as? Double else {
+                    throw fail("a class-conditional case needs \"guidance\": {\"cond_scale\": number, \"rescaled_phi\": number}")
+                }
+                guidance = Guidance(scale: Float(scale), rescaledPhi: Float(phi))
+            }
+            diffusion = try DiffusionConfiguration(json: diffusionJSON, imageSize: size, kind: kind)
             var ddpmSettings = ddpmJSON
             if ddpmSettings["sampling_timesteps"] == nil { ddpmSettings["sampling_timesteps"] = ddpmJSON["timesteps"] }
-            ddpm = try DiffusionConfiguration(json: ddpmSettings, imageSize: size, context: "ddpm")
+            ddpm = try DiffusionConfiguration(json: ddpmSettings, imageSize: size, context: "ddpm", kind: kind)
+        } catch let error as GoldenCaseError {
+            throw error
         } catch {
             throw fail("\(error)")
         }
