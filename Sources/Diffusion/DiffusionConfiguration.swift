@@ -108,6 +108,18 @@ public struct DiffusionConfiguration: Equatable, Sendable {
         return o
     }
 
+    /// The keyword arguments of the `GaussianDiffusion` of `kind` (the form
+    /// ``init(json:imageSize:context:kind:)`` reads back): the class-conditional one has no
+    /// `auto_normalize`.
+    public func json(kind: ModelKind) -> [String: Any] {
+        var o = json
+        switch kind {
+        case .unconditional: break
+        case .classConditional: o["auto_normalize"] = nil
+        }
+        return o
+    }
+
     /// The number of sampling steps (`sampling_timesteps`, or `timesteps`).
     public var resolvedSamplingTimesteps: Int { samplingTimesteps ?? timesteps }
     /// Whether `sample` uses DDIM (fewer sampling steps than training timesteps), as the reference decides.

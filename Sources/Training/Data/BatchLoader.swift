@@ -12,8 +12,9 @@ public final class BatchLoader: @unchecked Sendable {
     public let batchSize: Int
     private let queue: BoundedBatchQueue
 
-    /// Starts producing batches `firstBatch, firstBatch + 1, …`.
-    public init(dataset: ImageDataset, order: DataOrder, batchSize: Int, firstBatch: Int, depth: Int = 3) {
+    /// Starts producing batches `firstBatch, firstBatch + 1, …`; with `labels`, each batch's
+    /// class labels follow its images (see ``Batch``).
+    public init(dataset: ImageDataset, order: DataOrder, batchSize: Int, firstBatch: Int, labels: Bool = false, depth: Int = 3) {
         precondition(batchSize >= 1 && depth >= 1, "invalid loader settings")
         self.dataset = dataset
         self.order = order
@@ -27,7 +28,7 @@ public final class BatchLoader: @unchecked Sendable {
             var index = firstBatch
             while queue.waitForRoom() {
                 do {
-                    queue.push(try order.assemble(batch: index, size: batchSize, from: dataset, cache: &cache))
+                    queue.push(try order.assemble(batch: index, size: batchSize, from: dataset, labels: labels, cache: &cache))
                 } catch {
                     queue.fail(error)
                     return

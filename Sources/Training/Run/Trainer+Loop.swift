@@ -36,7 +36,7 @@ extension Trainer {
         events(.started(lines: startLines, firstStep: completedSteps, totalSteps: settings.steps))
         let imagesPerStep = settings.batchSize * settings.gradientAccumulation
         let loader = BatchLoader(dataset: dataset, order: order, batchSize: settings.batchSize,
-                                 firstBatch: completedSteps * settings.gradientAccumulation)
+                                 firstBatch: completedSteps * settings.gradientAccumulation, labels: configuration.kind == .classConditional)
         defer { loader.stop() }
         savedStep = lastCheckpoint == nil ? -1 : completedSteps
         var sampledAt = -1

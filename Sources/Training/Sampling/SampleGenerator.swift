@@ -9,13 +9,19 @@ public struct SampleGenerator {
     public let model: SamplingModel
     public let method: SamplingMethod
     public let device: Device
+    /// The guidance of a class-conditional model (ignored for an unconditional one).
+    public let guidance: Guidance
 
     /// - Parameter method: nil uses the configuration's own choice (DDIM when
     ///   `sampling_timesteps < timesteps`, with its `ddim_sampling_eta`).
-    public init(model: SamplingModel, method: SamplingMethod? = nil, device: Device) throws {
+    /// - Parameter guidance: nil uses the reference sampler's defaults (scale 6, rescaled_phi 0.7,
+    ///   parallel component removed) with the configuration's `use_cfg_plus_plus`.
+    public init(model: SamplingModel, method: SamplingMethod? = nil, guidance: Guidance? = nil, device: Device) throws {
         self.model = model
         self.method = method ?? SamplingMethod(model.diffusion)
         self.device = device
+        self.guidance = guidance ?? Guidance(cfgPlusPlus: model.diffusion.useCFGPlusPlus)
+        do { try self.guidance.validate() } catch let error as DiffusionError { throw TrainingError.invalidSetting("\(error)") }
         if case let .ddim(steps, eta) = self.method {
             guard (1...model.diffusion.timesteps).contains(steps) else {
                 throw TrainingError.invalidSetting("--steps must be in 1...\(model.diffusion.timesteps) (the model's timesteps), got \(steps)")
@@ -24,19 +30,27 @@ public struct SampleGenerator {
         }
     }
 
-    /// A one-line description of the method.
+    /// A one-line description of the method (and the guidance of a class-conditional model).
     public var methodDescription: String {
+        var text: String
         switch method {
-        case .ddpm: return "DDPM ancestral sampling (\(model.diffusion.timesteps) steps)"
-        case let .ddim(steps, eta): return "DDIM (\(steps) steps, eta \(eta))"
+        case .ddpm: text = "DDPM ancestral sampling (\(model.diffusion.timesteps) steps)"
+        case let .ddim(steps, eta): text = "DDIM (\(steps) steps, eta \(eta))"
         }
+        if model.classConditional != nil {
+            let g = guidance
+            text += ", guidance \(g.scale) (rescaled_phi \(g.rescaledPhi), parallel component \(g.removeParallelComponent ? "removed" : "kept")"
+                + "\(g.cfgPlusPlus ? ", CFG++" : ""))"
+        }
+        return text
     }
 
     /// `count` images `[count, C, H, W]` in [0, 1] (not clamped, as in the reference), all in
     /// memory; ``generate(count:batchSize:seed:eachBatch:)`` streams them instead.
-    public func generate(count: Int, batchSize: Int, seed: UInt64, progress: (Int, Int) -> Void = { _, _ in }) throws -> [Float] {
+    public func generate(count: Int, batchSize: Int, seed: UInt64, classes: [Int]? = nil,
+                         progress: (Int, Int) -> Void = { _, _ in }) throws -> [Float] {
         var out: [Float] = []
-        try generate(count: count, batchSize: batchSize, seed: seed, eachBatch: { _, images in
+        try generate(count: count, batchSize: batchSize, seed: seed, classes: classes, eachBatch: { _, images in
             out += images
             progress(out.count / imageElements, count)
         })
@@ -44,7 +58,7 @@ public struct SampleGenerator {
     }
 
     /// Elements of one image (`C·H·W`).
-    public var imageElements: Int { model.unet.channels * model.diffusion.imageHeight * model.diffusion.imageWidth }
+    public var imageElements: Int { model.channels * model.diffusion.imageHeight * model.diffusion.imageWidth }
 
     /// Draws `count` images batch by batch and hands each batch to `each` (the index of its first
     /// image, and its images `[n, C, H, W]` in [0, 1], not clamped, as in the reference) before
@@ -55,16 +69,52 @@ public struct SampleGenerator {
     ///
     /// - Throws: ``TrainingError/nonFiniteSamples(_:)`` when a batch holds NaN or infinite values,
     ///   naming the batch and the first sampling step that produced them.
-    public func generate(count: Int, batchSize: Int, seed: UInt64, eachBatch each: (Int, [Float]) throws -> Void) throws {
+    /// A class-conditional model needs `classes`, one label per image.
+    public func generate(count: Int, batchSize: Int, seed: UInt64, classes: [Int]? = nil,
+                         eachBatch each: (Int, [Float]) throws -> Void) throws {
         guard count >= 1 else { throw TrainingError.invalidSetting("--count must be at least 1, got \(count)") }
+        if let conditional = model.classConditional {
+            guard let classes, classes.count == count else {
+                throw TrainingError.invalidSetting("a class-conditional model needs one class per image (\(count)), got \(classes?.count ?? 0)")
+            }
+            if let bad = classes.first(where: { !conditional.classNames.indices.contains($0) }) {
+                throw TrainingError.invalidSetting("class \(bad) does not exist; the model's classes are \(conditional.classList)")
+            }
+        } else if classes != nil {
+            throw TrainingError.invalidSetting("classes were given but the model is unconditional")
+        }
         guard batchSize >= 1 else { throw TrainingError.invalidSetting("--batch-size must be at least 1, got \(batchSize)") }
         let batchBytes = min(batchSize, count) * imageElements * 4
         guard batchBytes <= TrainingSettings.maxBatchBytes else {
-            throw TrainingError.invalidSetting("--batch-size \(batchSize) images of \(model.unet.channels)x\(model.diffusion.imageHeight)x"
+            throw TrainingError.invalidSetting("--batch-size \(batchSize) images of \(model.channels)x\(model.diffusion.imageHeight)x"
                 + "\(model.diffusion.imageWidth) need \(batchBytes) bytes, more than the limit of \(TrainingSettings.maxBatchBytes)")
         }
-        let diffusion = try GaussianDiffusion(unet: Unet(model.unet), configuration: model.diffusion)
         let queue = try device.makeQueue()
+        if let conditional = model.classConditional, let classes {
+            let diffusion = try ConditionalDiffusion(unet: ConditionalUnet(conditional.unet), configuration: model.diffusion)
+            var samplers: [Int: ConditionalSampler] = [:]
+            var done = 0
+            var batchIndex: UInt64 = 0
+            while done < count {
+                let n = min(batchSize, count - done)
+                if samplers[n] == nil {
+                    let sampler = try ConditionalSampler(diffusion: diffusion, method: method, guidance: guidance, batch: n, queue: queue)
+                    try sampler.step.parameters.load(model.weights, queue: queue)
+                    samplers[n] = sampler
+                }
+                let images = try samplers[n]!.sample(classes: Array(classes[done..<(done + n)]),
+                                                     noise: .device(seed: SplitMix64.mix(seed, batchIndex)))
+                if !images.allSatisfy(\.isFinite) {
+                    throw TrainingError.nonFiniteSamples("images \(done + 1)-\(done + n) of \(count) (batch \(batchIndex)): "
+                        + "\(images.lazy.filter { !$0.isFinite }.count) of \(images.count) values are NaN or infinite")
+                }
+                try each(done, images)
+                done += n
+                batchIndex += 1
+            }
+            return
+        }
+        let diffusion = try GaussianDiffusion(unet: Unet(model.unet), configuration: model.diffusion)
         var samplers: [Int: DiffusionSampler] = [:]
         var done = 0
         var batchIndex: UInt64 = 0
