@@ -111,7 +111,7 @@ extension GoldenContext {
         let c = golden.diffusion
         let diffusion = try GaussianDiffusion(unet: unet, configuration: c)
         let xT = try tensor("ddim.x_T")
-        let sampler = try DiffusionSampler(diffusion: diffusion, method: .ddim(steps: c.resolvedSamplingTimesteps, eta: c.ddimSamplingEta),
+        let sampler = try DiffusionSampler(diffusion: diffusion, sampler: DDIMSampler(steps: c.resolvedSamplingTimesteps, eta: c.ddimSamplingEta),
                                            batch: try shape("ddim.x_T")[0], queue: queue, recordedNoise: true)
         try sampler.loadWeights(weights)
         let zeros = [Float](repeating: 0, count: sampler.noisyStepCount * xT.count)
@@ -125,7 +125,7 @@ extension GoldenContext {
     func checkDDPM() throws -> [GoldenCheck] {
         let unet = try self.unet
         let diffusion = try GaussianDiffusion(unet: unet, configuration: golden.ddpm)
-        let sampler = try DiffusionSampler(diffusion: diffusion, method: .ddpm, batch: try shape("ddpm.x_T")[0], queue: queue,
+        let sampler = try DiffusionSampler(diffusion: diffusion, sampler: DDPMSampler(), batch: try shape("ddpm.x_T")[0], queue: queue,
                                            recordedNoise: true)
         try sampler.loadWeights(weights)
         let out = try sampler.sample(noise: .recorded(xT: try tensor("ddpm.x_T"), noise: try tensor("ddpm.noise")))

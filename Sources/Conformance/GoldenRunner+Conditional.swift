@@ -100,10 +100,11 @@ extension GoldenContext {
         for (name, plus) in [("ddim.out", false), ("ddimpp.out", true)] {
             var g = guidance
             g.cfgPlusPlus = plus
-            let sampler = try ConditionalSampler(diffusion: diffusion, method: .ddim(steps: golden.diffusion.resolvedSamplingTimesteps, eta: 0),
-                                                 guidance: g, batch: classes.count, queue: queue, recordedNoise: true)
+            let sampler = try DiffusionSampler(diffusion: diffusion, sampler: DDIMSampler(steps: golden.diffusion.resolvedSamplingTimesteps, eta: 0),
+                                               denoiser: GuidedDenoiser(unet, guidance: g), batch: classes.count, queue: queue, recordedNoise: true)
             try sampler.loadWeights(weights)
-            let out = try sampler.sample(classes: classes, noise: .recorded(xT: xT, noise: []))
+            try sampler.setClasses(classes)
+            let out = try sampler.sample(noise: .recorded(xT: xT, noise: []))
             checks.append(GoldenCheck(name: "\(name) (\(sampler.times.count) steps)", metric: .maxAbs,
                                       error: GoldenContext.maxAbs(out, try tensor(name)), tolerance: GoldenRunner.Tolerance.chain, detail: ""))
         }
@@ -115,10 +116,11 @@ extension GoldenContext {
         let (unet, guidance) = try conditional
         let diffusion = try ConditionalDiffusion(unet: unet, configuration: golden.ddpm)
         let classes = try io.int32s("ddim.classes").map(Int.init)
-        let sampler = try ConditionalSampler(diffusion: diffusion, method: .ddpm, guidance: guidance, batch: classes.count,
-                                             queue: queue, recordedNoise: true)
+        let sampler = try DiffusionSampler(diffusion: diffusion, sampler: DDPMSampler(), denoiser: GuidedDenoiser(unet, guidance: guidance),
+                                           batch: classes.count, queue: queue, recordedNoise: true)
         try sampler.loadWeights(weights)
-        let out = try sampler.sample(classes: classes, noise: .recorded(xT: try tensor("ddpm.x_T"), noise: try tensor("ddpm.noise")))
+        try sampler.setClasses(classes)
+        let out = try sampler.sample(noise: .recorded(xT: try tensor("ddpm.x_T"), noise: try tensor("ddpm.noise")))
         return [GoldenCheck(name: "ddpm.out (\(sampler.times.count) steps)", metric: .maxAbs,
                             error: GoldenContext.maxAbs(out, try tensor("ddpm.out")), tolerance: GoldenRunner.Tolerance.chain, detail: "")]
     }

@@ -30,8 +30,8 @@ struct SampleCommand: ParsableCommand {
 
     @Option(help: ArgumentHelp("Number of images.", valueName: "n"))
     var count: Int = 16
-    @Option(help: ArgumentHelp("ddim or ddpm (default: the model's configuration: DDIM when its sampling_timesteps < timesteps).", valueName: "name"))
-    var sampler: String?
+    @Option(help: ArgumentHelp("The sampler (default: the model's configuration: DDIM when its sampling_timesteps < timesteps).", valueName: "name"))
+    var sampler: SamplerKind?
     @Option(help: ArgumentHelp("DDIM steps (default: the configuration's sampling_timesteps, else its timesteps).", valueName: "n"))
     var steps: Int?
     @Option(help: ArgumentHelp("DDIM eta: 0 deterministic, 1 DDPM-like (default: the configuration's ddim_sampling_eta).", valueName: "x"))
@@ -84,7 +84,6 @@ struct SampleCommand: ParsableCommand {
         }
         if let steps, steps < 1 { throw ValidationError("--steps must be at least 1, got \(steps)") }
         if let eta, !(eta >= 0 && eta.isFinite) { throw ValidationError("--eta must be non-negative, got \(eta)") }
-        if let sampler, !["ddim", "ddpm"].contains(sampler) { throw ValidationError("--sampler must be ddim or ddpm, got '\(sampler)'") }
         if let guidance, !(guidance >= 0 && guidance.isFinite) { throw ValidationError("--guidance must be finite and non-negative, got \(guidance)") }
         if let rescale, !(0...1).contains(rescale) { throw ValidationError("--rescale must be in [0, 1], got \(rescale)") }
     }
@@ -97,13 +96,13 @@ struct SampleCommand: ParsableCommand {
             } else {
                 model = try SamplingModel(stateDict: weights!, configuration: config!, useEMA: !noEma)
             }
-            let (labels, columns) = try classLabels(for: model)
             let device = try global.resolveDevice(withFallback: true)
-            let generator = try SampleGenerator(model: model, method: try method(for: model.diffusion), guidance: guidanceSettings(for: model),
+            let (labels, columns) = try classLabels(for: model)
+            let generator = try SampleGenerator(model: model, sampler: try sampler(for: model.diffusion), guidance: guidanceSettings(for: model),
                                                 device: device)
             let (c, h, w) = (model.channels, model.diffusion.imageHeight, model.diffusion.imageWidth)
             print("model: \(model.origin)")
-            print("sampling \(count) image\(count == 1 ? "" : "s") of \(h)x\(w)x\(c) with \(generator.methodDescription) on \(device.info.name), seed \(seed)")
+            print("sampling \(count) image\(count == 1 ? "" : "s") of \(h)x\(w)x\(c) with \(generator.description) on \(device.info.name), seed \(seed)")
             let start = Date()
             func report(_ done: Int) {
                 print("  \(done)/\(count) images (\(String(format: "%.1f", Date().timeIntervalSince(start))) s)")
@@ -182,27 +181,14 @@ struct SampleCommand: ParsableCommand {
         return g
     }
 
-    /// The sampler the options ask for, defaulting to the configuration's.
-    func method(for diffusion: DiffusionConfiguration) throws -> SamplingMethod? {
-        let configured = SamplingMethod(diffusion)
-        let name = sampler ?? (steps != nil || eta != nil ? "ddim" : nil)
-        switch name {
-        case nil:
-            return configured
-        case "ddpm":
-            if let steps, steps != diffusion.timesteps {
-                throw ValidationError("--sampler ddpm runs all \(diffusion.timesteps) timesteps; use --sampler ddim for --steps \(steps)")
-            }
-            if eta != nil { throw ValidationError("--eta applies to --sampler ddim only") }
-            return .ddpm
-        default:
-            var steps = self.steps ?? diffusion.resolvedSamplingTimesteps
-            var eta = self.eta.map(Float.init) ?? diffusion.ddimSamplingEta
-            if case let .ddim(s, e) = configured {
-                steps = self.steps ?? s
-                eta = self.eta.map(Float.init) ?? e
-            }
-            return .ddim(steps: steps, eta: eta)
+    /// The sampler the options ask for, defaulting to the configuration's; `--steps` or `--eta`
+    /// alone select DDIM.
+    func sampler(for diffusion: DiffusionConfiguration) throws -> any Sampler {
+        guard let kind = sampler ?? (steps != nil || eta != nil ? .ddim : nil) else { return SamplerKind.configured(diffusion) }
+        do {
+            return try kind.sampler(for: diffusion, steps: steps, eta: eta.map(Float.init))
+        } catch let DiffusionError.invalidConfiguration(message) {
+            throw ValidationError("--sampler \(kind.rawValue): \(message)")
         }
     }
 }

@@ -2,7 +2,7 @@ import Graph
 
 /// The class-conditional module's `GaussianDiffusion` around a ``ConditionalUnet``: the same
 /// schedules and loss as ``GaussianDiffusion``, with class labels, condition dropout while
-/// training, and guided sampling (``ConditionalSampler``).
+/// training, and guided sampling (``GuidedDenoiser`` in any ``DiffusionSampler``).
 public struct ConditionalDiffusion: Sendable {
     public let unet: ConditionalUnet
     public let configuration: DiffusionConfiguration

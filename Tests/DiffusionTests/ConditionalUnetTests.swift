@@ -106,15 +106,20 @@ final class ConditionalUnetTests: XCTestCase {
         return zip(a, b).map { Double(abs($0 - $1)) }.max() ?? .infinity
     }
 
-    func testSamplerRefusesClassesOutOfRange() throws {
+    func testGuidedChainRefusesClassesOutOfRange() throws {
         let unet = try ConditionalUnet(ConditionalUnetConfiguration(dim: 8, numClasses: 3, dimMults: [1], channels: 1, attnDimHead: 4, attnHeads: 1))
         let diffusion = try ConditionalDiffusion(unet: unet, configuration: .defaults(for: .classConditional, imageHeight: 4, imageWidth: 4))
-        let sampler = try ConditionalSampler(diffusion: diffusion, method: .ddim(steps: 2, eta: 0), guidance: Guidance(), batch: 2,
-                                             queue: TestDevices.device("cpu").makeQueue())
-        XCTAssertThrowsError(try sampler.sample(classes: [0, 3], noise: .device(seed: 1))) { error in
+        let sampler = try DiffusionSampler(diffusion: diffusion, sampler: DDIMSampler(steps: 2), batch: 2,
+                                           queue: TestDevices.device("cpu").makeQueue())
+        XCTAssertTrue(sampler.denoiser is GuidedDenoiser, "a class-conditional diffusion samples guided by default")
+        XCTAssertThrowsError(try sampler.setClasses([0, 3])) { error in
             XCTAssertEqual("\(error)", "invalid configuration: class 3 is out of range: the model has classes 0...2")
         }
-        XCTAssertThrowsError(try sampler.sample(classes: [0], noise: .device(seed: 1)))
+        XCTAssertThrowsError(try sampler.setClasses([0]))
+        // An unconditional chain takes no classes.
+        let plain = try GaussianDiffusion(unet: Unet(UnetConfiguration(dim: 8, dimMults: [1], channels: 1, attnDimHead: .all(4), attnHeads: .all(1))),
+                                          configuration: DiffusionConfiguration(imageHeight: 4, imageWidth: 4, timesteps: 10))
+        XCTAssertThrowsError(try DiffusionSampler(diffusion: plain, sampler: DDIMSampler(steps: 2), batch: 2, queue: sampler.queue).setClasses([0, 1]))
     }
 
     func testConditionalDiffusionDefaultsAndOptionsFollowTheReference() throws {

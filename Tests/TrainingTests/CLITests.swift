@@ -74,7 +74,7 @@ final class CLITests: XCTestCase {
         try assertFails(["sample"], status: 64, mentioning: "give --checkpoint PATH")
         try assertFails(["sample", "--weights", "w.safetensors"], status: 64, mentioning: "--weights needs --config")
         try assertFails(["sample", "--checkpoint", directory + "/none"], status: 1, mentioning: "\(directory)/none: no checkpoint found")
-        try assertFails(["sample", "--checkpoint", "x", "--sampler", "euler"], status: 64, mentioning: "ddim or ddpm")
+        try assertFails(["sample", "--checkpoint", "x", "--sampler", "euler"], status: 64, mentioning: "'euler' is invalid for '--sampler")
         let junk = directory + "/junk.safetensors"
         XCTAssertTrue(FileManager.default.createFile(atPath: junk, contents: Data("not a checkpoint at all".utf8)))
         try assertFails(["inspect", junk], status: 1, mentioning: junk)

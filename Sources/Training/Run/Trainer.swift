@@ -55,7 +55,6 @@ public final class Trainer {
     let metrics: MetricsLog
     let events: @Sendable (TrainingEvent) -> Void
     var sampler: DiffusionSampler?
-    var conditionalSampler: ConditionalSampler?
 
     /// The two model kinds a run trains.
     enum Model {

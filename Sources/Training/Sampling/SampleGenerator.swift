@@ -7,42 +7,30 @@ import Graph
 /// the device (``Diffusion/DiffusionSampler``).
 public struct SampleGenerator {
     public let model: SamplingModel
-    public let method: SamplingMethod
+    /// The update rule of every chain.
+    public let sampler: any Sampler
     public let device: Device
     /// The guidance of a class-conditional model (ignored for an unconditional one).
     public let guidance: Guidance
 
-    /// - Parameter method: nil uses the configuration's own choice (DDIM when
+    /// - Parameter sampler: nil uses the configuration's own choice (DDIM when
     ///   `sampling_timesteps < timesteps`, with its `ddim_sampling_eta`).
     /// - Parameter guidance: nil uses the reference sampler's defaults (scale 6, rescaled_phi 0.7,
     ///   parallel component removed) with the configuration's `use_cfg_plus_plus`.
-    public init(model: SamplingModel, method: SamplingMethod? = nil, guidance: Guidance? = nil, device: Device) throws {
+    public init(model: SamplingModel, sampler: (any Sampler)? = nil, guidance: Guidance? = nil, device: Device) throws {
         self.model = model
-        self.method = method ?? SamplingMethod(model.diffusion)
+        self.sampler = sampler ?? SamplerKind.configured(model.diffusion)
         self.device = device
         self.guidance = guidance ?? Guidance(cfgPlusPlus: model.diffusion.useCFGPlusPlus)
         do { try self.guidance.validate() } catch let error as DiffusionError { throw TrainingError.invalidSetting("\(error)") }
-        if case let .ddim(steps, eta) = self.method {
-            guard (1...model.diffusion.timesteps).contains(steps) else {
-                throw TrainingError.invalidSetting("--steps must be in 1...\(model.diffusion.timesteps) (the model's timesteps), got \(steps)")
-            }
-            guard eta >= 0, eta.isFinite else { throw TrainingError.invalidSetting("--eta must be non-negative, got \(eta)") }
-        }
     }
 
-    /// A one-line description of the method (and the guidance of a class-conditional model).
-    public var methodDescription: String {
-        var text: String
-        switch method {
-        case .ddpm: text = "DDPM ancestral sampling (\(model.diffusion.timesteps) steps)"
-        case let .ddim(steps, eta): text = "DDIM (\(steps) steps, eta \(eta))"
-        }
-        if model.classConditional != nil {
-            let g = guidance
-            text += ", guidance \(g.scale) (rescaled_phi \(g.rescaledPhi), parallel component \(g.removeParallelComponent ? "removed" : "kept")"
-                + "\(g.cfgPlusPlus ? ", CFG++" : ""))"
-        }
-        return text
+    /// The sampler, and for a class-conditional model its guidance, in words.
+    public var description: String {
+        guard model.classConditional != nil else { return "\(sampler)" }
+        let g = guidance
+        return "\(sampler), guidance \(g.scale) (rescaled_phi \(g.rescaledPhi), parallel component "
+            + "\(g.removeParallelComponent ? "removed" : "kept")\(g.cfgPlusPlus ? ", CFG++" : ""))"
     }
 
     /// `count` images `[count, C, H, W]` in [0, 1] (not clamped, as in the reference), all in
@@ -69,6 +57,7 @@ public struct SampleGenerator {
     ///
     /// - Throws: ``TrainingError/nonFiniteSamples(_:)`` when a batch holds NaN or infinite values,
     ///   naming the batch and the first sampling step that produced them.
+    ///
     /// A class-conditional model needs `classes`, one label per image.
     public func generate(count: Int, batchSize: Int, seed: UInt64, classes: [Int]? = nil,
                          eachBatch each: (Int, [Float]) throws -> Void) throws {
@@ -89,43 +78,28 @@ public struct SampleGenerator {
             throw TrainingError.invalidSetting("--batch-size \(batchSize) images of \(model.channels)x\(model.diffusion.imageHeight)x"
                 + "\(model.diffusion.imageWidth) need \(batchBytes) bytes, more than the limit of \(TrainingSettings.maxBatchBytes)")
         }
-        let queue = try device.makeQueue()
-        if let conditional = model.classConditional, let classes {
-            let diffusion = try ConditionalDiffusion(unet: ConditionalUnet(conditional.unet), configuration: model.diffusion)
-            var samplers: [Int: ConditionalSampler] = [:]
-            var done = 0
-            var batchIndex: UInt64 = 0
-            while done < count {
-                let n = min(batchSize, count - done)
-                if samplers[n] == nil {
-                    let sampler = try ConditionalSampler(diffusion: diffusion, method: method, guidance: guidance, batch: n, queue: queue)
-                    try sampler.step.parameters.load(model.weights, queue: queue)
-                    samplers[n] = sampler
-                }
-                let images = try samplers[n]!.sample(classes: Array(classes[done..<(done + n)]),
-                                                     noise: .device(seed: SplitMix64.mix(seed, batchIndex)))
-                if !images.allSatisfy(\.isFinite) {
-                    throw TrainingError.nonFiniteSamples("images \(done + 1)-\(done + n) of \(count) (batch \(batchIndex)): "
-                        + "\(images.lazy.filter { !$0.isFinite }.count) of \(images.count) values are NaN or infinite")
-                }
-                try each(done, images)
-                done += n
-                batchIndex += 1
-            }
-            return
+        let diffusion: any DiffusionProcess
+        var denoiser: (any Denoiser)?
+        if let conditional = model.classConditional {
+            let unet = try ConditionalUnet(conditional.unet)
+            diffusion = try ConditionalDiffusion(unet: unet, configuration: model.diffusion)
+            denoiser = GuidedDenoiser(unet, guidance: guidance)
+        } else {
+            diffusion = try GaussianDiffusion(unet: Unet(model.unet), configuration: model.diffusion)
         }
-        let diffusion = try GaussianDiffusion(unet: Unet(model.unet), configuration: model.diffusion)
+        let queue = try device.makeQueue()
         var samplers: [Int: DiffusionSampler] = [:]
         var done = 0
         var batchIndex: UInt64 = 0
         while done < count {
             let n = min(batchSize, count - done)
             if samplers[n] == nil {
-                let sampler = try DiffusionSampler(diffusion: diffusion, method: method, batch: n, queue: queue)
-                try sampler.step.parameters.load(model.weights, queue: queue)
-                samplers[n] = sampler
+                let chain = try DiffusionSampler(diffusion: diffusion, sampler: sampler, denoiser: denoiser, batch: n, queue: queue)
+                try chain.step.parameters.load(model.weights, queue: queue)
+                samplers[n] = chain
             }
             let noise = SamplerNoise.device(seed: SplitMix64.mix(seed, batchIndex))
+            if let classes { try samplers[n]!.setClasses(Array(classes[done..<(done + n)])) }
             let images = try samplers[n]!.sample(noise: noise)
             try SampleGenerator.checkFinite(images, what: "images \(done + 1)-\(done + n) of \(count) (batch \(batchIndex))") {
                 try samplers[n]!.sample(noise: noise, checkEachStep: true)

@@ -5,10 +5,7 @@ extension DiffusionSampler {
     /// Element count of one batch of images.
     var imageCount: Int { diffusion.imageShape(batch: batch).reduce(1, *) }
 
-    /// Steps of the chain that add noise (all but the last).
-    public var noisyStepCount: Int { addsNoise ? times.count - 1 : 0 }
-
-    private func slot(_ name: String) throws -> BufferSlice {
+    func slot(_ name: String) throws -> BufferSlice {
         guard let e = step.parameters.layout.entry(named: name) else {
             throw DiffusionError.invalidConfiguration("internal: the sampler graph has no slot '\(name)'")
         }
@@ -50,9 +47,15 @@ extension DiffusionSampler {
             try queue.upload(xT, to: x)
             if !draws.isEmpty { recorded = try queue.makeBuffer(draws) }
         }
-        let selfCondition = diffusion.unet.configuration.selfCondition ? try slot(SamplerGraph.selfConditionSlot) : nil
+        let selfCondition = diffusion.selfConditioning ? try slot(SamplerGraph.selfConditionSlot) : nil
         if let selfCondition { try queue.launch(.fill(count: n, value: 0), [selfCondition]) }
+        let addsNoise = noisyStepCount > 0
         let noiseSlot = usesRecordedNoise && addsNoise ? try slot(SamplerGraph.noiseSlot) : nil
+        // The carried state starts at zero and follows its output after every step.
+        let carried = try sampler.carriedState.map { name in
+            (slot: try slot(SamplerGraph.stateSlot(name)), output: try step.outputSlice(SamplerGraph.stateOutput(name)).0)
+        }
+        for c in carried { try queue.launch(.fill(count: n, value: 0), [c.slot]) }
         let (next, _) = try step.outputSlice("x_next")
         let (start, _) = try step.outputSlice("x_start")
         let rowBytes = rowWidth * 4
@@ -64,6 +67,7 @@ extension DiffusionSampler {
             try step.run()
             try queue.copy(from: next, to: x, byteCount: n * 4)
             if let selfCondition { try queue.copy(from: start, to: selfCondition, byteCount: n * 4) }
+            for c in carried { try queue.copy(from: c.output, to: c.slot, byteCount: n * 4) }
             if addsNoise, !usesRecordedNoise { try queue.launch(.randomAdvance, [step.randomState.slice()]) }
             if checkEachStep, !(try queue.readFloats(x, count: n)).allSatisfy(\.isFinite) {
                 throw DiffusionError.nonFiniteSample(step: i + 1, steps: times.count, time: times[i])
