@@ -39,26 +39,18 @@ public struct GoldenCase {
         }
         func fail(_ reason: String) -> GoldenCaseError { .badConfig(file: path, reason: reason) }
         guard let top = object as? [String: Any] else { throw fail("the top level is not a JSON object") }
-        guard let unetJSON = top["unet"] as? [String: Any] else { throw fail("missing \"unet\" object") }
-        guard let diffusionJSON = top["diffusion"] as? [String: Any] else { throw fail("missing \"diffusion\" object") }
-        guard let ddpmJSON = top["ddpm"] as? [String: Any] else { throw fail("missing \"ddpm\" object") }
-        guard let batch = top["batch"] as? Int, batch >= 1 else { throw fail("\"batch\" must be a positive integer") }
-        let size: (Int, Int)
-        if let s = top["image_size"] as? Int {
-            size = (s, s)
-        } else if let s = top["image_size"] as? [Int], s.count == 2 {
-            size = (s[0], s[1])
-        } else {
-            throw fail("\"image_size\" must be an integer or [height, width]")
-        }
-        guard let tensorList = top["tensors"] as? [String: Any] else { throw fail("missing \"tensors\" object") }
-        var tensors: [String: [Int]] = [:]
-        for (k, v) in tensorList {
-            guard let shape = v as? [Int] else { throw fail("tensors.\(k) is not a shape") }
-            tensors[k] = shape
-        }
-        kind = unetJSON["num_classes"] != nil ? .classConditional : .unconditional
+        var o = JSONOptions(top, context: "config")
         do {
+            guard let unetJSON = try o.object("unet") else { throw fail("missing \"unet\" object") }
+            guard let diffusionJSON = try o.object("diffusion") else { throw fail("missing \"diffusion\" object") }
+            guard let ddpmJSON = try o.object("ddpm") else { throw fail("missing \"ddpm\" object") }
+            guard let batch = try o.int("batch"), batch >= 1 else { throw fail("\"batch\" must be a positive integer") }
+            guard let size = try o.imageSize("image_size") else { throw fail("\"image_size\" must be an integer or [height, width]") }
+            guard let tensorList = try o.object("tensors") else { throw fail("missing \"tensors\" object") }
+            var shapes = JSONOptions(tensorList, context: "tensors")
+            var tensors: [String: [Int]] = [:]
+            for k in tensorList.keys { tensors[k] = try shapes.ints(k) }
+            kind = unetJSON["num_classes"] != nil ? .classConditional : .unconditional
             switch kind {
             case .unconditional:
                 unet = try UnetConfiguration(json: unetJSON)
@@ -67,16 +59,24 @@ public struct GoldenCase {
             case .classConditional:
                 unet = nil
                 conditionalUnet = try ConditionalUnetConfiguration(json: unetJSON)
-                guard let g = top["guidance"] as? [String: Any], let scale = g["cond_scale"] as? Double,
-                      let phi = g["rescaled_phi"] as? Double else {
+                guard let g = try o.object("guidance") else {
                     throw fail("a class-conditional case needs \"guidance\": {\"cond_scale\": number, \"rescaled_phi\": number}")
                 }
+                var settings = JSONOptions(g, context: "guidance")
+                guard let scale = try settings.double("cond_scale"), let phi = try settings.double("rescaled_phi") else {
+                    throw fail("guidance needs cond_scale and rescaled_phi")
+                }
+                try settings.rejectUnknownKeys()
                 guidance = Guidance(scale: Float(scale), rescaledPhi: Float(phi))
             }
             diffusion = try DiffusionConfiguration(json: diffusionJSON, imageSize: size, kind: kind)
             var ddpmSettings = ddpmJSON
             if ddpmSettings["sampling_timesteps"] == nil { ddpmSettings["sampling_timesteps"] = ddpmJSON["timesteps"] }
             ddpm = try DiffusionConfiguration(json: ddpmSettings, imageSize: size, context: "ddpm", kind: kind)
+            self.imageHeight = size.0
+            self.imageWidth = size.1
+            self.batch = batch
+            self.tensors = tensors
         } catch let error as GoldenCaseError {
             throw error
         } catch {
@@ -84,10 +84,6 @@ public struct GoldenCase {
         }
         self.name = URL(fileURLWithPath: directory).lastPathComponent
         self.directory = directory
-        self.imageHeight = size.0
-        self.imageWidth = size.1
-        self.batch = batch
-        self.tensors = tensors
     }
 
     /// Every case folder (a folder holding `config.json`) directly inside `directory`, by name.

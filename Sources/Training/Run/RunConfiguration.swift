@@ -85,7 +85,17 @@ public struct RunConfiguration: Equatable, Sendable {
 
     /// Reads the form ``json`` writes.
     public init(json: [String: Any], context: String = "config") throws {
-        var fields = JSONFields(json, context: context)
+        do {
+            try self.init(reading: json, context: context)
+        } catch let error as DiffusionError {
+            // The reader names the key; in a checkpoint or config file it is a configuration error.
+            if case let .invalidConfiguration(message) = error { throw CheckpointError.invalidConfiguration(message) }
+            throw CheckpointError.invalidConfiguration("\(context): \(error)")
+        }
+    }
+
+    private init(reading json: [String: Any], context: String) throws {
+        var fields = JSONOptions(json, context: context)
         guard let u = try fields.object("unet"), let d = try fields.object("diffusion") else {
             throw CheckpointError.invalidConfiguration("\(context) needs 'unet' and 'diffusion' objects")
         }
@@ -162,13 +172,13 @@ extension TrainingSettings {
 
     init(json: [String: Any], context: String) throws {
         self.init()
-        var f = JSONFields(json, context: context)
+        var f = JSONOptions(json, context: context)
         if let s = try f.string("data") { data = DataSource(argument: s) }
         flip = try f.bool("flip") ?? flip
-        batchSize = try f.integer("batch_size") ?? batchSize
-        gradientAccumulation = try f.integer("grad_accum") ?? gradientAccumulation
-        steps = try f.integer("steps") ?? steps
-        learningRate = try f.number("lr") ?? learningRate
+        batchSize = try f.int("batch_size") ?? batchSize
+        gradientAccumulation = try f.int("grad_accum") ?? gradientAccumulation
+        steps = try f.int("steps") ?? steps
+        learningRate = try f.double("lr") ?? learningRate
         f.ignore("adam_betas")
         if let betas = json["adam_betas"] {
             guard let pair = betas as? [NSNumber], pair.count == 2 else {
@@ -176,24 +186,24 @@ extension TrainingSettings {
             }
             (adamBeta1, adamBeta2) = (pair[0].doubleValue, pair[1].doubleValue)
         }
-        adamEpsilon = try f.number("adam_eps") ?? adamEpsilon
-        warmupSteps = try f.integer("lr_warmup") ?? warmupSteps
+        adamEpsilon = try f.double("adam_eps") ?? adamEpsilon
+        warmupSteps = try f.int("lr_warmup") ?? warmupSteps
         if let s = try f.string("lr_schedule") {
             guard let schedule = LearningRateSchedule(rawValue: s) else {
                 throw CheckpointError.invalidConfiguration("\(context).lr_schedule must be constant or cosine, got \(s)")
             }
             learningRateSchedule = schedule
         }
-        if let clip = try f.number("max_grad_norm") { maxGradNorm = clip > 0 ? clip : nil }
-        emaDecay = try f.number("ema_decay") ?? emaDecay
-        emaUpdateEvery = try f.integer("ema_update_every") ?? emaUpdateEvery
-        emaUpdateAfterStep = try f.integer("ema_update_after_step") ?? emaUpdateAfterStep
+        if let clip = try f.double("max_grad_norm") { maxGradNorm = clip > 0 ? clip : nil }
+        emaDecay = try f.double("ema_decay") ?? emaDecay
+        emaUpdateEvery = try f.int("ema_update_every") ?? emaUpdateEvery
+        emaUpdateAfterStep = try f.int("ema_update_after_step") ?? emaUpdateAfterStep
         seed = try f.unsigned("seed") ?? seed
-        saveEvery = try f.integer("save_every") ?? saveEvery
-        sampleEvery = try f.integer("sample_every") ?? sampleEvery
-        numSamples = try f.integer("num_samples") ?? numSamples
-        keepCheckpoints = try f.integer("keep_checkpoints") ?? keepCheckpoints
-        logEvery = try f.integer("log_every") ?? logEvery
+        saveEvery = try f.int("save_every") ?? saveEvery
+        sampleEvery = try f.int("sample_every") ?? sampleEvery
+        numSamples = try f.int("num_samples") ?? numSamples
+        keepCheckpoints = try f.int("keep_checkpoints") ?? keepCheckpoints
+        logEvery = try f.int("log_every") ?? logEvery
         try f.rejectUnknownKeys()
     }
 }
