@@ -43,6 +43,22 @@ struct SampleCommand: ParsableCommand {
     @Option(help: ArgumentHelp("A .png file for one grid, or a folder for one PNG per image.", valueName: "path"))
     var output: String = "samples.png"
 
+    // Class-conditional models
+    @Option(name: .customLong("class"), help: ArgumentHelp(
+        "Class of every image: a class name (e.g. a folder name) or label number (default: every class in turn, one grid row each).",
+        valueName: "c"))
+    var classChoice: String?
+    @Option(help: ArgumentHelp("One class per image, comma-separated (names or numbers; as many as --count).", valueName: "list"))
+    var classes: String?
+    @Option(help: ArgumentHelp("Guidance scale, the reference's cond_scale (default 6; 1 = the conditional model alone).", valueName: "s"))
+    var guidance: Double?
+    @Option(help: ArgumentHelp("Guidance rescaling, the reference's rescaled_phi, in [0, 1] (default 0.7).", valueName: "phi"))
+    var rescale: Double?
+    @Flag(help: "CFG++: DDIM renoises with the null prediction (default: the model configuration's use_cfg_plus_plus).")
+    var cfgPlusPlus = false
+    @Flag(inversion: .prefixedNo, help: "Remove the guidance update's component parallel to the conditional prediction (default: on).")
+    var removeParallelComponent = true
+
     /// Images in one grid (held in memory until the grid is written) and in one run (one file each).
     static let maxGridCount = 4096
     static let maxCount = 10_000_000
@@ -68,6 +84,8 @@ struct SampleCommand: ParsableCommand {
         }
         if let steps, steps < 1 { throw ValidationError("--steps must be at least 1, got \(steps)") }
         if let eta, !(eta >= 0 && eta.isFinite) { throw ValidationError("--eta must be non-negative, got \(eta)") }
+        if let guidance, !(guidance >= 0 && guidance.isFinite) { throw ValidationError("--guidance must be finite and non-negative, got \(guidance)") }
+        if let rescale, !(0...1).contains(rescale) { throw ValidationError("--rescale must be in [0, 1], got \(rescale)") }
     }
 
     func run() throws {
@@ -79,10 +97,12 @@ struct SampleCommand: ParsableCommand {
                 model = try SamplingModel(stateDict: weights!, configuration: config!, useEMA: !noEma)
             }
             let device = try global.resolveDevice(withFallback: true)
-            let generator = try SampleGenerator(model: model, sampler: try sampler(for: model.diffusion), device: device)
-            let (c, h, w) = (model.unet.channels, model.diffusion.imageHeight, model.diffusion.imageWidth)
+            let (labels, columns) = try classLabels(for: model)
+            let generator = try SampleGenerator(model: model, sampler: try sampler(for: model.diffusion), guidance: guidanceSettings(for: model),
+                                                device: device)
+            let (c, h, w) = (model.channels, model.diffusion.imageHeight, model.diffusion.imageWidth)
             print("model: \(model.origin)")
-            print("sampling \(count) image\(count == 1 ? "" : "s") of \(h)x\(w)x\(c) with \(generator.sampler) on \(device.info.name), seed \(seed)")
+            print("sampling \(count) image\(count == 1 ? "" : "s") of \(h)x\(w)x\(c) with \(generator.description) on \(device.info.name), seed \(seed)")
             let start = Date()
             func report(_ done: Int) {
                 print("  \(done)/\(count) images (\(String(format: "%.1f", Date().timeIntervalSince(start))) s)")
@@ -93,8 +113,9 @@ struct SampleCommand: ParsableCommand {
                     throw TrainingError.invalidSetting("a grid of \(count) images of \(h)x\(w)x\(c) needs \(gridBytes) bytes, more than the limit of "
                         + "\(TrainingSettings.maxBatchBytes); give a folder as --output to write one PNG per image")
                 }
-                let images: [Float] = try generator.generate(count: count, batchSize: batchSize, seed: seed, progress: { done, _ in report(done) })
-                try ImageGrid.make(images, count: count, channels: c, height: h, width: w).writePNG(to: output)
+                let images: [Float] = try generator.generate(count: count, batchSize: batchSize, seed: seed, classes: labels,
+                                                             progress: { done, _ in report(done) })
+                try ImageGrid.make(images, count: count, channels: c, height: h, width: w, columns: columns).writePNG(to: output)
                 print("wrote \(output)")
             } else {
                 do {
@@ -107,7 +128,7 @@ struct SampleCommand: ParsableCommand {
                 // an earlier run that was killed mid-write are removed first.
                 SafeTensorsWriter.removeStaleTemporaries(in: output)
                 let size = c * h * w
-                try generator.generate(count: count, batchSize: batchSize, seed: seed, eachBatch: { first, images in
+                try generator.generate(count: count, batchSize: batchSize, seed: seed, classes: labels, eachBatch: { first, images in
                     for i in 0..<(images.count / size) {
                         let image = Image(planarFloats: Array(images[(i * size)..<((i + 1) * size)]), channels: c, height: h, width: w)
                         try image.writePNG(to: "\(output)/" + String(format: "sample-%05d.png", first + i))
@@ -117,6 +138,47 @@ struct SampleCommand: ParsableCommand {
                 print("wrote \(count) images to \(output)/")
             }
         }
+    }
+
+    /// The class of every image and the grid's columns for a class-conditional model: `--class`
+    /// for all, `--classes` one each, else every class in turn, ⌈count / classes⌉ per class,
+    /// one grid row per class. Nil for an unconditional model (where class options are errors).
+    func classLabels(for model: SamplingModel) throws -> (labels: [Int]?, columns: Int?) {
+        guard let conditional = model.classConditional else {
+            let given = [(classChoice != nil, "--class"), (classes != nil, "--classes"), (guidance != nil, "--guidance"),
+                         (rescale != nil, "--rescale"), (cfgPlusPlus, "--cfg-plus-plus"), (!removeParallelComponent, "--no-remove-parallel-component")]
+            if let option = given.first(where: { $0.0 })?.1 {
+                throw ValidationError("\(option) needs a class-conditional model; \(model.origin) is unconditional")
+            }
+            return (nil, nil)
+        }
+        do {
+            if classChoice != nil, classes != nil { throw ValidationError("give --class or --classes, not both") }
+            if let classChoice { return (Array(repeating: try conditional.classIndex(classChoice), count: count), nil) }
+            if let classes {
+                let list = try classes.split(separator: ",", omittingEmptySubsequences: false)
+                    .map { try conditional.classIndex($0.trimmingCharacters(in: .whitespaces)) }
+                guard list.count == count else {
+                    throw ValidationError("--classes lists \(list.count) class\(list.count == 1 ? "" : "es") for --count \(count); give one per image")
+                }
+                return (list, nil)
+            }
+        } catch let error as TrainingError {
+            throw ValidationError("\(error)")
+        }
+        let k = conditional.classNames.count
+        let perClass = (count + k - 1) / k
+        return ((0..<count).map { min($0 / perClass, k - 1) }, perClass)
+    }
+
+    /// The guidance options over the reference's defaults (and the configuration's CFG++).
+    func guidanceSettings(for model: SamplingModel) -> Guidance {
+        var g = Guidance(cfgPlusPlus: model.diffusion.useCFGPlusPlus)
+        if let guidance { g.scale = Float(guidance) }
+        if let rescale { g.rescaledPhi = Float(rescale) }
+        if cfgPlusPlus { g.cfgPlusPlus = true }
+        g.removeParallelComponent = removeParallelComponent
+        return g
     }
 
     /// The sampler the options ask for, defaulting to the configuration's; `--steps` or `--eta`

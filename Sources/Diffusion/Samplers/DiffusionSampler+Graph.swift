@@ -30,14 +30,13 @@ enum SamplerGraph {
     static func stateSlot(_ name: String) -> String { "sampler.state.\(name)" }
     static func stateOutput(_ name: String) -> String { "state.\(name)" }
 
-    static func build(_ g: GraphBuilder, diffusion: GaussianDiffusion, network: any DenoiserGraph, sampler: any Sampler,
+    static func build(_ g: GraphBuilder, diffusion: any DiffusionProcess, network: any DenoiserGraph, sampler: any Sampler,
                       batch: Int, noise: Noise) throws -> Built {
         let shape = diffusion.imageShape(batch: batch)
         let names = sampler.coefficientNames
         let x = try g.parameter(xSlot, shape, initializer: .zeros)
         let row = try g.parameter(coefficientSlot, [SamplerRow.predictionWidth + names.count], initializer: .zeros)
-        let selfCond = diffusion.unet.configuration.selfCondition
-            ? try g.parameter(selfConditionSlot, shape, initializer: .zeros) : nil
+        let selfCond = diffusion.selfConditioning ? try g.parameter(selfConditionSlot, shape, initializer: .zeros) : nil
         let z: Tensor?
         switch noise {
         case .none: z = nil
@@ -56,17 +55,34 @@ enum SamplerGraph {
             var coefficients: [String: Tensor] = [:]
             for (j, name) in names.enumerated() { coefficients[name] = try coefficient(SamplerRow.predictionWidth + j) }
 
-            let out = try network.output(g, x: x, time: time, selfCondition: selfCond)
-            // x̂₀ from the model output, clipped to [−1, 1] as the reference samplers do.
-            var x0: Tensor
-            switch diffusion.configuration.objective {
-            case .predNoise: x0 = try g.sub(g.mul(sqrtRecip, x), g.mul(sqrtRecipm1, out))
-            case .predX0: x0 = out
-            case .predV: x0 = try g.sub(g.mul(sqrtAC, x), g.mul(sqrtOneMinusAC, out))
+            let prediction = try network.prediction(g, x: x, time: time, selfCondition: selfCond)
+            let out = prediction.output
+            // x̂₀ from a model output, clipped to [−1, 1] as the reference samplers do.
+            func clippedStart(_ out: Tensor) throws -> Tensor {
+                switch diffusion.configuration.objective {
+                case .predNoise: return try g.clamp(g.sub(g.mul(sqrtRecip, x), g.mul(sqrtRecipm1, out)), low: -1, high: 1)
+                case .predX0: return try g.clamp(out, low: -1, high: 1)
+                case .predV: return try g.clamp(g.sub(g.mul(sqrtAC, x), g.mul(sqrtOneMinusAC, out)), low: -1, high: 1)
+                }
             }
-            x0 = try g.clamp(x0, low: -1, high: 1)
+            let x0 = try clippedStart(out)
+            var noisePrediction: Tensor?
+            switch prediction.renoise {
+            case .fromClippedStart:
+                noisePrediction = nil
+            case let .fromOutput(source):
+                switch diffusion.configuration.objective {
+                case .predNoise:
+                    noisePrediction = source
+                case .predX0, .predV:
+                    var start = x0
+                    if source != out { start = try clippedStart(source) }
+                    noisePrediction = try g.div(g.sub(g.mul(sqrtRecip, x), start), sqrtRecipm1)
+                }
+            }
             let inputs = SamplerStepInputs(x: x, modelOutput: out, xStart: x0, noise: z, sqrtRecipAlphaCumprod: sqrtRecip,
-                                           sqrtRecipm1AlphaCumprod: sqrtRecipm1, coefficients: coefficients, state: state)
+                                           sqrtRecipm1AlphaCumprod: sqrtRecipm1, coefficients: coefficients, state: state,
+                                           noisePrediction: noisePrediction)
             let update = try sampler.update(g, inputs)
             var outputs = ["x_next": update.next, "x_start": x0]
             for name in sampler.carriedState {

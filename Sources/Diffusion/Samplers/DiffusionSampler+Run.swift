@@ -5,7 +5,7 @@ extension DiffusionSampler {
     /// Element count of one batch of images.
     var imageCount: Int { diffusion.imageShape(batch: batch).reduce(1, *) }
 
-    private func slot(_ name: String) throws -> BufferSlice {
+    func slot(_ name: String) throws -> BufferSlice {
         guard let e = step.parameters.layout.entry(named: name) else {
             throw DiffusionError.invalidConfiguration("internal: the sampler graph has no slot '\(name)'")
         }
@@ -47,7 +47,7 @@ extension DiffusionSampler {
             try queue.upload(xT, to: x)
             if !draws.isEmpty { recorded = try queue.makeBuffer(draws) }
         }
-        let selfCondition = diffusion.unet.configuration.selfCondition ? try slot(SamplerGraph.selfConditionSlot) : nil
+        let selfCondition = diffusion.selfConditioning ? try slot(SamplerGraph.selfConditionSlot) : nil
         if let selfCondition { try queue.launch(.fill(count: n, value: 0), [selfCondition]) }
         let addsNoise = noisyStepCount > 0
         let noiseSlot = usesRecordedNoise && addsNoise ? try slot(SamplerGraph.noiseSlot) : nil

@@ -53,6 +53,8 @@ public struct SamplerStepInputs {
     let sqrtRecipAlphaCumprod: Tensor, sqrtRecipm1AlphaCumprod: Tensor
     let coefficients: [String: Tensor]
     let state: [String: Tensor]
+    /// ε̂ as the denoiser defines it (``DenoiserOutput/Renoise/fromOutput(_:)``); nil: re-derived.
+    let noisePrediction: Tensor?
 
     /// The step's coefficient `name` (one of ``Sampler/coefficientNames``) as a `[1, 1, 1, 1]` tensor.
     public func coefficient(_ name: String) throws -> Tensor {
@@ -69,9 +71,11 @@ public struct SamplerStepInputs {
     }
 
     /// ε̂ re-derived from the clipped x̂₀: `(√(1/ᾱ_t)·x_t − x̂₀) / √(1/ᾱ_t − 1)` (the reference's
-    /// `predict_noise_from_start`), so that ε̂ and x̂₀ describe the same x_t.
+    /// `predict_noise_from_start`), so that ε̂ and x̂₀ describe the same x_t; or the ε̂ the
+    /// denoiser defines (the classifier-free-guidance module's, see ``DenoiserOutput/Renoise``).
     public func predictedNoise(_ g: GraphBuilder) throws -> Tensor {
-        try g.div(g.sub(g.mul(sqrtRecipAlphaCumprod, x), xStart), sqrtRecipm1AlphaCumprod)
+        if let noisePrediction { return noisePrediction }
+        return try g.div(g.sub(g.mul(sqrtRecipAlphaCumprod, x), xStart), sqrtRecipm1AlphaCumprod)
     }
 }
 
