@@ -126,6 +126,19 @@ final class DistributedTests: XCTestCase {
 
     func testProcessesEqualGradientAccumulationOnOpenCL() throws { try checkEqualsAccumulation(device: "opencl") }
 
+    /// A class-conditional model (labels packed after the images, condition dropout drawn on the
+    /// device) also gives the bits of `--grad-accum` with 2 processes.
+    func testClassConditionalProcessesEqualAccumulation() throws {
+        let args = ["--model", "class-conditional", "--data", "digits", "--dim", "8", "--mults", "1,2", "--attn-heads", "2",
+                    "--attn-dim-head", "4", "--timesteps", "50", "--num-samples", "0", "--sample-every", "0", "--log-every", "1",
+                    "--steps", "3", "--save-every", "3", "--device", "cpu"]
+        let single = "\(directory)/cc-accum", parallel = "\(directory)/cc-mpi"
+        XCTAssertEqual(try train(args + ["--batch-size", "2", "--grad-accum", "2", "--output", single]).status, 0)
+        let m = try mpiTrain(2, args + ["--batch-size", "4", "--output", parallel])
+        XCTAssertEqual(m.status, 0, m.out + m.err)
+        try assertSameRun(single, parallel, "class-conditional, 2 processes")
+    }
+
     func testBatchThatProcessesCannotShareIsRefused() throws {
         let r = try mpiTrain(2, Self.model + ["--steps", "2", "--batch-size", "5", "--output", "\(directory)/odd"])
         XCTAssertNotEqual(r.status, 0)
