@@ -12,10 +12,13 @@ public final class BatchLoader: @unchecked Sendable {
     public let batchSize: Int
     private let queue: BoundedBatchQueue
 
-    /// Starts producing batches `firstBatch, firstBatch + 1, …`; with `labels`, each batch's
-    /// class labels follow its images (see ``Batch``).
-    public init(dataset: ImageDataset, order: DataOrder, batchSize: Int, firstBatch: Int, labels: Bool = false, depth: Int = 3) {
-        precondition(batchSize >= 1 && depth >= 1, "invalid loader settings")
+    /// Starts producing batches `firstBatch, firstBatch + 1, …`; with `take` < `every`, runs of
+    /// `take` consecutive batches every `every` batches (`firstBatch + (n / take)·every + n % take`
+    /// for the n-th batch): the micro-batches one process of a data-parallel job runs. With
+    /// `labels`, each batch's class labels follow its images (see ``Batch``).
+    public init(dataset: ImageDataset, order: DataOrder, batchSize: Int, firstBatch: Int, take: Int = 1, every: Int = 1,
+                labels: Bool = false, depth: Int = 3) {
+        precondition(batchSize >= 1 && depth >= 1 && take >= 1 && every >= take, "invalid loader settings")
         self.dataset = dataset
         self.order = order
         self.batchSize = batchSize
@@ -25,15 +28,16 @@ public final class BatchLoader: @unchecked Sendable {
         let thread = Thread {
             defer { queue.markExited() }
             var cache: [Int: [Int]] = [:]
-            var index = firstBatch
+            var n = 0
             while queue.waitForRoom() {
+                let index = firstBatch + (n / take) * every + n % take
                 do {
                     queue.push(try order.assemble(batch: index, size: batchSize, from: dataset, labels: labels, cache: &cache))
                 } catch {
                     queue.fail(error)
                     return
                 }
-                index += 1
+                n += 1
             }
         }
         thread.name = "ddpm-data-loader"
