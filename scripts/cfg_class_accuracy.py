@@ -5,6 +5,7 @@ to the requested class, for each guidance scale, at the same sampling budget.
 
 usage: scripts/cfg_class_accuracy.py --checkpoint RUN [--ddpm .build/release/ddpm] [--per-class 50]
                                      [--guidance 1,3,6] [--seed 0] [--device cpu] [--out DIR]
+                                     [--sample-options '--rescale 0 --no-remove-parallel-component']
 
 The classifier is an RBF SVM on scikit-learn's copy of the UCI digits (the same 1797 8x8 images
 as ddpm's built-in 'digits', pixel counts 0..16); its accuracy on a held-out quarter of the real
@@ -37,7 +38,7 @@ def classifier():
 def sample(args, scale, classes, folder):
     cmd = [args.ddpm, "--device", args.device, "sample", "--checkpoint", args.checkpoint, "--count", str(len(classes)),
            "--batch-size", str(args.batch_size), "--seed", str(args.seed), "--guidance", str(scale),
-           "--classes", ",".join(map(str, classes)), "--output", folder]
+           "--classes", ",".join(map(str, classes)), "--output", folder] + args.sample_options.split()
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
     images = []
     for i in range(len(classes)):
@@ -58,6 +59,7 @@ def main():
     p.add_argument("--guidance", default="1,3,6")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", help="keep the sample folders here (default: a temporary folder)")
+    p.add_argument("--sample-options", default="", help="more `ddpm sample` options, e.g. '--rescale 0 --no-remove-parallel-component'")
     args = p.parse_args()
 
     model, accuracy = classifier()
