@@ -30,8 +30,9 @@ struct InspectCommand: ParsableCommand {
                 let configuration = try Checkpoint.readConfiguration(file)
                 print("ddpm checkpoint, format version \(safetensors.metadata["format_version"] ?? "?"), step \(safetensors.metadata["step"] ?? "?")")
                 let unetCount = safetensors.tensors.filter { $0.name.hasPrefix("model.") }.reduce(0) { $0 + $1.elementCount }
-                print("parameters: \(unetCount) (Unet dim \(configuration.unet.dim), mults \(configuration.unet.dimMults), "
-                    + "\(configuration.unet.channels) channel\(configuration.unet.channels == 1 ? "" : "s"), \(configuration.diffusion.imageHeight)x\(configuration.diffusion.imageWidth) images)")
+                let channels = configuration.channels
+                print("parameters: \(unetCount) (\(configuration.modelSummary), "
+                    + "\(channels) channel\(channels == 1 ? "" : "s"), \(configuration.diffusion.imageHeight)x\(configuration.diffusion.imageWidth) images)")
                 print("config:")
                 print(InspectCommand.prettyJSON(configuration.json).split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))
             } else {
