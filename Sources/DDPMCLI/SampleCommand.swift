@@ -32,10 +32,14 @@ struct SampleCommand: ParsableCommand {
     var count: Int = 16
     @Option(help: ArgumentHelp("The sampler (default: the model's configuration: DDIM when its sampling_timesteps < timesteps).", valueName: "name"))
     var sampler: SamplerKind?
-    @Option(help: ArgumentHelp("DDIM steps (default: the configuration's sampling_timesteps, else its timesteps).", valueName: "n"))
+    @Option(help: ArgumentHelp("Sampling steps of ddim and dpm++ (default: the configuration's sampling_timesteps, else its timesteps for ddim and 20 for dpm++).", valueName: "n"))
     var steps: Int?
     @Option(help: ArgumentHelp("DDIM eta: 0 deterministic, 1 DDPM-like (default: the configuration's ddim_sampling_eta).", valueName: "x"))
     var eta: Double?
+    @Option(help: ArgumentHelp("DPM-Solver++ order: 1, 2 (2M, the default) or 3.", valueName: "n"))
+    var order: Int?
+    @Option(help: ArgumentHelp("DPM-Solver++ timestep spacing: linspace (default), leading or trailing.", valueName: "name"))
+    var timestepSpacing: DPMSolverSampler.Spacing?
     @Option(help: ArgumentHelp("Seed of the noise.", valueName: "n"))
     var seed: UInt64 = 0
     @Option(help: ArgumentHelp("Images per device batch.", valueName: "n"))
@@ -120,11 +124,12 @@ struct SampleCommand: ParsableCommand {
     }
 
     /// The sampler the options ask for, defaulting to the configuration's; `--steps` or `--eta`
-    /// alone select DDIM.
+    /// alone select DDIM, `--order` or `--timestep-spacing` alone DPM-Solver++.
     func sampler(for diffusion: DiffusionConfiguration) throws -> any Sampler {
-        guard let kind = sampler ?? (steps != nil || eta != nil ? .ddim : nil) else { return SamplerKind.configured(diffusion) }
+        let implied: SamplerKind? = order != nil || timestepSpacing != nil ? .dpmSolver : steps != nil || eta != nil ? .ddim : nil
+        guard let kind = sampler ?? implied else { return SamplerKind.configured(diffusion) }
         do {
-            return try kind.sampler(for: diffusion, steps: steps, eta: eta.map(Float.init))
+            return try kind.sampler(for: diffusion, steps: steps, eta: eta.map(Float.init), order: order, spacing: timestepSpacing)
         } catch let DiffusionError.invalidConfiguration(message) {
             throw ValidationError("--sampler \(kind.rawValue): \(message)")
         }
