@@ -75,4 +75,33 @@ final class SamplerGoldenTests: XCTestCase {
 
     func testDPMSolverOnCPU() throws { try dpmSolver(on: "cpu") }
     func testDPMSolverOnOpenCL() throws { try dpmSolver(on: "opencl") }
+
+    func rePaint(on device: String) throws {
+        let golden = try Case("repaint")
+        XCTAssertEqual(golden.chains.count, 2)
+        let queue = try TestDevices.device(device).makeQueue()
+        for chain in golden.chains {
+            let name = try XCTUnwrap(chain["name"] as? String)
+            let s = try XCTUnwrap(chain["sampler"] as? [String: Any])
+            let sampler = RePaintSampler(resampleIterations: try XCTUnwrap(s["resample_iter"] as? Int),
+                                         jumpLength: try XCTUnwrap(s["resample_jump"] as? Int),
+                                         resampleEvery: try XCTUnwrap(s["resample_every"] as? Int), resampling: .reference)
+            let chainSampler = try DiffusionSampler(diffusion: try golden.diffusion(chain), sampler: sampler, batch: golden.batch, queue: queue,
+                                                    recordedNoise: true)
+            try chainSampler.loadWeights(golden.weights)
+            XCTAssertEqual(chainSampler.times, try golden.io.int64s(name + ".times").map(Int.init), name)
+            // The reference takes the known image in [0, 1] and normalises it.
+            let known = try golden.io.floats(name + ".known").map { $0 * 2 - 1 }
+            let out = try chainSampler.sample(noise: .recorded(xT: try golden.io.floats(name + ".x_T"), noise: try golden.io.floats(name + ".noise")),
+                                              inputs: ["known": known, "mask": try golden.io.floats(name + ".mask")], capture: []).images
+            let expected = try golden.io.floats(name + ".out")
+            XCTAssertEqual(out.count, expected.count, name)
+            let error = zip(out, expected).map { abs($0 - $1) }.max() ?? .infinity
+            print("[\(device)] repaint \(name): \(chainSampler.times.count) steps, max abs err \(error)")
+            XCTAssertLessThanOrEqual(error, SamplerGoldenTests.tolerance, "\(device) \(name)")
+        }
+    }
+
+    func testRePaintOnCPU() throws { try rePaint(on: "cpu") }
+    func testRePaintOnOpenCL() throws { try rePaint(on: "opencl") }
 }

@@ -154,7 +154,12 @@ final class CLITests: XCTestCase {
         let r = try ddpm(["sample", "--checkpoint", run, "--count", "5", "--batch-size", "2", "--output", grid])
         XCTAssertEqual(r.status, 0, r.err)
         let image = try Image(contentsOf: grid)
-        XCTAssertEqual([image.width, image.height, image.channels], [3 * 10 + 2, 2 * 10 + 2, 1])
+        // A 32x22 grid is enlarged by 8 to reach 256 pixels; --grid-size 1 keeps it as drawn.
+        XCTAssertEqual([image.width, image.height, image.channels], [8 * (3 * 10 + 2), 8 * (2 * 10 + 2), 1])
+        XCTAssertEqual(try ddpm(["sample", "--checkpoint", run, "--count", "5", "--batch-size", "2", "--grid-size", "1", "--output", grid]).status, 0)
+        let small = try Image(contentsOf: grid)
+        XCTAssertEqual([small.width, small.height], [3 * 10 + 2, 2 * 10 + 2])
+        XCTAssertEqual(small.enlarged(width: small.width * 8, height: small.height * 8), image)
         let folder = directory + "/each"
         XCTAssertEqual(try ddpm(["--device", "opencl", "sample", "--checkpoint", run, "--count", "2", "--sampler", "ddim",
                                  "--steps", "3", "--eta", "1", "--no-ema", "--output", folder]).status, 0)

@@ -89,8 +89,15 @@ public struct DPMSolverSampler: Sampler, Equatable {
         return times
     }
 
-    public func plan(_ schedule: NoiseSchedule) throws -> SamplerPlan {
+    public func plan(_ schedule: NoiseSchedule) throws -> SamplerPlan { try plan(schedule, skippingFirst: 0) }
+
+    /// The chain from step `skipped` on, its order ramping up again from there (no history), as
+    /// diffusers' image-to-image pipelines run the scheduler from `begin_index`.
+    public func plan(_ schedule: NoiseSchedule, skippingFirst skipped: Int) throws -> SamplerPlan {
         let times = try times(trainingTimesteps: schedule.timesteps)
+        guard skipped >= 0, skipped < times.count else {
+            throw DiffusionError.invalidConfiguration("cannot skip \(skipped) of the \(times.count) steps of the chain")
+        }
         // σ here is diffusers' √((1−ᾱ)/ᾱ) (float32, as its table), then α_t = 1/√(σ²+1) and
         // σ_t = σ·α_t; the last target is σ = 0 (α = 1).
         let sigmas: [Double] = times.map { t in
@@ -101,10 +108,10 @@ public struct DPMSolverSampler: Sampler, Equatable {
         func lambda(_ s: Double) -> Double { let (a, sg) = alphaSigma(s); return log(a) - log(sg) }
         let n = times.count
         var rows: [[Float]] = []
-        for i in 0..<n {
+        for i in skipped..<n {
             // The order this step runs at: limited by the history so far and, near the end, by
             // the reference's lower-order rules.
-            var stepOrder = min(order, i + 1)
+            var stepOrder = min(order, i - skipped + 1)
             if i == n - 1 { stepOrder = 1 }  // final_sigmas_type "zero": σ = 0 is reached by a first-order step
             if i == n - 2, lowerOrderFinal, n < 15 { stepOrder = min(stepOrder, 2) }
             let (alphaT, sigmaT) = alphaSigma(sigmas[i + 1])
@@ -146,7 +153,7 @@ public struct DPMSolverSampler: Sampler, Equatable {
             }
             rows.append(row.map { Float($0) })
         }
-        return SamplerPlan(times: times, coefficients: rows, noisyStepCount: 0)
+        return SamplerPlan(times: Array(times.dropFirst(skipped)), coefficients: rows, noisyStepCount: 0)
     }
 
     public func update(_ g: GraphBuilder, _ s: SamplerStepInputs) throws -> SamplerUpdate {

@@ -30,6 +30,9 @@ public struct SampleGenerator {
         return out
     }
 
+    /// Steps of the sampler's chain for this model.
+    public func stepCount() throws -> Int { try sampler.plan(model.diffusion.noiseSchedule()).times.count }
+
     /// Elements of one image (`C·H·W`).
     public var imageElements: Int { model.unet.channels * model.diffusion.imageHeight * model.diffusion.imageWidth }
 
@@ -42,7 +45,12 @@ public struct SampleGenerator {
     ///
     /// - Throws: ``TrainingError/nonFiniteSamples(_:)`` when a batch holds NaN or infinite values,
     ///   naming the batch and the first sampling step that produced them.
-    public func generate(count: Int, batchSize: Int, seed: UInt64, eachBatch each: (Int, [Float]) throws -> Void) throws {
+    ///
+    /// - Parameters:
+    ///   - capture: step indices whose x_t and x̂₀ the first batch keeps on the device, handed to
+    ///     `chain` with the batch (``ChainStrip``).
+    public func generate(count: Int, batchSize: Int, seed: UInt64, capture: [Int] = [], chain: ((SampledChainView) throws -> Void)? = nil,
+                         eachBatch each: (Int, [Float]) throws -> Void) throws {
         guard count >= 1 else { throw TrainingError.invalidSetting("--count must be at least 1, got \(count)") }
         guard batchSize >= 1 else { throw TrainingError.invalidSetting("--batch-size must be at least 1, got \(batchSize)") }
         let batchBytes = min(batchSize, count) * imageElements * 4
@@ -63,7 +71,14 @@ public struct SampleGenerator {
                 samplers[n] = chain
             }
             let noise = SamplerNoise.device(seed: SplitMix64.mix(seed, batchIndex))
-            let images = try samplers[n]!.sample(noise: noise)
+            let images: [Float]
+            if batchIndex == 0, let chain, !capture.isEmpty {
+                let result = try samplers[n]!.sample(noise: noise, capture: capture)
+                try chain(SampledChainView(x: result.x, xStart: result.xStart, batch: n, unnormalize: diffusion.unnormalize))
+                images = result.images
+            } else {
+                images = try samplers[n]!.sample(noise: noise)
+            }
             try SampleGenerator.checkFinite(images, what: "images \(done + 1)-\(done + n) of \(count) (batch \(batchIndex))") {
                 try samplers[n]!.sample(noise: noise, checkEachStep: true)
             }

@@ -10,7 +10,15 @@ dpm-solver: diffusers' DPMSolverMultistepScheduler (algorithm_type "dpmsolver++"
   samplers do, which in diffusers is thresholding=True with sample_max_value=1.0 (the dynamic
   threshold is clamped to exactly 1). Tensors: <chain>.x_T, <chain>.times (the scheduler's
   timesteps), <chain>.chain ([steps, B, C, H, W]: the sample after every step).
-repaint: see make_repaint below.
+repaint: the reference's repaint.py GaussianDiffusion (denoising-diffusion-pytorch 2.3.4) inpainting
+  with every torch.randn / randn_like draw recorded, one chain per entry of REPAINT_CHAINS. The
+  loop of its p_sample_loop is replayed here step by step (calling its own p_sample) so that each
+  step's draws can be filed under the step: <chain>.noise is [steps, 3, B, C, H, W] with z1 (the
+  known region's noise), z2 (the step's noise, zeros at t = 0 where none is drawn) and z3 (the
+  re-noising draw after the step, zeros where it does not jump back); the replay is checked
+  against the reference's own p_sample_loop fed the same draws. Tensors: <chain>.x_T,
+  <chain>.known (in [0, 1], as the reference takes gt), <chain>.mask (1 = known), <chain>.noise,
+  <chain>.times (the timestep of every step), <chain>.out (unnormalised to [0, 1]).
 
 usage: make_sampler_golden.py OUT_DIR     (writes OUT_DIR/dpm-solver and OUT_DIR/repaint)
 Environment: torch, denoising-diffusion-pytorch==2.3.4, diffusers (0.42.1 here), safetensors.
@@ -85,5 +93,79 @@ def make_dpm_solver(out):
     print(f"dpm-solver: {len(DPM_CHAINS)} chains")
 
 
+REPAINT_CHAINS = [
+    dict(name="eps-cosine-30", diffusion=dict(timesteps=30, objective="pred_noise", beta_schedule="cosine"),
+         sampler=dict(resample_iter=2, resample_jump=3, resample_every=10)),
+    dict(name="v-sigmoid-25", diffusion=dict(timesteps=25, objective="pred_v", beta_schedule="sigmoid"),
+         sampler=dict(resample_iter=1, resample_jump=4, resample_every=8)),
+]
+
+
+def make_repaint(out):
+    from denoising_diffusion_pytorch import repaint
+    unet = make_unet(12)
+    t = {}
+    real_randn, real_like = torch.randn, torch.randn_like
+    for c in REPAINT_CHAINS:
+        diff = repaint.GaussianDiffusion(unet, image_size=IMAGE, **c["diffusion"])
+        s, T = c["sampler"], c["diffusion"]["timesteps"]
+        shape = (BATCH, UNET["channels"], IMAGE, IMAGE)
+        known = torch.rand(shape)
+        mask = torch.zeros(shape)
+        mask[:, :, :, : IMAGE // 2] = 1       # the left half is known
+        mask[1, :, IMAGE // 2:, :] = 1        # and, in the second image, the bottom half too
+        draws = []
+        def rec_randn(*a, **kw):
+            z = real_randn(*a); draws.append(z.clone()); return z
+        def rec_like(x, **kw):
+            z = real_randn(x.shape); draws.append(z.clone()); return z
+        steps, noise = [], []                 # per step: its timestep and [z1, z2, z3]
+        zero = torch.zeros(shape)
+        def step(img, time, x_start, self_cond):
+            before = len(draws)
+            img, x_start = diff.p_sample(x=img, t=time, x_self_cond=self_cond, gt=known, mask=mask)
+            new = draws[before:]
+            assert len(new) == (2 if time > 0 else 1)
+            steps.append(time)
+            noise.append([new[0], new[1] if time > 0 else zero, zero])
+            return img, x_start
+        torch.randn, torch.randn_like = rec_randn, rec_like
+        try:
+            with torch.no_grad():
+                img = torch.randn(shape)
+                x_T, x_start = img.clone(), None
+                # p_sample_loop of repaint.py, step by step.
+                for time in reversed(range(0, T)):
+                    img, x_start = step(img, time, x_start, x_start if diff.self_condition else None)
+                    if time > 0 and (time % s["resample_every"] == 0 or time == 1):
+                        for _ in range(s["resample_iter"]):
+                            jump = s["resample_jump"]
+                            beta = diff.betas[jump]
+                            before = len(draws)
+                            img = torch.sqrt(1 - beta) * img + torch.sqrt(beta) * torch.randn_like(img)
+                            noise[-1][2] = draws[before]
+                            for _ in reversed(range(0, jump)):
+                                img, x_start = step(img, jump, x_start, None)
+                replay = diff.unnormalize(img)
+                # The reference's own loop, fed the same draws in the same order.
+                queue = list(draws)
+                torch.randn = lambda *a, **kw: queue.pop(0)
+                torch.randn_like = lambda x, **kw: queue.pop(0)
+                reference = diff.p_sample_loop(shape, gt=known, mask=mask, resample=True, resample_iter=s["resample_iter"],
+                                               resample_jump=s["resample_jump"], resample_every=s["resample_every"])
+                assert not queue and torch.equal(reference, replay), "the replay differs from repaint.py's p_sample_loop"
+        finally:
+            torch.randn, torch.randn_like = real_randn, real_like
+        name = c["name"]
+        t[name + ".x_T"], t[name + ".known"], t[name + ".mask"] = x_T, known, mask
+        t[name + ".noise"] = torch.stack([torch.stack(z) for z in noise])
+        t[name + ".times"] = torch.tensor(steps, dtype=torch.int64)
+        t[name + ".out"] = replay
+        print(f"repaint {name}: {len(steps)} steps")
+    write(out, unet, t, dict(unet=UNET, image_size=IMAGE, batch=BATCH, chains=REPAINT_CHAINS,
+                             reference=f"denoising-diffusion-pytorch 2.3.4 repaint.py, torch {torch.__version__}"))
+
+
 if __name__ == "__main__":
     make_dpm_solver(os.path.join(sys.argv[1], "dpm-solver"))
+    make_repaint(os.path.join(sys.argv[1], "repaint"))
