@@ -9,8 +9,11 @@ SWIFTPM  = --scratch-path $(SCRATCH)
 DDPM     = $(SCRATCH)/release/ddpm
 
 # Debian packages the build and the OpenCL tests need: OpenBLAS (CPU GEMM), the OpenCL ICD
-# loader and headers, PoCL (an OpenCL device on any CPU), clinfo, and libpng/libjpeg for images.
-APT_PACKAGES = libopenblas-dev ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo libpng-dev libjpeg-dev
+# loader and headers, PoCL (an OpenCL device on any CPU), clinfo, libpng/libjpeg for images, and
+# Open MPI for data-parallel training (`mpirun -np N ddpm train`, docs/distributed.md; the binary
+# loads libmpi only under mpirun, and the tests run mpirun).
+APT_PACKAGES = libopenblas-dev ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo libpng-dev libjpeg-dev \
+	libopenmpi-dev openmpi-bin
 
 .PHONY: deps build test conformance demo clean examples
 

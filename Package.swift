@@ -77,6 +77,7 @@ let package = Package(
         .target(name: "Conformance", dependencies: ["Devices", "Backends", "Diffusion", "SafeTensors"]),
         .target(name: "Graph", dependencies: ["Devices"]),
         .target(name: "SafeTensors"),
+        .target(name: "Distributed", dependencies: ["Graph"]),
         .target(name: "Diffusion", dependencies: ["Devices", "Graph", "SafeTensors"]),
         // Image files: libpng and libjpeg(-turbo) behind a small C shim that turns their
         // longjmp-based error handling into return codes (Swift cannot setjmp).
@@ -89,7 +90,7 @@ let package = Package(
         .executableTarget(
             name: "DDPMCLI",
             dependencies: [
-                "Devices", "Backends", "Conformance", "Graph", "SafeTensors", "Diffusion", "Training",
+                "Devices", "Backends", "Conformance", "Graph", "SafeTensors", "Diffusion", "Training", "Distributed",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .testTarget(name: "DevicesTests", dependencies: ["Devices"]),

@@ -36,7 +36,7 @@ public final class CPUDevice: DeviceBackend, @unchecked Sendable {
         let name = mode.registryName
         let features = CPUFeatures.host
         let physical = CPUDevice.physicalMemoryBytes
-        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let cores = mode == .fast ? try CPUThreads.current.get().count : ProcessInfo.processInfo.activeProcessorCount
         let target = String(cString: ddpm_cpu_kernel_target())
         var properties = [DeviceInfo.Property("simd", features.simdLevel),
                           DeviceInfo.Property("kernels compiled for", target.isEmpty ? "x86-64 / generic (portable build)" : target)]
@@ -52,7 +52,7 @@ public final class CPUDevice: DeviceBackend, @unchecked Sendable {
                 .init("blas", blas.summary),
                 .init("blas core source", blas.coreTypeSource),
                 .init("blas config", blas.config),
-                .init("threads", "\(Parallel.workers)"),
+                .init("threads", "\(Parallel.workers) (\(try CPUThreads.current.get().reason))"),
             ]
             self.info = DeviceInfo(
                 name: name, deviceName: features.modelName.isEmpty ? "host CPU" : features.modelName,

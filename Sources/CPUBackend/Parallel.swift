@@ -10,7 +10,7 @@ import Foundation
 /// values: a closure two closure levels down stays an indirect call per element.
 enum Parallel {
     /// Threads the fast kernels use: every core the process may run on.
-    static let workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
+    static let workers = CPUThreads.count
 
     /// Elements below which an elementwise loop stays on the calling thread.
     static let elementGrain = 32 * 1024

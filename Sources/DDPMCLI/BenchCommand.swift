@@ -1,6 +1,7 @@
 import ArgumentParser
 import Devices
 import Diffusion
+import Distributed
 import Foundation
 import Graph
 
@@ -61,6 +62,16 @@ struct BenchCommand: ParsableCommand {
 
     func run() throws {
         let settings = try withBenchErrors { try makeSettings() }
+        var world: MPIWorld?
+        try reportingErrors { world = try MPIWorld.join(environment: ProcessInfo.processInfo.environment) }
+        if let world {
+            // Under mpirun: the data-parallel step against one process (BenchDistributed.swift).
+            defer { world.finalize() }
+            let device = try global.resolveDevice(withFallback: true)
+            let result = try withBenchErrors { try DistributedBench(settings: settings, device: device, world: world).run() }
+            if world.rank == 0 { print(json ? result.jsonLine : result.text(batch: settings.batch)) }
+            return
+        }
         let device = try global.resolveDevice(withFallback: true)
         let result = try withBenchErrors { try BenchRunner(settings: settings, device: device).run() }
         print(json ? result.jsonLine : result.text)

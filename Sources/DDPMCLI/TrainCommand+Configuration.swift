@@ -6,7 +6,13 @@ import Training
 extension TrainCommand {
     /// The run's configuration: the reference defaults (or, with `--resume`, the newest
     /// checkpoint's configuration) with every option given on the command line applied on top.
-    func runConfiguration() throws -> RunConfiguration {
+    ///
+    /// - Parameter processes: the processes of an `mpirun` job (nil outside one). There,
+    ///   `--batch-size` is the global batch of a step and `--grad-accum` the micro-batches of each
+    ///   process, so the run is stored as what it equals: `batch_size` = batch / (N·K) images per
+    ///   micro-batch and `grad_accum` = N·K micro-batches, the configuration of the single-process
+    ///   run with the same bits.
+    func runConfiguration(processes: Int? = nil) throws -> RunConfiguration {
         var c: RunConfiguration
         if resume, let newest = try CheckpointDirectory(path: output).newestIntact(Checkpoint.readConfiguration) {
             c = newest.value
@@ -32,7 +38,7 @@ extension TrainCommand {
         if let minSnr { c.diffusion.minSNRLossWeight = minSnr }
         if let minSnrGamma { c.diffusion.minSNRGamma = minSnrGamma }
         if let offsetNoise { c.diffusion.offsetNoiseStrength = Float(offsetNoise) }
-        if let batchSize { training.batchSize = batchSize }
+        if let batchSize, processes == nil { training.batchSize = batchSize }
         if let lr { training.learningRate = lr }
         if let adamBetas {
             let betas = try Self.parseDoubles(adamBetas, option: "--adam-betas")
@@ -47,7 +53,21 @@ extension TrainCommand {
             training.learningRateSchedule = s
         }
         if let steps { training.steps = steps }
-        if let gradAccum { training.gradientAccumulation = gradAccum }
+        if let gradAccum, processes == nil { training.gradientAccumulation = gradAccum }
+        if let processes, batchSize != nil || gradAccum != nil || !resume {
+            let global = batchSize ?? (resume ? t.batchSize * t.gradientAccumulation : TrainingSettings().batchSize)
+            let perProcess = gradAccum ?? 1
+            guard perProcess >= 1, perProcess <= TrainingSettings.maxGradientAccumulation else {
+                throw ValidationError("--grad-accum must be in 1...\(TrainingSettings.maxGradientAccumulation), got \(perProcess)")
+            }
+            let micro = processes * perProcess
+            guard global >= 1, global % micro == 0 else {
+                throw ValidationError("--batch-size \(global) is the global batch of one step under mpirun; it must be a positive multiple "
+                    + "of the \(processes) processes x \(perProcess) micro-batches each (\(micro))")
+            }
+            training.batchSize = global / micro
+            training.gradientAccumulation = micro
+        }
         if let maxGradNorm {
             guard maxGradNorm >= 0 else { throw ValidationError("--max-grad-norm must be positive, or 0 to disable clipping; got \(maxGradNorm)") }
             training.maxGradNorm = maxGradNorm > 0 ? maxGradNorm : nil

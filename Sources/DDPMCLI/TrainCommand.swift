@@ -1,5 +1,6 @@
 import ArgumentParser
 import Diffusion
+import Distributed
 import Foundation
 import Training
 
@@ -59,7 +60,7 @@ struct TrainCommand: ParsableCommand {
     var offsetNoise: Double?
 
     // Optimisation
-    @Option(help: ArgumentHelp("Images per micro-batch (default 16).", valueName: "n"))
+    @Option(help: ArgumentHelp("Images per micro-batch (default 16); under mpirun, images per step over all processes.", valueName: "n"))
     var batchSize: Int?
     @Option(help: ArgumentHelp("Peak learning rate (default 1e-4).", valueName: "lr"))
     var lr: Double?
@@ -71,7 +72,7 @@ struct TrainCommand: ParsableCommand {
     var lrSchedule: String?
     @Option(help: ArgumentHelp("Optimiser steps of the run (default 100000).", valueName: "n"))
     var steps: Int?
-    @Option(help: ArgumentHelp("Micro-batches averaged per step (default 1).", valueName: "n"))
+    @Option(help: ArgumentHelp("Micro-batches averaged per step (default 1); under mpirun, per process.", valueName: "n"))
     var gradAccum: Int?
     @Option(help: ArgumentHelp("Gradient-norm clip, 0 to disable (default 1).", valueName: "x"))
     var maxGradNorm: Double?
@@ -99,8 +100,37 @@ struct TrainCommand: ParsableCommand {
     var logEvery: Int?
 
     func run() throws {
+        // Under mpirun: join the world first (a missing libmpi is an error, not a solo run).
+        var world: MPIWorld?
+        try reportingErrors { world = try MPIWorld.join(environment: ProcessInfo.processInfo.environment) }
+        guard let world else { return try train(world: nil) }
+        var output: RankOutput?
+        do {
+            try reportingErrors { output = try RankOutput(rank: world.rank, directory: self.output) }
+            try train(world: world)
+            world.finalize()
+        } catch let exit as ExitCode where [130, 143, 129].contains(exit.rawValue) {
+            world.finalize()   // every process stopped at the same step (see Trainer.anyStopRequested)
+            throw exit
+        } catch {
+            let status: Int32
+            switch error {
+            case let exit as ExitCode: status = exit.rawValue   // reportingErrors printed the message
+            case let bad as ValidationError:
+                printError("error: \(bad.message)")
+                status = ExitCode.validationFailure.rawValue
+            default:
+                printError("error: \(error)")
+                status = 1
+            }
+            output?.noteFailure(status: status)
+            world.abort(exitStatus: status)   // the others must not wait for this process in their next gather
+        }
+    }
+
+    private func train(world: MPIWorld?) throws {
         try reportingErrors {
-            let configuration = try runConfiguration()
+            let configuration = try runConfiguration(processes: world?.size)
             let device = try global.resolveDevice(withFallback: true)
             let progress = TrainProgress(totalSteps: configuration.training.steps)
             // Watched from before the data is prepared and the step compiled, so a SIGTERM during
@@ -109,7 +139,7 @@ struct TrainCommand: ParsableCommand {
                 progress.note("SIG\(InterruptSignal.name(signal)): writing a checkpoint and stopping (send it again to quit at once)")
             })
             let trainer = try Trainer(configuration: configuration, outputDirectory: output, device: device, resume: resume,
-                                      events: { progress.handle($0) })
+                                      group: world, events: { progress.handle($0) })
             let outcome = try trainer.run(shouldStop: { interrupt.isSet })
             progress.finish()
             switch outcome {

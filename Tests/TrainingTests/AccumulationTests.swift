@@ -28,8 +28,8 @@ final class AccumulationTests: XCTestCase {
         let (wholeGraph, wholeLoss) = try build(batch: 4)
         let whole = try TrainingStep(builder: wholeGraph, loss: wholeLoss, queue: device.makeQueue(), configuration: config)
         let (microGraph, microLoss) = try build(batch: 2)
-        let micro = try AccumulatedTrainingStep(builder: microGraph, loss: microLoss, imageInput: "image",
-                                                queue: device.makeQueue(), configuration: config, microBatches: 2)
+        let micro = try TrainingStep(variants: [(microGraph, microLoss)], queue: device.makeQueue(), configuration: config,
+                                     microBatches: 2)
         for _ in 0..<6 {
             try whole.step(data)
             try micro.step([Batch(index: 0, values: Array(data[0..<12])), Batch(index: 1, values: Array(data[12..<24]))])

@@ -286,7 +286,7 @@ final class ReliabilityTests: XCTestCase {
         // From now on every metrics write fails as on a full disk (ENOSPC).
         let full = open("/dev/full", O_WRONLY)
         XCTAssertGreaterThanOrEqual(full, 0)
-        XCTAssertEqual(dup2(full, trainer.metrics.fd), trainer.metrics.fd)
+        XCTAssertEqual(dup2(full, trainer.metrics!.fd), trainer.metrics!.fd)
         close(full)
         XCTAssertThrowsError(try trainer.run()) { error in
             guard case let TrainingError.io(path, reason) = error else { return XCTFail("expected io, got \(error)") }

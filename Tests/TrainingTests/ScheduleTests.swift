@@ -3,7 +3,7 @@ import Graph
 import XCTest
 @testable import Training
 
-/// Learning-rate and EMA schedules against their formulas.
+/// The learning-rate schedule against its formula (the EMA's: TrainingStepTests), settings validation.
 final class ScheduleTests: XCTestCase {
     func testLearningRateWarmupAndCosine() {
         var s = TrainingSettings()
@@ -17,18 +17,6 @@ final class ScheduleTests: XCTestCase {
         s.steps = 110
         XCTAssertEqual(s.learningRate(atStep: 60), 5e-4, accuracy: 1e-12, "half way down the cosine")
         XCTAssertEqual(s.learningRate(atStep: 110), 0, accuracy: 1e-12)
-    }
-
-    func testEMADecayFollowsEMAPytorch() {
-        let c = EMAConfiguration()  // beta 0.995, update_every 10, update_after_step 100, power 2/3
-        func decay(_ k: Int) -> Float? { AccumulatedTrainingStep.emaDecay(afterCompletedSteps: k, c) }
-        XCTAssertEqual(decay(0), 0, "the first update (counter 0) copies the weights")
-        XCTAssertNil(decay(1), "between updates nothing changes")
-        XCTAssertEqual(decay(100), 0, "counter 100 ≤ update_after_step: copy")
-        // Counter 110: 1 − (1 + 10)^(−2/3).
-        XCTAssertEqual(decay(110)!, 1 - pow(11, -2 / 3), accuracy: 1e-6)
-        XCTAssertEqual(decay(100_000), 0.995, "capped at beta")
-        XCTAssertEqual(AccumulatedTrainingStep.emaDecay(afterCompletedSteps: 3, .constant(0.9)), 0.9)
     }
 
     func testSettingsValidationNamesTheOption() {

@@ -14,6 +14,12 @@ import Devices
 /// Several loss graphs over the same parameters (e.g. with and without the self-conditioning
 /// pass, which lucidrains takes on a coin flip) can share one optimiser as *variants*: each step
 /// names the variant to run, and they share weights, gradients, moments, EMA and random state.
+///
+/// This is the one optimiser engine of `ddpm`. With `microBatches` M > 1 a step runs the graph
+/// once per micro-batch, sums the gradients and losses in micro-batch order, scales the sums by
+/// 1/M and runs the same tail (see `TrainingStep+MicroBatches.swift`); the micro-batches are
+/// either all local (`--grad-accum`) or spread over the processes of a ``ProcessGroup``
+/// (`mpirun`), and both give the same bits.
 public final class TrainingStep {
     public let configuration: TrainingConfiguration
     /// The compiled forward + backward graph of every variant (variant 0 first).
@@ -33,13 +39,22 @@ public final class TrainingStep {
     public var queue: Queue { compiled.queue }
     public var parameters: ParameterStore { compiled.parameters }
 
+    /// Micro-batches of one optimiser step over the whole job (1: the step is one schedule).
+    public let microBatches: Int
+    /// The processes sharing the micro-batches; nil when this process runs all of them.
+    public let group: ProcessGroup?
+    /// Micro-batches this process runs per step: `microBatches / group.size`.
+    public let localMicroBatches: Int
+
     /// Steps enqueued so far.
-    public private(set) var stepCount = 0
+    public internal(set) var stepCount = 0
     /// Losses read back so far, oldest first.
     public private(set) var losses: [LossRecord] = []
+    /// Seconds spent in ``ProcessGroup/allGather(_:into:)`` (waiting for the slowest process included).
+    public internal(set) var exchangeSeconds: Double = 0
 
-    private let executors: [Executor]
-    private let tailExecutor: Executor
+    let executors: [Executor]
+    let tailExecutor: Executor
     private let emaCopyExecutor: Executor
     private let emaUpdateExecutor: Executor
     private let m: Buffer
@@ -47,6 +62,13 @@ public final class TrainingStep {
     private let hyper: Buffer
     private let emaHyper: Buffer
     private let stats: Buffer
+    /// With M > 1: the sums of the micro-batches' gradients and losses (the tail reads them).
+    let gradientSum: Buffer?
+    let lossSum: Buffer?
+    /// With a group: where a received micro-batch's gradient and loss are uploaded before the add.
+    let staging: Buffer?
+    /// With M > 1 the host keys every micro-batch's random draws (see ``setRandomCounter(_:)``).
+    var randomWords: [UInt32]
     private var learningRate: Float
     private var emaDecay: Float
     private var pending: (step: Int, loss: HostBuffer, norm: HostBuffer, event: Event)?
@@ -63,11 +85,27 @@ public final class TrainingStep {
     }
 
     /// A step with several variants: loss graphs with the same parameters (names and shapes).
+    ///
+    /// - Parameters:
+    ///   - microBatches: micro-batches per optimiser step over the whole job; each variant's
+    ///     graph is built for one micro-batch.
+    ///   - group: the processes that share them (process `r` runs micro-batches
+    ///     `r·L ..< (r+1)·L`, `L = microBatches / group.size`); nil or a group of one: this
+    ///     process runs them all.
     public init(variants: [(builder: GraphBuilder, loss: Tensor)], queue: Queue,
-                configuration: TrainingConfiguration = TrainingConfiguration()) throws {
+                configuration: TrainingConfiguration = TrainingConfiguration(),
+                microBatches: Int = 1, group: ProcessGroup? = nil) throws {
         guard configuration.lossEvery >= 1 else { throw GraphError.invalidUse("lossEvery must be at least 1") }
         guard !variants.isEmpty else { throw GraphError.invalidUse("a training step needs at least one loss graph") }
+        guard microBatches >= 1 else { throw GraphError.invalidUse("a step needs at least one micro-batch, got \(microBatches)") }
+        let group = group.flatMap { $0.size > 1 ? $0 : nil }
+        if let group, microBatches % group.size != 0 {
+            throw GraphError.invalidUse("\(microBatches) micro-batches per step cannot be shared evenly by \(group.size) processes")
+        }
         self.configuration = configuration
+        self.microBatches = microBatches
+        self.group = group
+        self.localMicroBatches = microBatches / (group?.size ?? 1)
         var compiledVariants: [CompiledGraph] = []
         for (k, (builder, loss)) in variants.enumerated() {
             guard loss.rank == 0 || loss.count == 1 else {
@@ -101,11 +139,16 @@ public final class TrainingStep {
         hyper = try device.allocate(bytes: AdamHyper.count * 4)
         emaHyper = try device.allocate(bytes: 4)
         stats = try device.allocate(bytes: 4)
+        gradientSum = try microBatches > 1 ? device.allocate(bytes: count * 4) : nil
+        lossSum = try microBatches > 1 ? device.allocate(bytes: 4) : nil
+        staging = try group != nil ? device.allocate(bytes: (count + 1) * 4) : nil
+        randomWords = [UInt32(truncatingIfNeeded: configuration.seed), UInt32(truncatingIfNeeded: configuration.seed >> 32), 0, 0]
         learningRate = configuration.learningRate
         emaDecay = configuration.ema?.beta ?? 0
         ema = try configuration.ema.map { _ in try ParameterStore(layout: store.layout, device: device) }
 
-        // The optimiser tail, appended to the graph's launches.
+        // The optimiser tail, appended to the graph's launches; with M > 1 it starts from the sums.
+        let tailGradient = gradientSum ?? gradBuffer
         var tail: [Launch] = []
         func add(_ kernel: Kernel, _ operands: [BufferSlice], _ label: String) throws {
             guard device.supports(kernel) else {
@@ -114,8 +157,17 @@ public final class TrainingStep {
             try kernel.validate(operands, on: device.info.name)
             tail.append(Launch(kernel: kernel, operands: operands, label: label))
         }
+        for kernel in [Kernel.binary(.add, .dense(count)), .binary(.add, .dense(1))] where microBatches > 1 && !device.supports(kernel) {
+            throw GraphError.unsupportedKernel(device: device.info.name, kernel: kernel.caseDescription, node: "optimizer/accumulate")
+        }
+        if let gradientSum, let lossSum {
+            // The mean over the micro-batches (the loss is a batch mean, so this is the loss of the whole batch).
+            let inverse = 1 / Float(microBatches)
+            try add(.unary(.affine(scale: inverse, shift: 0), count: count), [gradientSum.slice(), gradientSum.slice()], "optimizer/mean")
+            try add(.unary(.affine(scale: inverse, shift: 0), count: 1), [lossSum.slice(), lossSum.slice()], "optimizer/mean")
+        }
         let hyperStep = hyper.slice(offset: AdamHyper.step * 4)
-        try add(.reduce(.sumOfSquares, Reduction(outer: 1, extent: count, inner: 1)), [gradBuffer.slice(), stats.slice()],
+        try add(.reduce(.sumOfSquares, Reduction(outer: 1, extent: count, inner: 1)), [tailGradient.slice(), stats.slice()],
                 "optimizer/grad_norm")
         if let maxNorm = configuration.maxGradNorm {
             try add(.gradClipScale(maxNorm: maxNorm), [stats.slice(), hyper.slice(offset: AdamHyper.gradScale * 4)],
@@ -124,8 +176,11 @@ public final class TrainingStep {
         try add(.unary(.affine(scale: 1, shift: 1), count: 1), [hyperStep, hyperStep], "optimizer/step+1")
         let adam = Adam(count: count, beta1: configuration.beta1, beta2: configuration.beta2, eps: configuration.eps,
                         weightDecay: configuration.weightDecay)
-        try add(.adam(adam), [store.buffer.slice(), gradBuffer.slice(), m.slice(), v.slice(), hyper.slice()], "optimizer/adam")
-        try add(.randomAdvance, [compiled.randomState.slice()], "optimizer/random_advance")
+        try add(.adam(adam), [store.buffer.slice(), tailGradient.slice(), m.slice(), v.slice(), hyper.slice()], "optimizer/adam")
+        if microBatches == 1 {
+            // With M > 1 the host keys each micro-batch's draws instead (setRandomCounter).
+            try add(.randomAdvance, [compiled.randomState.slice()], "optimizer/random_advance")
+        }
         optimizerTail = Schedule(tail)
         executors = try compiledVariants.map { try Executor(schedule: $0.schedule, queue: queue) }
         tailExecutor = try Executor(schedule: optimizerTail, queue: queue)
@@ -163,23 +218,33 @@ public final class TrainingStep {
 
     /// Runs one step of `variant` with raw f32 batch bytes, for its graph's only input.
     public func step(bytes: UnsafeRawBufferPointer, variant: Int = 0) throws {
+        guard microBatches == 1 else {
+            throw GraphError.invalidUse("this step takes \(localMicroBatches) micro-batches per step; use step(microBatches:)")
+        }
+        try setOnlyInput(of: variant, bytes: bytes)
+        try executors[variant].run()
+        try finishStep(variant)
+    }
+
+    /// Uploads `bytes` into the only input of `variant`'s graph.
+    func setOnlyInput(of variant: Int, bytes: UnsafeRawBufferPointer) throws {
         let graph = try compiledVariant(variant)
         guard graph.inputTypes.count == 1, let name = graph.inputTypes.keys.first else {
             throw GraphError.invalidUse("variant \(variant) has \(graph.inputTypes.count) inputs; a training step feeds exactly one")
         }
         try graph.setInput(name, bytes: bytes)
-        try enqueueStep(variant)
     }
 
-    private func compiledVariant(_ k: Int) throws -> CompiledGraph {
+    func compiledVariant(_ k: Int) throws -> CompiledGraph {
         guard variants.indices.contains(k) else {
             throw GraphError.invalidUse("no variant \(k); this step has \(variants.count)")
         }
         return variants[k]
     }
 
-    private func enqueueStep(_ variant: Int) throws {
-        try executors[variant].run()
+    /// The tail every step shares once its gradients are in place: clip, Adam, the EMA, the
+    /// step count and the loss read-back.
+    func finishStep(_ variant: Int) throws {
         try tailExecutor.run()
         switch emaAction(forStep: stepCount) {
         case .none: break
@@ -194,7 +259,7 @@ public final class TrainingStep {
     /// enqueues the download of this one.
     private func rotateLoss(_ variant: Int) throws {
         try collectPending()
-        let (lossSlice, _) = try variants[variant].outputSlice("loss")
+        let lossSlice = try lossSum?.slice() ?? variants[variant].outputSlice("loss").slice
         let lossHost = HostBuffer(byteCount: 4), normHost = HostBuffer(byteCount: 4)
         try queue.download(lossSlice, into: lossHost)
         try queue.download(stats.slice(), into: normHost)
@@ -261,6 +326,7 @@ public final class TrainingStep {
         try queue.upload(state.v, to: v.slice())
         try queue.upload([Float(state.step)], to: hyper.slice(offset: AdamHyper.step * 4))
         try queue.upload(state.randomState, to: compiled.randomState.slice())
+        randomWords = state.randomState
         stepCount = state.step
     }
 }

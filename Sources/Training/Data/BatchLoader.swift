@@ -12,9 +12,12 @@ public final class BatchLoader: @unchecked Sendable {
     public let batchSize: Int
     private let queue: BoundedBatchQueue
 
-    /// Starts producing batches `firstBatch, firstBatch + 1, …`.
-    public init(dataset: ImageDataset, order: DataOrder, batchSize: Int, firstBatch: Int, depth: Int = 3) {
-        precondition(batchSize >= 1 && depth >= 1, "invalid loader settings")
+    /// Starts producing batches `firstBatch, firstBatch + 1, …`; with `take` < `every`, runs of
+    /// `take` consecutive batches every `every` batches (`firstBatch + (n / take)·every + n % take`
+    /// for the n-th batch): the micro-batches one process of a data-parallel job runs.
+    public init(dataset: ImageDataset, order: DataOrder, batchSize: Int, firstBatch: Int, take: Int = 1, every: Int = 1,
+                depth: Int = 3) {
+        precondition(batchSize >= 1 && depth >= 1 && take >= 1 && every >= take, "invalid loader settings")
         self.dataset = dataset
         self.order = order
         self.batchSize = batchSize
@@ -24,15 +27,16 @@ public final class BatchLoader: @unchecked Sendable {
         let thread = Thread {
             defer { queue.markExited() }
             var cache: [Int: [Int]] = [:]
-            var index = firstBatch
+            var n = 0
             while queue.waitForRoom() {
+                let index = firstBatch + (n / take) * every + n % take
                 do {
                     queue.push(try order.assemble(batch: index, size: batchSize, from: dataset, cache: &cache))
                 } catch {
                     queue.fail(error)
                     return
                 }
-                index += 1
+                n += 1
             }
         }
         thread.name = "ddpm-data-loader"

@@ -5,6 +5,9 @@ import Graph
 extension Trainer {
     /// Writes the checkpoint of the current step (after waiting for the device and checking the
     /// losses and weights are finite), prunes old ones and returns its path.
+    ///
+    /// In a data-parallel job every process reads its state and compares its fingerprint with
+    /// rank 0's first (``checkReplicas(_:at:)``); only rank 0 writes the file.
     @discardableResult
     func saveCheckpoint() throws -> String {
         try engine.waitForDevice()
@@ -16,6 +19,17 @@ extension Trainer {
             throw TrainingError.nonFiniteWeights(step: completedSteps, lastCheckpoint: lastCheckpoint)
         }
         let state = try engine.readOptimizerState()
+        if group != nil {
+            let flat = { (tensors: [String: [Float]]) in self.engine.parameters.layout.entries.flatMap { tensors[$0.name]! } }
+            try checkReplicas(Trainer.fingerprint(step: completedSteps, model: flat(model), ema: flat(ema), state: state),
+                              at: "the checkpoint of step \(completedSteps)")
+        }
+        let path = "\(outputDirectory)/\(Checkpoint.fileName(step: completedSteps))"
+        guard isWriter else {
+            lastCheckpoint = path
+            savedStep = completedSteps
+            return path
+        }
         var m: [String: [Float]] = [:], v: [String: [Float]] = [:]
         for e in engine.parameters.layout.entries {
             m[e.name] = Array(state.m[e.offset..<(e.offset + e.count)])
@@ -26,8 +40,7 @@ extension Trainer {
                                     dataPosition: completedSteps * settings.batchSize * settings.gradientAccumulation,
                                     model: model, ema: ema, adamFirstMoment: m, adamSecondMoment: v,
                                     deviceRandomState: state.randomState)
-        let path = "\(outputDirectory)/\(Checkpoint.fileName(step: completedSteps))"
-        try? metrics.sync()   // a failure is recorded in metrics.failure and reported by run()
+        try? metrics?.sync()   // a failure is recorded in metrics.failure and reported by run()
         releaseCheckpointReserve()
         try checkpoint.write(to: path)
         lastCheckpoint = path
@@ -50,16 +63,29 @@ extension Trainer {
 
     /// Allocates the reserve (best effort: on a disk already too full it is simply absent).
     func reserveCheckpointSpace() {
+        guard isWriter else { return }
         let fd = open(reservePath, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else { return }
         if posix_fallocate(fd, 0, off_t(checkpointBytes)) != 0 { _ = ftruncate(fd, 0) }
         close(fd)
     }
 
-    func releaseCheckpointReserve() { unlink(reservePath) }
+    func releaseCheckpointReserve() {
+        guard isWriter else { return }
+        unlink(reservePath)
+    }
+
+    /// The ``fingerprint(step:model:ema:state:)`` of the state on the device (one read of each buffer).
+    func stateFingerprint() throws -> UInt64 {
+        guard group != nil else { return 0 }
+        try engine.waitForDevice()
+        guard let ema = engine.ema else { throw TrainingError.invalidSetting("internal: the training step has no EMA") }
+        return Trainer.fingerprint(step: completedSteps, model: try engine.parameters.readFlat(queue: queue),
+                                   ema: try ema.readFlat(queue: queue), state: try engine.readOptimizerState())
+    }
 
     /// Loads a checkpoint's weights, EMA, Adam moments, step count and device random state.
-    static func restore(_ checkpoint: Checkpoint, into engine: OptimizerEngine, queue: Queue) throws {
+    static func restore(_ checkpoint: Checkpoint, into engine: TrainingStep, queue: Queue) throws {
         try engine.loadParameters(checkpoint.model)
         guard let ema = engine.ema else { throw TrainingError.invalidSetting("internal: the training step has no EMA") }
         try ema.load(checkpoint.ema, queue: queue)

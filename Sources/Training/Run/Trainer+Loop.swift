@@ -20,7 +20,7 @@ extension Trainer {
             return try runSteps(shouldStop: shouldStop)
         } catch {
             try? queue.synchronize()
-            if let failure = metrics.failure, case let .io(path, reason) = failure, savedStep != completedSteps {
+            if let failure = metrics?.failure, case let .io(path, reason) = failure, savedStep != completedSteps {
                 let note: String
                 do { note = "checkpoint \(try saveCheckpoint()) holds step \(completedSteps)" } catch {
                     note = "the checkpoint of step \(completedSteps) could not be written either: \(error)"
@@ -35,32 +35,36 @@ extension Trainer {
         let settings = configuration.training
         events(.started(lines: startLines, firstStep: completedSteps, totalSteps: settings.steps))
         let imagesPerStep = settings.batchSize * settings.gradientAccumulation
+        // This process's micro-batches: `local` consecutive ones of every step's `M`.
+        let local = engine.localMicroBatches
         let loader = BatchLoader(dataset: dataset, order: order, batchSize: settings.batchSize,
-                                 firstBatch: completedSteps * settings.gradientAccumulation)
+                                 firstBatch: completedSteps * settings.gradientAccumulation + (group?.rank ?? 0) * local,
+                                 take: local, every: settings.gradientAccumulation)
         defer { loader.stop() }
         savedStep = lastCheckpoint == nil ? -1 : completedSteps
+        try checkReplicas(try stateFingerprint(), at: "the start (step \(completedSteps))")
         var sampledAt = -1
         while completedSteps < settings.steps {
-            if shouldStop() {
+            if try anyStopRequested(shouldStop()) {
                 let path = savedStep == completedSteps ? lastCheckpoint! : try saveCheckpoint()
                 return .interrupted(step: completedSteps, checkpoint: path)
             }
             let next = completedSteps + 1
             try applyLearningRate(forStep: next)
-            let batches = try (0..<settings.gradientAccumulation).map { _ in try loader.next() }
+            let batches = try (0..<local).map { _ in try loader.next() }
             try engine.step(batches)
             completedSteps = next
             try drainRecords(imagesPerStep: imagesPerStep)
             if completedSteps % settings.saveEvery == 0 {
                 _ = try saveCheckpoint()
             }
-            if settings.sampleEvery > 0, settings.numSamples > 0, completedSteps % settings.sampleEvery == 0 {
+            if isWriter, settings.sampleEvery > 0, settings.numSamples > 0, completedSteps % settings.sampleEvery == 0 {
                 try writeSamples()
                 sampledAt = completedSteps
             }
         }
         let final = savedStep == completedSteps ? lastCheckpoint! : try saveCheckpoint()
-        if settings.numSamples > 0, sampledAt != completedSteps { try writeSamples() }
+        if isWriter, settings.numSamples > 0, sampledAt != completedSteps { try writeSamples() }
         return .completed(step: completedSteps, checkpoint: final)
     }
 
@@ -88,11 +92,11 @@ extension Trainer {
                                         gradNorm: r.gradNorm, imagesPerSecond: images / window, elapsedSeconds: now - startTime)
             events(.record(record))
             guard r.loss.isFinite else {
-                try? metrics.append(record)
-                try? metrics.sync()
+                try? metrics?.append(record)
+                try? metrics?.sync()
                 throw TrainingError.nonFiniteLoss(step: r.step, loss: r.loss, lastCheckpoint: lastCheckpoint)
             }
-            try metrics.append(record)
+            try metrics?.append(record)
         }
     }
 }

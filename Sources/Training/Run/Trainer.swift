@@ -40,7 +40,7 @@ public final class Trainer {
     public let diffusion: GaussianDiffusion
     public let dataset: ImageDataset
     /// The compiled optimiser step (one schedule per step, or per micro-batch with accumulation).
-    let engine: OptimizerEngine
+    let engine: TrainingStep
     /// Steps completed (the next step to run is `completedSteps + 1`).
     public internal(set) var completedSteps: Int
     /// The newest checkpoint written or resumed from.
@@ -49,9 +49,12 @@ public final class Trainer {
     let queue: Queue
     let order: DataOrder
     let checkpoints: CheckpointDirectory
-    /// This run's hold on its output folder.
-    let lock: RunLock
-    let metrics: MetricsLog
+    /// This run's hold on its output folder (the writing process only).
+    let lock: RunLock?
+    /// `metrics.jsonl` (the writing process only).
+    let metrics: MetricsLog?
+    /// The other processes of a data-parallel job (nil: this process runs every micro-batch).
+    let group: ProcessGroup?
     let events: @Sendable (TrainingEvent) -> Void
     var sampler: DiffusionSampler?
     var recordsSeen = 0
@@ -68,12 +71,23 @@ public final class Trainer {
     ///   configuration must agree with `configuration` (see ``RunConfiguration/resumeConflicts(with:)``);
     ///   with no checkpoint there yet, training starts at step 0. Without `resume`, a folder that
     ///   already holds checkpoints is refused rather than overwritten.
+    /// - Parameter group: the processes of a data-parallel job (`mpirun`): process `r` of `N`
+    ///   runs micro-batches `r·M/N ..< (r+1)·M/N` of every step (`M` = `grad_accum`, which `N`
+    ///   must divide), and only rank 0 writes into `outputDirectory`; every process checks at the
+    ///   start and at each checkpoint that it holds rank 0's state.
     /// - Parameter events: progress reports; ``TrainingEvent/preparingData(done:total:)`` comes
     ///   from the decoding threads, every other event from the thread calling ``run(shouldStop:)``.
     public init(configuration: RunConfiguration, outputDirectory: String, device: Device, resume: Bool = false,
-                events: @escaping @Sendable (TrainingEvent) -> Void = { _ in }) throws {
+                group: ProcessGroup? = nil, events: @escaping @Sendable (TrainingEvent) -> Void = { _ in }) throws {
         try configuration.validate()
         let settings = configuration.training
+        let group = group.flatMap { $0.size > 1 ? $0 : nil }
+        if let group, settings.gradientAccumulation % group.size != 0 {
+            throw TrainingError.invalidSetting("the run's step is \(settings.gradientAccumulation) micro-batches of \(settings.batchSize) images "
+                + "(grad_accum \(settings.gradientAccumulation)), which \(group.size) processes cannot share evenly; "
+                + "use a number of processes that divides \(settings.gradientAccumulation)")
+        }
+        self.group = group
         self.configuration = configuration
         self.outputDirectory = outputDirectory
         self.device = device
@@ -84,10 +98,11 @@ public final class Trainer {
             throw TrainingError.io(path: outputDirectory, reason: "cannot create the output folder: \(error.localizedDescription)")
         }
         // One run per folder; taken before anything in the folder is read or removed.
-        lock = try RunLock(directory: outputDirectory)
+        let writer = (group?.rank ?? 0) == 0
+        lock = writer ? try RunLock(directory: outputDirectory) : nil
         checkpoints = CheckpointDirectory(path: outputDirectory)
         var notes: [String] = []
-        for stale in SafeTensorsWriter.removeStaleTemporaries(in: outputDirectory) {
+        for stale in writer ? SafeTensorsWriter.removeStaleTemporaries(in: outputDirectory) : [] {
             notes.append("removed \(stale), left by an interrupted write")
         }
         var resumeFrom: Checkpoint?
@@ -136,19 +151,15 @@ public final class Trainer {
         stepConfiguration.ema = ema
         stepConfiguration.lossEvery = settings.logEvery
         stepConfiguration.seed = settings.seed
-        if settings.gradientAccumulation > 1 {
-            engine = try AccumulatedTrainingStep(builder: g, loss: loss.loss, imageInput: loss.imageInput, queue: queue,
-                                                 configuration: stepConfiguration, microBatches: settings.gradientAccumulation)
-        } else {
-            engine = try TrainingStep(builder: g, loss: loss.loss, queue: queue, configuration: stepConfiguration)
-        }
+        engine = try TrainingStep(variants: [(g, loss.loss)], queue: queue, configuration: stepConfiguration,
+                                  microBatches: settings.gradientAccumulation, group: group)
 
         completedSteps = 0
         if let checkpoint = resumeFrom {
             try Trainer.restore(checkpoint, into: engine, queue: queue)
             completedSteps = checkpoint.step
         }
-        metrics = try MetricsLog(path: "\(outputDirectory)/metrics.jsonl", keepingStepsThrough: completedSteps)
+        metrics = writer ? try MetricsLog(path: "\(outputDirectory)/metrics.jsonl", keepingStepsThrough: completedSteps) : nil
         startTime = Trainer.now()
         lastRecordTime = (completedSteps, startTime)
 
@@ -162,6 +173,10 @@ public final class Trainer {
                 + "lr \(settings.learningRate), \(settings.steps) steps; "
                 + "arena \(String(format: "%.1f", Double(engine.arenaPeakBytes) / Double(1 << 20))) MiB, \(engine.kernelsPerStep) kernels per step",
         ]
+        if let group {
+            lines.append("processes: \(group.size) (this is rank \(group.rank)), \(engine.localMicroBatches) of the "
+                + "\(settings.gradientAccumulation) micro-batches of each step here")
+        }
         lines += notes
         if let path = lastCheckpoint { lines.append("resumed from \(path) at step \(completedSteps)") }
         startLines = lines

@@ -14,6 +14,9 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
     case io(path: String, reason: String)
     /// Sampled images hold NaN or infinite values.
     case nonFiniteSamples(String)
+    /// The processes of a data-parallel job no longer hold the same weights and optimiser state
+    /// (`ranks`: those whose fingerprint differs from rank 0's), checked at `what`.
+    case replicasDiverged(what: String, ranks: [Int])
 
     public var description: String {
         func keeping(_ checkpoint: String?) -> String {
@@ -38,6 +41,10 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
             return "\(path): \(reason)"
         case let .nonFiniteSamples(message):
             return message
+        case let .replicasDiverged(what, ranks):
+            return "the processes of this job disagree at \(what): rank\(ranks.count == 1 ? "" : "s") \(ranks.map(String.init).joined(separator: ", ")) "
+                + "hold other weights or optimiser state than rank 0; the job stops (check that every host has the same data, "
+                + "ddpm build and device, and that --resume finds the same checkpoint on each)"
         }
     }
 }

@@ -1,0 +1,117 @@
+import Devices
+import Foundation
+
+/// A step over M > 1 micro-batches: local ones (`--grad-accum`) or shared by the processes of a
+/// ``ProcessGroup`` (`mpirun`).
+///
+/// Why the two give the same bits: a step's result depends only on what each micro-batch draws
+/// and on the order of the additions. Micro-batch `g` of the step that follows counter `c`
+/// draws its timesteps and noise from the device Philox state keyed `[seed, c + g]`, whichever
+/// process runs it (the host uploads the 16-byte state before the run), and the sums are formed
+/// on the device as `((G₀ + G₁) + G₂) + …` in micro-batch order with the same `binary.add`
+/// kernel in both cases; the mean (`× 1/M`), the norm, the clip, Adam and the EMA then run on
+/// identical inputs.
+///
+/// With a group, each process runs its `L` micro-batches, downloads their gradients and losses
+/// (`[P + 1]` floats each), and ``ProcessGroup/allGather(_:into:)`` hands every process all
+/// `M` of them in micro-batch order (process `r` holds micro-batches `r·L ..< (r+1)·L`). Every
+/// process then uploads them one by one and adds them on its device in that order, so all of
+/// them hold the same sum and take the same optimiser step, and no reduction algorithm of the
+/// communication library decides the grouping of the additions. The cost is `(M − L)·(P + 1)`
+/// floats received per process and step (see docs/distributed.md for what that means at scale).
+extension TrainingStep {
+    /// Runs one optimiser step: this process's `localMicroBatches` micro-batches (raw f32
+    /// batches for the graph's only input), in micro-batch order.
+    public func step(microBatches batches: [UnsafeRawBufferPointer], variant: Int = 0) throws {
+        guard microBatches > 1 else {
+            guard batches.count == 1 else { throw GraphError.invalidUse("this step takes one batch per step, got \(batches.count)") }
+            return try step(bytes: batches[0], variant: variant)
+        }
+        guard batches.count == localMicroBatches else {
+            throw GraphError.invalidUse("this process runs \(localMicroBatches) micro-batches per step, got \(batches.count)")
+        }
+        guard let gradientSum, let lossSum, let grads = try compiledVariant(variant).gradients else {
+            throw GraphError.invalidUse("the step graph has no gradients")
+        }
+        let count = parameters.layout.count
+        let (lossSlice, _) = try variants[variant].outputSlice("loss")
+        let base = randomWords[2]
+        if let group {
+            try exchangeAndSum(batches, variant: variant, group: group, base: base, count: count,
+                               grads: grads, lossSlice: lossSlice, gradientSum: gradientSum, lossSum: lossSum)
+        } else {
+            for (g, batch) in batches.enumerated() {
+                try setRandomCounter(base &+ UInt32(g))
+                try setOnlyInput(of: variant, bytes: batch)
+                try executors[variant].run()
+                try accumulate(gradient: grads.slice(), loss: lossSlice, first: g == 0, count: count,
+                               gradientSum: gradientSum, lossSum: lossSum)
+            }
+        }
+        try setRandomCounter(base &+ UInt32(truncatingIfNeeded: microBatches))
+        try finishStep(variant)
+    }
+
+    /// Keys the random draws of the next graph run: counter word 2 of the Philox state.
+    func setRandomCounter(_ counter: UInt32) throws {
+        randomWords[2] = counter
+        try queue.upload(randomWords, to: compiled.randomState.slice())
+    }
+
+    /// `sum = G` for the first micro-batch, else `sum = sum + G` (and the same for the loss).
+    private func accumulate(gradient: BufferSlice, loss: BufferSlice, first: Bool, count: Int,
+                            gradientSum: Buffer, lossSum: Buffer) throws {
+        if first {
+            try queue.copy(from: gradient, to: gradientSum.slice(), byteCount: count * 4)
+            try queue.copy(from: loss, to: lossSum.slice(), byteCount: 4)
+        } else {
+            try queue.launch(.binary(.add, .dense(count)), [gradientSum.slice(), gradient, gradientSum.slice()])
+            try queue.launch(.binary(.add, .dense(1)), [lossSum.slice(), loss, lossSum.slice()])
+        }
+    }
+
+    private func exchangeAndSum(_ batches: [UnsafeRawBufferPointer], variant: Int, group: ProcessGroup, base: UInt32,
+                                count: Int, grads: Buffer, lossSlice: BufferSlice,
+                                gradientSum: Buffer, lossSum: Buffer) throws {
+        guard let staging else { throw GraphError.invalidUse("internal: a distributed step without its staging buffer") }
+        let stride = (count + 1) * 4
+        let local = localMicroBatches
+        let first = group.rank * local
+        // Run the local micro-batches, staging each gradient and loss through host memory.
+        var parts: [(HostBuffer, HostBuffer)] = []
+        for (i, batch) in batches.enumerated() {
+            try setRandomCounter(base &+ UInt32(first + i))
+            try setOnlyInput(of: variant, bytes: batch)
+            try executors[variant].run()
+            let g = HostBuffer(byteCount: count * 4), l = HostBuffer(byteCount: 4)
+            try queue.download(grads.slice(), into: g)
+            try queue.download(lossSlice, into: l)
+            parts.append((g, l))
+        }
+        try queue.synchronize()
+        let send = UnsafeMutableRawBufferPointer.allocate(byteCount: local * stride, alignment: 64)
+        defer { send.deallocate() }
+        for (i, (g, l)) in parts.enumerated() {
+            (send.baseAddress! + i * stride).copyMemory(from: g.pointer, byteCount: count * 4)
+            (send.baseAddress! + i * stride + count * 4).copyMemory(from: l.pointer, byteCount: 4)
+        }
+        parts.removeAll()
+        let all = UnsafeMutableRawBufferPointer.allocate(byteCount: microBatches * stride, alignment: 64)
+        defer { all.deallocate() }
+        let start = DispatchTime.now().uptimeNanoseconds
+        try group.allGather(UnsafeRawBufferPointer(send), into: all)
+        exchangeSeconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        // Sum every micro-batch's gradient in micro-batch order, on this device.
+        for g in 0..<microBatches {
+            let part = UnsafeRawBufferPointer(rebasing: all[(g * stride)..<((g + 1) * stride)])
+            if g == 0 {
+                try queue.upload(UnsafeRawBufferPointer(rebasing: part[0..<(count * 4)]), to: gradientSum.slice())
+                try queue.upload(UnsafeRawBufferPointer(rebasing: part[(count * 4)...]), to: lossSum.slice())
+            } else {
+                try queue.upload(part, to: staging.slice())
+                try accumulate(gradient: staging.slice(), loss: staging.slice(offset: count * 4), first: false, count: count,
+                               gradientSum: gradientSum, lossSum: lossSum)
+            }
+        }
+    }
+}
