@@ -99,8 +99,8 @@ extension DiffusionSampler {
             (slot: try slot(SamplerGraph.stateSlot(name)), output: try step.outputSlice(SamplerGraph.stateOutput(name)).0)
         }
         for c in carried { try queue.launch(.fill(count: n, value: 0), [c.slot]) }
-        // Kept states: [k, 2, B, C, H, W] on the device, downloaded with the images.
-        let kept = capture.isEmpty ? nil : try queue.device.allocate(bytes: capture.count * 2 * n * 4)
+        // Kept states: [k, 2, B, C, H, W] on the device, then the final x: one download at the end.
+        let kept = capture.isEmpty ? nil : try queue.device.allocate(bytes: (capture.count * 2 + 1) * n * 4)
         let (next, _) = try step.outputSlice("x_next")
         let (predicted, _) = try step.outputSlice("x_start")
         let rowBytes = rowWidth * 4
@@ -126,14 +126,18 @@ extension DiffusionSampler {
             }
         }
         var result = SampledChain(images: [], steps: capture, x: [], xStart: [])
-        if let kept {
-            let all = try queue.readFloats(kept.slice(), count: capture.count * 2 * n)
-            for j in capture.indices {
-                result.x.append(Array(all[(j * 2 * n)..<((j * 2 + 1) * n)]))
-                result.xStart.append(Array(all[((j * 2 + 1) * n)..<((j * 2 + 2) * n)]))
-            }
+        guard let kept else {
+            result.images = diffusion.unnormalize(try queue.readFloats(x, count: n))
+            return result
         }
-        result.images = diffusion.unnormalize(try queue.readFloats(x, count: n))
+        let k = capture.count
+        try queue.copy(from: x, to: kept.slice(offset: k * 2 * n * 4), byteCount: n * 4)
+        let all = try queue.readFloats(kept.slice(), count: (k * 2 + 1) * n)
+        for j in 0..<k {
+            result.x.append(Array(all[(j * 2 * n)..<((j * 2 + 1) * n)]))
+            result.xStart.append(Array(all[((j * 2 + 1) * n)..<((j * 2 + 2) * n)]))
+        }
+        result.images = diffusion.unnormalize(Array(all[(k * 2 * n)...]))
         return result
     }
 }
