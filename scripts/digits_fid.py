@@ -44,7 +44,7 @@ def features(model, x):
 def frechet(a, b):
     mu_a, mu_b = a.mean(0), b.mean(0)
     s_a, s_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
-    root, _ = linalg.sqrtm(s_a @ s_b, disp=False)
+    root = linalg.sqrtm(s_a @ s_b)
     root = root.real
     return float(((mu_a - mu_b) ** 2).sum() + np.trace(s_a + s_b - 2 * root))
 
@@ -53,7 +53,7 @@ def main():
     root, folders = sys.argv[1], sys.argv[2:]
     x_train, y_train = load_split(root, "train")
     x_test, y_test = load_split(root, "test")
-    model = MLPClassifier(hidden_layer_sizes=(64,), max_iter=2000, random_state=0).fit(x_train, y_train)
+    model = MLPClassifier(hidden_layer_sizes=(64,), max_iter=400, random_state=0).fit(x_train, y_train)
     print(f"classifier: train {len(x_train)}, test {len(x_test)} digits, test accuracy {model.score(x_test, y_test):.3f}")
     reference = features(model, x_test)
     samples = {f: load_folder(f) for f in folders}
