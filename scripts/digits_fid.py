@@ -19,6 +19,8 @@ import numpy as np
 from PIL import Image
 from scipy import linalg
 from sklearn.neural_network import MLPClassifier
+import warnings
+warnings.filterwarnings("ignore")  # singular covariances (dead ReLU units) and convergence notes
 
 
 def load_split(root, split):

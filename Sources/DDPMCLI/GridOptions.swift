@@ -12,7 +12,7 @@ struct GridOptions: ParsableArguments {
     enum Size: Equatable { case auto, original, exact(width: Int, height: Int) }
 
     /// The largest exact size accepted, per side.
-    static let maxSide = 16384
+    static let maxSide = 8192
 
     func parsed() throws -> Size {
         switch gridSize {

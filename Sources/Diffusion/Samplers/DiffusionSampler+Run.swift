@@ -14,6 +14,9 @@ public struct SampledChain {
 }
 
 extension DiffusionSampler {
+    /// The most device memory the kept steps of one chain may take.
+    public static let maxCaptureBytes = 1 << 30
+
     /// Element count of one batch of images.
     var imageCount: Int { diffusion.imageShape(batch: batch).reduce(1, *) }
 
@@ -55,6 +58,11 @@ extension DiffusionSampler {
         let coefficients = try slot(SamplerGraph.coefficientSlot)
         if let bad = capture.first(where: { !times.indices.contains($0) }) {
             throw DiffusionError.invalidConfiguration("cannot keep step \(bad) of a chain of \(times.count) steps")
+        }
+        let keptBytes = (capture.count * 2 + 1) * n * 4
+        guard capture.isEmpty || keptBytes <= DiffusionSampler.maxCaptureBytes else {
+            throw DiffusionError.invalidConfiguration("keeping \(capture.count) steps of \(batch) images needs \(keptBytes) bytes of device memory, "
+                + "more than the limit of \(DiffusionSampler.maxCaptureBytes); keep fewer steps or sample smaller batches")
         }
         if let start, start.count != n { throw DiffusionError.shapeMismatch(what: "the chain's start", expected: shape, got: [start.count]) }
         for name in sampler.inputs {
