@@ -61,7 +61,7 @@ extension CPUFast {
         }
     }
 
-    /// Whether a product goes through ``PanelGemm`` rather than OpenBLAS: on AVX-512 builds, for
+    /// Whether a product goes through ``PanelGemm`` rather than OpenBLAS: on AVX2 and AVX-512 builds, for
     /// `B` as stored (no transpose), `β` 0 or 1, and at least one panel of rows and one vector of
     /// columns (below that OpenBLAS's narrow kernels do better).
     func usesPanelGemm(transB: Bool, m: Int, n: Int, k: Int, beta: Float) -> Bool {

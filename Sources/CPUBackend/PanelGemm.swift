@@ -9,12 +9,23 @@
 /// it, and each block of `C` is stored once from registers. Measured single-threaded on Zen 4
 /// (AVX-512), against OpenBLAS's Haswell kernels on the same operands:
 /// `[64 × 64] × [64 × 256]` 108 vs 81-88 GFLOP/s, `[512 × 512] × [512 × 64]` 99-104 vs 72-78.
+/// With AVX2 (a Zen without AVX-512, best of 40 single-threaded runs, OpenBLAS packing
+/// included): the narrow products of small models gain most, `[16 × 16] × [16 × 128]` 70 vs
+/// 50 GFLOP/s, `[32 × 48] × [48 × 128]` 85 vs 70; from 64 channels up the two are within
+/// about 10% of each other either way.
 ///
 /// Layout of `A` (`m × k`, `m` a multiple of ``rows``): panel `p` holds rows `8p ..< 8p + 8`,
-/// column by column, so `A[i][j]` is at `(i / 8) · 8k + 8j + i % 8`. The micro-kernel keeps a
-/// `[8 × 32]` block of `C` in 16 vector registers; per step of `k` it loads two vectors of a row
-/// of `B` and broadcasts the eight values of a column of the panel (16 fused multiply-adds per
-/// 10 loads, so the multiply units, not the loads, set the pace).
+/// column by column, so `A[i][j]` is at `(i / 8) · 8k + 8j + i % 8`. With AVX-512 the
+/// micro-kernel keeps a `[8 × 32]` block of `C` in 16 vector registers; per step of `k` it loads
+/// two vectors of a row of `B` and broadcasts the eight values of a column of the panel (16 fused
+/// multiply-adds per 10 loads, so the multiply units, not the loads, set the pace). AVX2 has 16
+/// registers of 8 floats: there a `[4 × 16]` quarter of that block (8 accumulators, two vectors
+/// of `B`, one broadcast: 11 registers, 8 fused multiply-adds per 6 loads) runs over the panel's
+/// upper and lower four rows in turn.
+///
+/// Every entry of `C` is the same chain on both: `c ← fma(a[i][p], b[p][j], c)` for `p = 0 ..< k`
+/// in order, from 0 (or from `C` when accumulating). So AVX2 and AVX-512 builds give the same
+/// bits, and the products' only difference from a textbook loop is one rounding per step.
 ///
 /// ```swift
 /// // U packed by the filter transform, V[cin × 64] from the input transform:
@@ -23,15 +34,14 @@
 enum PanelGemm {
     /// Rows of `A` (and `C`) per panel.
     static let rows = 8
-    /// Columns of the narrowest micro-kernel: one 16-float vector.
+    /// Columns of the narrowest micro-kernel: 16 floats (one AVX-512 vector, two AVX2 ones).
     static let columnStep = 16
 
-    typealias Vector = SIMD16<Float>
-
-    /// Whether this build has the micro-kernels' registers: 16 accumulators of 16 floats need
-    /// AVX-512's 32 vector registers (with AVX2 they would spill, and OpenBLAS is the better choice).
+    /// Whether this build has fused multiply-adds in vector registers: AVX-512 (the `[8 × 32]`
+    /// micro-kernel) or AVX2 + FMA (`[4 × 16]` quarters of it). A portable build has no FMA
+    /// instruction (each `addingProduct` would be a libm call), so OpenBLAS does its products.
     static var isAvailable: Bool {
-        #if DDPM_CPU_TARGET_AVX512
+        #if DDPM_CPU_TARGET_AVX512 || DDPM_CPU_TARGET_AVX2
         return true
         #else
         return false
@@ -202,6 +212,10 @@ enum PanelGemm {
         }
     }
 
+    #if DDPM_CPU_TARGET_AVX512
+    /// AVX-512: 16 floats per register.
+    typealias Vector = SIMD16<Float>
+
     @inline(__always)
     private static func load(_ p: UnsafePointer<Float>) -> Vector {
         UnsafeRawPointer(p).loadUnaligned(as: Vector.self)
@@ -286,4 +300,82 @@ enum PanelGemm {
         store(c0, c); store(c1, c + ldc); store(c2, c + 2 * ldc); store(c3, c + 3 * ldc)
         store(c4, c + 4 * ldc); store(c5, c + 5 * ldc); store(c6, c + 6 * ldc); store(c7, c + 7 * ldc)
     }
+    #else
+    /// AVX2: 8 floats per register.
+    typealias Half = SIMD8<Float>
+
+    @inline(__always)
+    private static func load(_ p: UnsafePointer<Float>) -> Half {
+        UnsafeRawPointer(p).loadUnaligned(as: Half.self)
+    }
+
+    @inline(__always)
+    private static func store(_ v: Half, _ p: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: v, as: Half.self)
+    }
+
+    /// `C[8 × 32] = panel · B[k × 32]` as two `[8 × 16]` blocks (AVX2 has registers for one quarter at a time).
+    @inline(never)
+    private static func block8x32(k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, ldb: Int,
+                                  c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool) {
+        block8x16(k: k, a: a, b: b, ldb: ldb, c: c, ldc: ldc, accumulate: accumulate)
+        block8x16(k: k, a: a, b: b + columnStep, ldb: ldb, c: c + columnStep, ldc: ldc, accumulate: accumulate)
+    }
+
+    /// Steps of `k` per pass over the panel's two halves: the `[depthSlice × 16]` slice of `B`
+    /// the upper half reads (4 KiB) is still in L1 when the lower half reads it again. Over the
+    /// whole of a long `k` (512 at the 35.7M Unet's 4×4 maps: 32 KiB, all of L1) the second
+    /// pass read it from L2: `[512 × 512] × [512 × 64]` ran at 0.83x OpenBLAS's speed, with
+    /// slices of 64 at 1.0x (128: 0.92x, 256: 0.88x; single-threaded, AVX2 Zen, best of 40).
+    /// Between slices `C` goes through memory, which leaves each entry's chain of fused
+    /// multiply-adds as it was.
+    static let depthSlice = 64
+
+    /// `C[8 × 16] = panel · B[k × 16]`: per slice of `k`, the panel's upper four rows, then its lower four.
+    @inline(never)
+    private static func block8x16(k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, ldb: Int,
+                                  c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool) {
+        var p = 0
+        repeat {
+            let depth = Swift.min(depthSlice, k - p)
+            let (slice, sliceB, onto) = (a + p * rows, b + p * ldb, accumulate || p > 0)
+            block4x16(k: depth, a: slice, b: sliceB, ldb: ldb, c: c, ldc: ldc, accumulate: onto)
+            block4x16(k: depth, a: slice + rows / 2, b: sliceB, ldb: ldb, c: c + rows / 2 * ldc, ldc: ldc,
+                      accumulate: onto)
+            p += depth
+        } while p < k
+    }
+
+    /// `C[4 × 16] = A[4 rows of a panel] · B[k × 16]`: eight accumulators of 8 floats; `a` points
+    /// at the first of the four rows' entries in the panel's first column (columns `rows` apart).
+    @inline(__always)
+    private static func block4x16(k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, ldb: Int,
+                                  c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool) {
+        let high = columnStep / 2
+        var (c00, c01, c10, c11) = (Half(), Half(), Half(), Half())
+        var (c20, c21, c30, c31) = (Half(), Half(), Half(), Half())
+        if accumulate {
+            (c00, c01, c10, c11) = (load(c), load(c + high), load(c + ldc), load(c + ldc + high))
+            (c20, c21, c30, c31) = (load(c + 2 * ldc), load(c + 2 * ldc + high), load(c + 3 * ldc), load(c + 3 * ldc + high))
+        }
+        var (ap, bp) = (a, b)
+        for _ in 0..<k {
+            let (b0, b1) = (load(bp), load(bp + high))
+            var s = Half(repeating: ap[0])
+            c00 = c00.addingProduct(s, b0); c01 = c01.addingProduct(s, b1)
+            s = Half(repeating: ap[1])
+            c10 = c10.addingProduct(s, b0); c11 = c11.addingProduct(s, b1)
+            s = Half(repeating: ap[2])
+            c20 = c20.addingProduct(s, b0); c21 = c21.addingProduct(s, b1)
+            s = Half(repeating: ap[3])
+            c30 = c30.addingProduct(s, b0); c31 = c31.addingProduct(s, b1)
+            ap += rows
+            bp += ldb
+        }
+        store(c00, c); store(c01, c + high)
+        store(c10, c + ldc); store(c11, c + ldc + high)
+        store(c20, c + 2 * ldc); store(c21, c + 2 * ldc + high)
+        store(c30, c + 3 * ldc); store(c31, c + 3 * ldc + high)
+    }
+    #endif
 }

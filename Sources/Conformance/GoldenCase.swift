@@ -1,12 +1,20 @@
 import Diffusion
 import Foundation
 
-/// One golden case folder written by `make_golden.py`: `config.json`, `weights.safetensors`
-/// (a reference Unet state_dict) and `io.safetensors` (inputs and expected outputs).
+/// One golden case folder: `config.json`, `weights.safetensors` (a reference Unet state_dict)
+/// and `io.safetensors` (inputs and expected outputs).
+/// folder written by `make_golden.py` or, for the class-conditional model,
+/// `make_golden_cfg.py` (recognised by `num_classes` in its `unet` block).
 public struct GoldenCase {
     public let name: String
     public let directory: String
-    public let unet: UnetConfiguration
+    public let kind: ModelKind
+    /// The Unet of an unconditional case (nil for a class-conditional one).
+    public let unet: UnetConfiguration?
+    /// The Unet of a class-conditional case (nil for an unconditional one).
+    public let conditionalUnet: ConditionalUnetConfiguration?
+    /// The guidance of the guided forward and chains (`guidance` block; class-conditional cases only).
+    public let guidance: Guidance?
     public let imageHeight: Int
     public let imageWidth: Int
     public let batch: Int
@@ -31,39 +39,51 @@ public struct GoldenCase {
         }
         func fail(_ reason: String) -> GoldenCaseError { .badConfig(file: path, reason: reason) }
         guard let top = object as? [String: Any] else { throw fail("the top level is not a JSON object") }
-        guard let unetJSON = top["unet"] as? [String: Any] else { throw fail("missing \"unet\" object") }
-        guard let diffusionJSON = top["diffusion"] as? [String: Any] else { throw fail("missing \"diffusion\" object") }
-        guard let ddpmJSON = top["ddpm"] as? [String: Any] else { throw fail("missing \"ddpm\" object") }
-        guard let batch = top["batch"] as? Int, batch >= 1 else { throw fail("\"batch\" must be a positive integer") }
-        let size: (Int, Int)
-        if let s = top["image_size"] as? Int {
-            size = (s, s)
-        } else if let s = top["image_size"] as? [Int], s.count == 2 {
-            size = (s[0], s[1])
-        } else {
-            throw fail("\"image_size\" must be an integer or [height, width]")
-        }
-        guard let tensorList = top["tensors"] as? [String: Any] else { throw fail("missing \"tensors\" object") }
-        var tensors: [String: [Int]] = [:]
-        for (k, v) in tensorList {
-            guard let shape = v as? [Int] else { throw fail("tensors.\(k) is not a shape") }
-            tensors[k] = shape
-        }
+        var o = JSONOptions(top, context: "config")
         do {
-            unet = try UnetConfiguration(json: unetJSON)
-            diffusion = try DiffusionConfiguration(json: diffusionJSON, imageSize: size)
+            guard let unetJSON = try o.object("unet") else { throw fail("missing \"unet\" object") }
+            guard let diffusionJSON = try o.object("diffusion") else { throw fail("missing \"diffusion\" object") }
+            guard let ddpmJSON = try o.object("ddpm") else { throw fail("missing \"ddpm\" object") }
+            guard let batch = try o.int("batch"), batch >= 1 else { throw fail("\"batch\" must be a positive integer") }
+            guard let size = try o.imageSize("image_size") else { throw fail("\"image_size\" must be an integer or [height, width]") }
+            guard let tensorList = try o.object("tensors") else { throw fail("missing \"tensors\" object") }
+            var shapes = JSONOptions(tensorList, context: "tensors")
+            var tensors: [String: [Int]] = [:]
+            for k in tensorList.keys { tensors[k] = try shapes.ints(k) }
+            kind = unetJSON["num_classes"] != nil ? .classConditional : .unconditional
+            switch kind {
+            case .unconditional:
+                unet = try UnetConfiguration(json: unetJSON)
+                conditionalUnet = nil
+                guidance = nil
+            case .classConditional:
+                unet = nil
+                conditionalUnet = try ConditionalUnetConfiguration(json: unetJSON)
+                guard let g = try o.object("guidance") else {
+                    throw fail("a class-conditional case needs \"guidance\": {\"cond_scale\": number, \"rescaled_phi\": number}")
+                }
+                var settings = JSONOptions(g, context: "guidance")
+                guard let scale = try settings.double("cond_scale"), let phi = try settings.double("rescaled_phi") else {
+                    throw fail("guidance needs cond_scale and rescaled_phi")
+                }
+                try settings.rejectUnknownKeys()
+                guidance = Guidance(scale: Float(scale), rescaledPhi: Float(phi))
+            }
+            diffusion = try DiffusionConfiguration(json: diffusionJSON, imageSize: size, kind: kind)
             var ddpmSettings = ddpmJSON
             if ddpmSettings["sampling_timesteps"] == nil { ddpmSettings["sampling_timesteps"] = ddpmJSON["timesteps"] }
-            ddpm = try DiffusionConfiguration(json: ddpmSettings, imageSize: size, context: "ddpm")
+            ddpm = try DiffusionConfiguration(json: ddpmSettings, imageSize: size, context: "ddpm", kind: kind)
+            self.imageHeight = size.0
+            self.imageWidth = size.1
+            self.batch = batch
+            self.tensors = tensors
+        } catch let error as GoldenCaseError {
+            throw error
         } catch {
             throw fail("\(error)")
         }
         self.name = URL(fileURLWithPath: directory).lastPathComponent
         self.directory = directory
-        self.imageHeight = size.0
-        self.imageWidth = size.1
-        self.batch = batch
-        self.tensors = tensors
     }
 
     /// Every case folder (a folder holding `config.json`) directly inside `directory`, by name.

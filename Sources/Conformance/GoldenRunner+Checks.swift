@@ -28,6 +28,7 @@ extension GoldenContext {
 
     /// The Unet forward on `unet.x`, `unet.t` against `unet.out`.
     func checkForward() throws -> [GoldenCheck] {
+        let unet = try self.unet
         let xShape = try shape("unet.x")
         let g = GraphBuilder()
         let w = try unet.declareParameters(in: g)
@@ -48,6 +49,7 @@ extension GoldenContext {
     /// one whose loss is closer is checked (and named in the report). The reference computes the
     /// loss after `unet.eval()`, so dropout is the identity here too.
     func checkLossAndGradients() throws -> [GoldenCheck] {
+        let unet = try self.unet
         let diffusion = try GaussianDiffusion(unet: unet, configuration: golden.diffusion)
         let batch = try shape("loss.x_start")[0]
         let selfConditioning = unet.configuration.selfCondition
@@ -105,6 +107,7 @@ extension GoldenContext {
 
     /// The DDIM chain (`ddim_sample`) from `ddim.x_T`; later noise draws are zeros in the reference run.
     func checkDDIM() throws -> [GoldenCheck] {
+        let unet = try self.unet
         let c = golden.diffusion
         let diffusion = try GaussianDiffusion(unet: unet, configuration: c)
         let xT = try tensor("ddim.x_T")
@@ -120,6 +123,7 @@ extension GoldenContext {
     /// The ancestral chain (`p_sample_loop`) of the `ddpm` settings from `ddpm.x_T` with the
     /// recorded noise (`ddpm.noise[i]` drawn at timestep T−1−i).
     func checkDDPM() throws -> [GoldenCheck] {
+        let unet = try self.unet
         let diffusion = try GaussianDiffusion(unet: unet, configuration: golden.ddpm)
         let sampler = try DiffusionSampler(diffusion: diffusion, sampler: DDPMSampler(), batch: try shape("ddpm.x_T")[0], queue: queue,
                                            recordedNoise: true)

@@ -4,8 +4,10 @@ import Foundation
 import Graph
 import SafeTensors
 
-/// Runs the golden cases written by `make_golden.py` (PyTorch + denoising-diffusion-pytorch 2.3.4)
-/// on one device and compares every result with the reference.
+/// Runs the golden cases written by `make_golden.py` and `make_golden_cfg.py` (PyTorch +
+/// denoising-diffusion-pytorch 2.3.4) on one device and compares every result with the reference.
+/// A case's kind comes from its config (`num_classes` in `unet` marks a class-conditional one,
+/// whose checks are listed at ``GoldenContext/checkConditionalForward()``).
 ///
 /// Per case: the Unet forward (max abs err ≤ 1e-4), the training loss (≤ 1e-4) and every
 /// parameter gradient (NMSE ≤ 1e-6), the three beta schedules and ᾱ (max rel err ≤ 1e-6), the
@@ -57,10 +59,15 @@ public enum GoldenRunner {
         do {
             let golden = try GoldenCase(directory: directory)
             let context = try GoldenContext(golden: golden, device: device)
-            for check in [context.checkForward, context.checkLossAndGradients, context.checkSchedules,
-                          context.checkDDIM, context.checkDDPM] as [() throws -> [GoldenCheck]] {
-                result.checks += try check()
+            let checks: [() throws -> [GoldenCheck]]
+            switch golden.kind {
+            case .unconditional:
+                checks = [context.checkForward, context.checkLossAndGradients, context.checkSchedules, context.checkDDIM, context.checkDDPM]
+            case .classConditional:
+                checks = [context.checkConditionalForward, context.checkConditionalLossAndGradients,
+                          context.checkGuidedDDIM, context.checkGuidedDDPM]
             }
+            for check in checks { result.checks += try check() }
         } catch {
             result.error = "\(error)"
         }
@@ -74,14 +81,36 @@ struct GoldenContext {
     let io: SafeTensorsFile
     let weights: SafeTensorsFile
     let queue: Queue
-    let unet: Unet
+    /// The Unet of an unconditional case, or of a class-conditional one.
+    let model: Model
+
+    enum Model {
+        case unconditional(Unet)
+        case classConditional(ConditionalUnet, Guidance)
+    }
 
     init(golden: GoldenCase, device: Device) throws {
         self.golden = golden
         self.io = try SafeTensorsFile(path: golden.ioPath)
         self.weights = try SafeTensorsFile(path: golden.weightsPath)
         self.queue = try device.makeQueue()
-        self.unet = try Unet(golden.unet)
+        if let u = golden.conditionalUnet, let guidance = golden.guidance {
+            model = .classConditional(try ConditionalUnet(u), guidance)
+        } else if let u = golden.unet {
+            model = .unconditional(try Unet(u))
+        } else {
+            throw GoldenCaseError.badConfig(file: golden.directory + "/config.json", reason: "no Unet configuration")
+        }
+    }
+
+    /// The unconditional Unet (the checks of `make_golden.py` cases).
+    var unet: Unet {
+        get throws {
+            guard case let .unconditional(u) = model else {
+                throw GoldenCaseError.badConfig(file: golden.directory + "/config.json", reason: "not an unconditional case")
+            }
+            return u
+        }
     }
 
     /// A tensor of io.safetensors, checked against the shape config.json lists.

@@ -30,6 +30,9 @@ struct DistributedBench {
         var gatherSeconds: Double
         /// The same gather alone, after a barrier (transfer without waiting for a slower process).
         var bareGatherSeconds: Double
+        /// `MPI_Allreduce(SUM)` of one gradient, after a barrier: what the library's own
+        /// reduction (not rank-ordered, so not bitwise reproducible) would cost instead.
+        var allReduceSeconds: Double
         /// Bytes each process receives per step: the other processes' gradients and losses.
         var receivedBytesPerStep: Int
         var threads: String
@@ -45,13 +48,14 @@ struct DistributedBench {
                   \(processes) processes:             \(ms(stepSeconds)) per step, \(String(format: "%.2f", Double(processes * batch) / stepSeconds)) images/s
                   gather of the gradients: \(ms(gatherSeconds)) per step, waiting for the slowest process included
                   the gather alone:        \(ms(bareGatherSeconds)) (after a barrier; \(String(format: "%.1f", Double(receivedBytesPerStep) / 1e6)) MB received per process, \(String(format: "%.2f", gatherBandwidth / 1e9)) GB/s)
+                  MPI_Allreduce instead:   \(ms(allReduceSeconds)) (the library's sum of one gradient, after a barrier; not used: its grouping is the library's)
                   scaling efficiency:      \(String(format: "%.3f", efficiency)) (images/s of \(processes) over \(processes) x one process)
                 """
         }
 
         var jsonLine: String {
             let o: [String: Any] = ["processes": processes, "parameters": parameters, "solo_step_seconds": soloStepSeconds,
-                                    "step_seconds": stepSeconds, "gather_seconds_per_step": gatherSeconds, "bare_gather_seconds": bareGatherSeconds,
+                                    "step_seconds": stepSeconds, "gather_seconds_per_step": gatherSeconds, "bare_gather_seconds": bareGatherSeconds, "allreduce_seconds": allReduceSeconds,
                                     "received_bytes_per_step": receivedBytesPerStep, "scaling_efficiency": efficiency,
                                     "gather_bytes_per_second": gatherBandwidth, "threads": threads]
             let data = try! JSONSerialization.data(withJSONObject: o, options: [.sortedKeys])
@@ -111,8 +115,16 @@ struct DistributedBench {
             try contribution.withUnsafeBytes { l in try everything.withUnsafeMutableBytes { try world.allGather(l, into: $0) } }
             bare.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
         }
+        var gradient = [Float](repeating: 1, count: parameters)
+        var reduced: [Double] = []
+        for _ in 0..<settings.steps {
+            _ = try world.allGather(UInt8(0))
+            let start = DispatchTime.now().uptimeNanoseconds
+            try gradient.withUnsafeMutableBufferPointer { try world.allReduceSum($0) }
+            reduced.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        }
         return Result(processes: world.size, parameters: parameters, soloStepSeconds: solo, stepSeconds: median(times),
-                      gatherSeconds: median(gathers), bareGatherSeconds: median(bare),
+                      gatherSeconds: median(gathers), bareGatherSeconds: median(bare), allReduceSeconds: median(reduced),
                       receivedBytesPerStep: (world.size - 1) * (parameters + 1) * 4,
                       threads: device.info.properties.first { $0.key == "threads" }?.value ?? "device threads")
     }

@@ -58,7 +58,7 @@ struct InpaintCommand: ParsableCommand {
             let sampler = RePaintSampler(resampleIterations: resampleIter, jumpLength: jumpLength, resampleEvery: resampleEvery, resampling: resampling)
             let editor = try ImageEditor(model: model, device: device)
             let steps = try sampler.plan(model.diffusion.noiseSchedule()).times.count
-            let (c, h, w) = (model.unet.channels, model.diffusion.imageHeight, model.diffusion.imageWidth)
+            let (c, h, w) = (model.channels, model.diffusion.imageHeight, model.diffusion.imageWidth)
             print("model: \(model.origin)")
             print("inpainting \(image) (\(keep.filter { $0 > 0 }.count / c) of \(h * w) pixels kept) with \(sampler): \(steps) steps, "
                 + "\(count) completion\(count == 1 ? "" : "s") on \(device.info.name), seed \(seed)")

@@ -51,7 +51,7 @@ struct InterpolateCommand: ParsableCommand {
             print("interpolating \(first) → \(second) in \(frames) images: noised to timestep \(time), then \(sampler) without its first "
                 + "\(skipped) steps on \(device.info.name), seed \(seed)")
             let images = try editor.interpolate(a, b, steps: frames, strength: strength, sampler: sampler, seed: seed)
-            let (c, h, w) = (model.unet.channels, model.diffusion.imageHeight, model.diffusion.imageWidth)
+            let (c, h, w) = (model.channels, model.diffusion.imageHeight, model.diffusion.imageWidth)
             try grid.apply(ImageGrid.make(images, count: frames, channels: c, height: h, width: w, columns: frames)).writePNG(to: output)
             print("wrote \(output)")
         }

@@ -19,18 +19,37 @@ extension TrainCommand {
         } else {
             c = try defaults()
         }
+        if let model, try Self.choice(model, option: "--model", { try ModelKind(name: $0) }) != c.kind {
+            throw ValidationError("--model \(model): the checkpoint in \(output) holds a \(c.kind.rawValue) model")
+        }
         let t = c.training
         var training = t
         if let data { training.data = Self.dataSource(data) }
         if let flip { training.flip = flip }
-        if let channels { c.unet.channels = channels }
         if let imageSize { (c.diffusion.imageHeight, c.diffusion.imageWidth) = try Self.parseImageSize(imageSize) }
-        if let dim { c.unet.dim = dim }
-        if let mults { c.unet.dimMults = try Self.parseInts(mults, option: "--mults") }
-        if let attnHeads { c.unet.attnHeads = try Self.parsePerStage(attnHeads, option: "--attn-heads") }
-        if let attnDimHead { c.unet.attnDimHead = try Self.parsePerStage(attnDimHead, option: "--attn-dim-head") }
-        if let selfCondition { c.unet.selfCondition = selfCondition }
-        if let fullAttn { c.unet.fullAttn = try Self.parseBools(fullAttn, option: "--full-attn") }
+        if var conditional = c.classConditional {
+            // The class-conditional Unet has no self-conditioning, no per-stage attention options
+            // (its linear attention is fixed at 4 heads of 32) and one middle attention.
+            for (given, option) in [(selfCondition != nil, "--self-condition"), (fullAttn != nil, "--full-attn")] where given {
+                throw ValidationError("\(option) does not apply to the class-conditional Unet")
+            }
+            if let channels { conditional.unet.channels = channels }
+            if let dim { conditional.unet.dim = dim }
+            if let mults { conditional.unet.dimMults = try Self.parseInts(mults, option: "--mults") }
+            if let attnHeads { conditional.unet.attnHeads = try Self.singleValue(attnHeads, option: "--attn-heads") }
+            if let attnDimHead { conditional.unet.attnDimHead = try Self.singleValue(attnDimHead, option: "--attn-dim-head") }
+            if let condDropProb { conditional.unet.condDropProb = condDropProb }
+            c.classConditional = conditional
+        } else {
+            if condDropProb != nil { throw ValidationError("--cond-drop-prob needs --model class-conditional") }
+            if let channels { c.unet.channels = channels }
+            if let dim { c.unet.dim = dim }
+            if let mults { c.unet.dimMults = try Self.parseInts(mults, option: "--mults") }
+            if let attnHeads { c.unet.attnHeads = try Self.parsePerStage(attnHeads, option: "--attn-heads") }
+            if let attnDimHead { c.unet.attnDimHead = try Self.parsePerStage(attnDimHead, option: "--attn-dim-head") }
+            if let selfCondition { c.unet.selfCondition = selfCondition }
+            if let fullAttn { c.unet.fullAttn = try Self.parseBools(fullAttn, option: "--full-attn") }
+        }
         if let timesteps { c.diffusion.timesteps = timesteps }
         if let samplingTimesteps { c.diffusion.samplingTimesteps = samplingTimesteps }
         if let objective { c.diffusion.objective = try Self.choice(objective, option: "--objective") { try Objective(name: $0) } }
@@ -90,15 +109,37 @@ extension TrainCommand {
 
     /// The reference defaults, with the image size and channels of the chosen data: the
     /// built-in digits are 8x8 gray; shapes and folders default to 32x32 RGB.
+    ///
+    /// With `--model class-conditional` the classes are read from the data (the digits' labels,
+    /// or a folder's class subfolders, sorted), and the diffusion takes the class-conditional
+    /// module's defaults (pred_noise, cosine schedule, DDIM eta 1).
     func defaults() throws -> RunConfiguration {
         let source = data.map(Self.dataSource) ?? .shapes
         let isDigits = source == .digits
         let side = isDigits ? 8 : 32
         var training = TrainingSettings()
         training.data = source
-        return RunConfiguration(unet: UnetConfiguration(dim: 64, channels: isDigits ? 1 : 3),
-                                diffusion: DiffusionConfiguration(imageHeight: side, imageWidth: side),
-                                training: training)
+        let kind = try model.map { try Self.choice($0, option: "--model") { try ModelKind(name: $0) } } ?? .unconditional
+        switch kind {
+        case .unconditional:
+            return RunConfiguration(unet: UnetConfiguration(dim: 64, channels: isDigits ? 1 : 3),
+                                    diffusion: DiffusionConfiguration(imageHeight: side, imageWidth: side),
+                                    training: training)
+        case .classConditional:
+            let names: [String]
+            do { names = try source.classNames() } catch let error as DatasetError { throw ValidationError("--data: \(error)") }
+            let unet = ConditionalUnetConfiguration(dim: 64, numClasses: names.count, channels: isDigits ? 1 : 3)
+            return RunConfiguration(classConditional: ClassConditionalModel(unet: unet, classNames: names),
+                                    diffusion: .defaults(for: .classConditional, imageHeight: side, imageWidth: side),
+                                    training: training)
+        }
+    }
+
+    /// One integer (the class-conditional Unet's middle attention takes no per-stage list).
+    static func singleValue(_ text: String, option: String) throws -> Int {
+        let values = try parseInts(text, option: option)
+        guard values.count == 1 else { throw ValidationError("\(option) takes one value for the class-conditional Unet, got '\(text)'") }
+        return values[0]
     }
 
     /// `--data` with a folder made absolute, so a checkpoint names it the same from any directory.

@@ -30,6 +30,11 @@ struct TrainCommand: ParsableCommand {
     var flip: Bool?
 
     // Model
+    @Option(help: ArgumentHelp("unconditional (default) or class-conditional (classifier-free guidance; needs labelled data: "
+                               + "'digits' or a folder of class subfolders).", valueName: "kind"))
+    var model: String?
+    @Option(help: ArgumentHelp("Class-conditional: probability of training a sample with the null class (default 0.5).", valueName: "p"))
+    var condDropProb: Double?
     @Option(help: ArgumentHelp("Unet base width (default 64).", valueName: "n"))
     var dim: Int?
     @Option(help: ArgumentHelp("Unet width multipliers per stage (default 1,2,4,8).", valueName: "list"))
@@ -48,9 +53,9 @@ struct TrainCommand: ParsableCommand {
     var timesteps: Int?
     @Option(help: ArgumentHelp("Sampling steps for the sample grids; fewer than T uses DDIM (default: T, ancestral).", valueName: "n"))
     var samplingTimesteps: Int?
-    @Option(help: ArgumentHelp("pred_noise, pred_x0 or pred_v (default pred_v).", valueName: "name"))
+    @Option(help: ArgumentHelp("pred_noise, pred_x0 or pred_v (default pred_v; class-conditional: pred_noise).", valueName: "name"))
     var objective: String?
-    @Option(help: ArgumentHelp("Beta schedule: linear, cosine or sigmoid (default sigmoid).", valueName: "name"))
+    @Option(help: ArgumentHelp("Beta schedule: linear, cosine or sigmoid (default sigmoid; class-conditional: cosine, no sigmoid).", valueName: "name"))
     var schedule: String?
     @Flag(inversion: .prefixedNo, help: "Min-SNR loss weighting (gamma 5, or --min-snr-gamma).")
     var minSnr: Bool?

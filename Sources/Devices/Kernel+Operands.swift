@@ -28,14 +28,25 @@ public struct Operand: Sendable, Equatable {
     public var type: ElementType
     public var access: Access
     public var domain: Domain
+    /// Whether a written operand leaves gaps in its span: a strided view (a GEMM's `C` with
+    /// `ldc > n`, a copy into every other row) writes only some of the `count` elements it spans.
+    /// Whoever tracks which copy of a buffer is current (``FallbackDevice``) must treat the gaps
+    /// as still holding the old values, so the old values have to be current where it runs.
+    public var hasGaps: Bool
 
-    public init(_ name: String, _ count: Int, _ access: Access, type: ElementType = .float32, domain: Domain = .any) {
+    public init(_ name: String, _ count: Int, _ access: Access, type: ElementType = .float32, domain: Domain = .any,
+                hasGaps: Bool = false) {
         self.name = name
         self.count = count
         self.type = type
         self.access = access
         self.domain = domain
+        self.hasGaps = hasGaps
     }
+
+    /// Whether the launch depends on the operand's old contents: it reads them, or it writes
+    /// only part of its span.
+    public var needsCurrentContents: Bool { access != .write || hasGaps }
 
     public var byteCount: Int { count * type.size }
 }
@@ -49,7 +60,8 @@ extension Kernel {
         case let .copy(c):
             let src = Kernel.span(c.shape, c.srcStrides)
             let dst = Kernel.span(c.shape, c.dstStrides)
-            return [Operand("src", src, .read), Operand("dst", dst, c.accumulate ? .readWrite : .write)]
+            return [Operand("src", src, .read),
+                    Operand("dst", dst, c.accumulate ? .readWrite : .write, hasGaps: dst > c.shape.reduce(1, *))]
         case let .unary(op, count):
             return [Operand("x", count, .read, domain: op.inputDomain), Operand("y", count, .write)]
         case let .unaryBackward(op, count):
@@ -84,7 +96,7 @@ extension Kernel {
             let bSpan = Kernel.matrixSpan(batch: g.batch, rows: bRows, cols: g.transB ? g.k : g.n, ld: g.ldb, stride: g.strideB)
             let cSpan = Kernel.matrixSpan(batch: g.batch, rows: g.m, cols: g.n, ld: g.ldc, stride: g.strideC)
             var ops = [Operand("a", aSpan, .read), Operand("b", bSpan, .read),
-                       Operand("c", cSpan, g.beta == 0 ? .write : .readWrite)]
+                       Operand("c", cSpan, g.beta == 0 ? .write : .readWrite, hasGaps: cSpan > g.batch * g.m * g.n)]
             switch g.bias {
             case .none: break
             case .perRow: ops.append(Operand("bias", g.m, .read))

@@ -15,6 +15,9 @@ public struct DiffusionConfiguration: Equatable, Sendable {
     public var offsetNoiseStrength: Float
     public var minSNRLossWeight: Bool
     public var minSNRGamma: Double
+    /// CFG++ in DDIM sampling (`use_cfg_plus_plus`, class-conditional models only): the default
+    /// of ``Guidance/cfgPlusPlus`` when sampling.
+    public var useCFGPlusPlus: Bool = false
 
     public init(imageHeight: Int, imageWidth: Int, timesteps: Int = 1000, samplingTimesteps: Int? = nil,
                 objective: Objective = .predV, betaSchedule: BetaSchedule = .sigmoidDefault, ddimSamplingEta: Float = 0,
@@ -33,9 +36,27 @@ public struct DiffusionConfiguration: Equatable, Sendable {
         self.minSNRGamma = minSNRGamma
     }
 
-    /// Reads the reference's keyword arguments; `imageSize` supplies `image_size` when the object
-    /// has none (the golden cases keep it outside the `diffusion` block).
-    public init(json: [String: Any], imageSize: (Int, Int)? = nil, context: String = "diffusion") throws {
+    /// The reference's defaults for a model kind: the class-conditional module's
+    /// `GaussianDiffusion` predicts noise on a cosine schedule with DDIM eta 1, where the
+    /// unconditional one predicts v on a sigmoid schedule with eta 0.
+    public static func defaults(for kind: ModelKind, imageHeight: Int, imageWidth: Int) -> DiffusionConfiguration {
+        switch kind {
+        case .unconditional:
+            return DiffusionConfiguration(imageHeight: imageHeight, imageWidth: imageWidth)
+        case .classConditional:
+            return DiffusionConfiguration(imageHeight: imageHeight, imageWidth: imageWidth, objective: .predNoise,
+                                          betaSchedule: .cosine(s: 0.008), ddimSamplingEta: 1)
+        }
+    }
+
+    /// Reads the reference's keyword arguments for a model of `kind`; `imageSize` supplies
+    /// `image_size` when the object has none (the golden cases keep it outside the `diffusion` block).
+    ///
+    /// The class-conditional module's `GaussianDiffusion` has fewer options: no `auto_normalize`
+    /// (it always maps to [−1, 1]), no `schedule_fn_kwargs`, no `immiscible`, only the linear and
+    /// cosine schedules; and one more, `use_cfg_plus_plus`.
+    public init(json: [String: Any], imageSize: (Int, Int)? = nil, context: String = "diffusion",
+                kind: ModelKind = .unconditional) throws {
         var o = JSONOptions(json, context: context)
         let size: (Int, Int)
         if o.has("image_size") {
@@ -45,19 +66,28 @@ public struct DiffusionConfiguration: Equatable, Sendable {
         } else {
             throw DiffusionError.invalidConfiguration("\(context).image_size is required")
         }
-        self.init(imageHeight: size.0, imageWidth: size.1)
+        self = DiffusionConfiguration.defaults(for: kind, imageHeight: size.0, imageWidth: size.1)
         timesteps = try o.int("timesteps") ?? timesteps
         samplingTimesteps = try o.int("sampling_timesteps")
         if let name = try o.string("objective") { objective = try Objective(name: name) }
         if let name = try o.string("beta_schedule") { betaSchedule = try BetaSchedule(name: name) }
-        if let kwargs = try o.object("schedule_fn_kwargs") { betaSchedule = try betaSchedule.with(kwargs: kwargs) }
         ddimSamplingEta = Float(try o.double("ddim_sampling_eta") ?? Double(ddimSamplingEta))
-        autoNormalize = try o.bool("auto_normalize") ?? autoNormalize
         offsetNoiseStrength = Float(try o.double("offset_noise_strength") ?? 0)
         minSNRLossWeight = try o.bool("min_snr_loss_weight") ?? minSNRLossWeight
         minSNRGamma = try o.double("min_snr_gamma") ?? minSNRGamma
-        if try o.bool("immiscible") == true {
-            throw DiffusionError.invalidConfiguration("\(context).immiscible (noise assignment by Hungarian matching) is not supported")
+        switch kind {
+        case .unconditional:
+            if let kwargs = try o.object("schedule_fn_kwargs") { betaSchedule = try betaSchedule.with(kwargs: kwargs) }
+            autoNormalize = try o.bool("auto_normalize") ?? autoNormalize
+            if try o.bool("immiscible") == true {
+                throw DiffusionError.invalidConfiguration("\(context).immiscible (noise assignment by Hungarian matching) is not supported")
+            }
+        case .classConditional:
+            useCFGPlusPlus = try o.bool("use_cfg_plus_plus") ?? useCFGPlusPlus
+            if case .sigmoid = betaSchedule {
+                throw DiffusionError.invalidConfiguration(
+                    "\(context).beta_schedule: the class-conditional GaussianDiffusion has only 'linear' and 'cosine'")
+            }
         }
         try o.rejectUnknownKeys()
         try validate()
@@ -72,8 +102,21 @@ public struct DiffusionConfiguration: Equatable, Sendable {
             "min_snr_loss_weight": minSNRLossWeight, "min_snr_gamma": minSNRGamma,
         ]
         if let samplingTimesteps { o["sampling_timesteps"] = samplingTimesteps }
+        if useCFGPlusPlus { o["use_cfg_plus_plus"] = true }
         let kwargs = betaSchedule.kwargs
         if !kwargs.isEmpty { o["schedule_fn_kwargs"] = kwargs }
+        return o
+    }
+
+    /// The keyword arguments of the `GaussianDiffusion` of `kind` (the form
+    /// ``init(json:imageSize:context:kind:)`` reads back): the class-conditional one has no
+    /// `auto_normalize`.
+    public func json(kind: ModelKind) -> [String: Any] {
+        var o = json
+        switch kind {
+        case .unconditional: break
+        case .classConditional: o["auto_normalize"] = nil
+        }
         return o
     }
 

@@ -48,45 +48,13 @@ extension GaussianDiffusion {
             throw DiffusionError.invalidConfiguration(
                 "dropout \(unet.configuration.dropout) is only built in evaluation form (identity); train with dropout 0")
         }
-        let shape = imageShape(batch: batch)
-        let T = schedule.timesteps
         let weights = try unet.declareParameters(in: g)
         return try g.scope("diffusion") {
-            let image = try g.input(imageInput, shape)
-            let x0 = try normalize(g, image)
-            let t: Tensor
-            switch timesteps {
-            case .device: t = try g.randomIntegers([batch], low: 0, high: Int32(T))
-            case let .input(name): t = try g.input(name, [batch], dtype: .int32)
-            }
-            var eps: Tensor
-            switch noise {
-            case .device: eps = try g.randomNormal(shape)
-            case let .input(name): eps = try g.input(name, shape)
-            }
-            let strength = configuration.offsetNoiseStrength
-            if strength > 0 {
-                let offset: Tensor
-                switch noise {
-                case .device: offset = try g.randomNormal([batch, shape[1]])
-                case let .input(name): offset = try g.input(name + ".offset", [batch, shape[1]])
-                }
-                eps = try g.add(eps, g.reshape(g.mul(offset, strength), [batch, shape[1], 1, 1]))
-            }
-            // One gather of [√ᾱ, √(1−ᾱ), w, t, √(1/ᾱ), √(1/ᾱ − 1)] per sample.
-            var table: [Float] = []
-            table.reserveCapacity(6 * T)
-            for i in 0..<T {
-                table += [schedule.sqrtAlphasCumprod[i], schedule.sqrtOneMinusAlphasCumprod[i], schedule.lossWeight[i], Float(i),
-                          schedule.sqrtRecipAlphasCumprod[i], schedule.sqrtRecipm1AlphasCumprod[i]]
-            }
-            let rows = try g.gather(g.constant(table, shape: [T, 6]), t)
-            func column(_ j: Int) throws -> Tensor { try g.reshape(g.slice(rows, axis: 1, start: j, length: 1), [batch, 1, 1, 1]) }
-            let (sqrtAC, sqrtOneMinusAC) = (try column(0), try column(1))
-            let lossWeight = try g.reshape(g.slice(rows, axis: 1, start: 2, length: 1), [batch])
-            let time = try g.reshape(g.slice(rows, axis: 1, start: 3, length: 1), [batch])
-
-            let xt = try g.add(g.mul(sqrtAC, x0), g.mul(sqrtOneMinusAC, eps))
+            let image = try g.input(imageInput, imageShape(batch: batch))
+            let terms = try DiffusionLossTerms(g, configuration: configuration, schedule: schedule, x0: normalize(g, image),
+                                               timesteps: timesteps, noise: noise)
+            let (xt, time, rows) = (terms.xt, terms.time, terms.rows)
+            let (sqrtAC, sqrtOneMinusAC) = (terms.sqrtAC, terms.sqrtOneMinusAC)
             var condition: Tensor?
             if unet.configuration.selfCondition {
                 condition = try g.scope("self_condition") {
@@ -95,15 +63,77 @@ extension GaussianDiffusion {
                 }
             }
             let prediction = try unet.forward(g, weights: weights, x: xt, time: time, selfCondition: condition)
-            let target: Tensor
-            switch configuration.objective {
-            case .predNoise: target = eps
-            case .predX0: target = x0
-            case .predV: target = try g.sub(g.mul(sqrtAC, eps), g.mul(sqrtOneMinusAC, x0))
-            }
-            let loss = try g.mseLoss(prediction, target, weights: lossWeight)
-            return TrainingLoss(loss: loss, weights: weights, imageInput: imageInput, prediction: prediction, target: target)
+            let loss = try g.mseLoss(prediction, terms.target, weights: terms.lossWeight)
+            return TrainingLoss(loss: loss, weights: weights, imageInput: imageInput, prediction: prediction, target: terms.target)
         }
+    }
+}
+
+/// What the reference's `p_losses` computes around the model call, shared by both model kinds:
+/// timesteps and noise, the per-sample schedule coefficients, `x_t`, the regression target and
+/// the loss weights.
+struct DiffusionLossTerms {
+    let x0: Tensor
+    let eps: Tensor
+    /// One gathered row per sample: `[√ᾱ, √(1−ᾱ), w, t, √(1/ᾱ), √(1/ᾱ − 1)]`, `[B, 6]`.
+    let rows: Tensor
+    let sqrtAC: Tensor
+    let sqrtOneMinusAC: Tensor
+    /// The loss weight `w_t` `[B]` and the timestep as f32 `[B]`.
+    let lossWeight: Tensor
+    let time: Tensor
+    let xt: Tensor
+    let target: Tensor
+
+    /// Steps 1-4 of ``GaussianDiffusion/buildTrainingLoss(in:batch:imageInput:timesteps:noise:selfConditioning:evaluationMode:)``
+    /// for the normalised images `x0` `[B, C, H, W]`.
+    init(_ g: GraphBuilder, configuration: DiffusionConfiguration, schedule: NoiseSchedule, x0: Tensor,
+         timesteps: TrainingSource, noise: TrainingSource) throws {
+        let shape = x0.shape
+        let batch = shape[0]
+        let T = schedule.timesteps
+        let t: Tensor
+        switch timesteps {
+        case .device: t = try g.randomIntegers([batch], low: 0, high: Int32(T))
+        case let .input(name): t = try g.input(name, [batch], dtype: .int32)
+        }
+        var eps: Tensor
+        switch noise {
+        case .device: eps = try g.randomNormal(shape)
+        case let .input(name): eps = try g.input(name, shape)
+        }
+        let strength = configuration.offsetNoiseStrength
+        if strength > 0 {
+            let offset: Tensor
+            switch noise {
+            case .device: offset = try g.randomNormal([batch, shape[1]])
+            case let .input(name): offset = try g.input(name + ".offset", [batch, shape[1]])
+            }
+            eps = try g.add(eps, g.reshape(g.mul(offset, strength), [batch, shape[1], 1, 1]))
+        }
+        // One gather of [√ᾱ, √(1−ᾱ), w, t, √(1/ᾱ), √(1/ᾱ − 1)] per sample.
+        var table: [Float] = []
+        table.reserveCapacity(6 * T)
+        for i in 0..<T {
+            table += [schedule.sqrtAlphasCumprod[i], schedule.sqrtOneMinusAlphasCumprod[i], schedule.lossWeight[i], Float(i),
+                      schedule.sqrtRecipAlphasCumprod[i], schedule.sqrtRecipm1AlphasCumprod[i]]
+        }
+        let rows = try g.gather(g.constant(table, shape: [T, 6]), t)
+        func column(_ j: Int) throws -> Tensor { try g.reshape(g.slice(rows, axis: 1, start: j, length: 1), [batch, 1, 1, 1]) }
+        let (sqrtAC, sqrtOneMinusAC) = (try column(0), try column(1))
+        self.rows = rows
+        self.sqrtAC = sqrtAC
+        self.sqrtOneMinusAC = sqrtOneMinusAC
+        lossWeight = try g.reshape(g.slice(rows, axis: 1, start: 2, length: 1), [batch])
+        time = try g.reshape(g.slice(rows, axis: 1, start: 3, length: 1), [batch])
+        xt = try g.add(g.mul(sqrtAC, x0), g.mul(sqrtOneMinusAC, eps))
+        switch configuration.objective {
+        case .predNoise: target = eps
+        case .predX0: target = x0
+        case .predV: target = try g.sub(g.mul(sqrtAC, eps), g.mul(sqrtOneMinusAC, x0))
+        }
+        self.x0 = x0
+        self.eps = eps
     }
 }
 

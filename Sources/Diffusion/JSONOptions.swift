@@ -1,13 +1,17 @@
 import Foundation
 
-/// Typed reads from a JSON object (`JSONSerialization` output) that name the key at fault.
-struct JSONOptions {
-    let object: [String: Any]
+/// Typed reads from a JSON object (`JSONSerialization` output) that name the key at fault: the
+/// one reader of every configuration (the Unet's and the diffusion's keyword arguments, a run's
+/// training settings, golden cases). A wrong type, or a key never read
+/// (``rejectUnknownKeys()``), is a ``DiffusionError/invalidConfiguration(_:)`` naming
+/// `context.key`; callers in other layers map it to their own error.
+public struct JSONOptions {
+    public let object: [String: Any]
     /// What the object configures, for error messages (e.g. "unet").
-    let context: String
+    public let context: String
     private(set) var used: Set<String> = []
 
-    init(_ object: [String: Any], context: String) {
+    public init(_ object: [String: Any], context: String) {
         self.object = object
         self.context = context
     }
@@ -17,9 +21,9 @@ struct JSONOptions {
     }
 
     /// Whether the key is present and not JSON null.
-    func has(_ key: String) -> Bool { object[key] != nil && !(object[key] is NSNull) }
+    public func has(_ key: String) -> Bool { object[key] != nil && !(object[key] is NSNull) }
 
-    mutating func int(_ key: String) throws -> Int? {
+    public mutating func int(_ key: String) throws -> Int? {
         used.insert(key)
         guard has(key) else { return nil }
         guard let n = object[key] as? NSNumber, !JSONOptions.isBool(n), let v = Int(exactly: n.doubleValue) else {
@@ -28,21 +32,21 @@ struct JSONOptions {
         return v
     }
 
-    mutating func double(_ key: String) throws -> Double? {
+    public mutating func double(_ key: String) throws -> Double? {
         used.insert(key)
         guard has(key) else { return nil }
         guard let n = object[key] as? NSNumber, !JSONOptions.isBool(n) else { throw fail(key, "a number") }
         return n.doubleValue
     }
 
-    mutating func bool(_ key: String) throws -> Bool? {
+    public mutating func bool(_ key: String) throws -> Bool? {
         used.insert(key)
         guard has(key) else { return nil }
         guard let n = object[key] as? NSNumber, JSONOptions.isBool(n) else { throw fail(key, "true or false") }
         return n.boolValue
     }
 
-    mutating func string(_ key: String) throws -> String? {
+    public mutating func string(_ key: String) throws -> String? {
         used.insert(key)
         guard has(key) else { return nil }
         guard let s = object[key] as? String else { throw fail(key, "a string") }
@@ -50,7 +54,7 @@ struct JSONOptions {
     }
 
     /// An integer list.
-    mutating func ints(_ key: String) throws -> [Int]? {
+    public mutating func ints(_ key: String) throws -> [Int]? {
         used.insert(key)
         guard has(key) else { return nil }
         guard let list = object[key] as? [Any] else { throw fail(key, "a list of integers") }
@@ -58,7 +62,7 @@ struct JSONOptions {
     }
 
     /// One integer for every stage, or a list of one per stage.
-    mutating func perStageInt(_ key: String) throws -> PerStage<Int>? {
+    public mutating func perStageInt(_ key: String) throws -> PerStage<Int>? {
         used.insert(key)
         guard has(key) else { return nil }
         if let list = object[key] as? [Any] {
@@ -68,7 +72,7 @@ struct JSONOptions {
     }
 
     /// One boolean for every stage, or a list of one per stage.
-    mutating func perStageBool(_ key: String) throws -> PerStage<Bool>? {
+    public mutating func perStageBool(_ key: String) throws -> PerStage<Bool>? {
         used.insert(key)
         guard has(key) else { return nil }
         if let list = object[key] as? [Any] {
@@ -90,7 +94,7 @@ struct JSONOptions {
     }
 
     /// An image size: one integer (square) or `[height, width]`.
-    mutating func imageSize(_ key: String) throws -> (Int, Int)? {
+    public mutating func imageSize(_ key: String) throws -> (Int, Int)? {
         used.insert(key)
         guard has(key) else { return nil }
         if let list = object[key] as? [Any] {
@@ -102,15 +106,27 @@ struct JSONOptions {
         return (n, n)
     }
 
-    mutating func object(_ key: String) throws -> [String: Any]? {
+    public mutating func object(_ key: String) throws -> [String: Any]? {
         used.insert(key)
         guard has(key) else { return nil }
         guard let o = object[key] as? [String: Any] else { throw fail(key, "an object") }
         return o
     }
 
+    /// A 64-bit unsigned integer stored as a decimal string (JSON numbers are doubles, which
+    /// would round seeds above 2^53).
+    public mutating func unsigned(_ key: String) throws -> UInt64? {
+        used.insert(key)
+        guard has(key) else { return nil }
+        guard let s = object[key] as? String, let v = UInt64(s) else { throw fail(key, "a decimal string of an unsigned integer") }
+        return v
+    }
+
+    /// Marks a key as understood without reading it (the caller reads it itself).
+    public mutating func ignore(_ key: String) { used.insert(key) }
+
     /// Refuses keys that were never read, so a misspelt option is not silently ignored.
-    func rejectUnknownKeys() throws {
+    public func rejectUnknownKeys() throws {
         let unknown = Set(object.keys).subtracting(used).sorted()
         if !unknown.isEmpty {
             throw DiffusionError.invalidConfiguration("\(context): unknown option(s) \(unknown.joined(separator: ", "))")
@@ -118,7 +134,7 @@ struct JSONOptions {
     }
 
     /// JSON booleans and numbers both bridge to NSNumber; only a real boolean has this type.
-    static func isBool(_ n: NSNumber) -> Bool {
+    public static func isBool(_ n: NSNumber) -> Bool {
         #if canImport(Darwin)
         return CFGetTypeID(n) == CFBooleanGetTypeID()
         #else

@@ -8,8 +8,9 @@ import Darwin
 /// betas and stored as float32, in the reference's state_dict order.
 ///
 /// Every array has `timesteps` elements, indexed by t = 0 … T−1. A schedule whose betas leave
-/// (0, 1) or whose ᾱ underflows to 0 in float32 is refused, because the posterior, the x₀
-/// prediction and the loss weights would divide by zero.
+/// (0, 1) or whose ᾱ underflows to 0 in float32 is refused for ε-prediction, because the x₀
+/// prediction would divide by zero; v- and x₀-prediction accept ᾱ = 0 (β = 1) at the end of the
+/// schedule, as the reference does (the 1/ᾱ buffers are then +∞ there, and no sampler reads them).
 public struct NoiseSchedule: Sendable, Equatable {
     public let timesteps: Int
     public let betas: [Float]
@@ -45,8 +46,14 @@ public struct NoiseSchedule: Sendable, Equatable {
         if let gamma = minSNRGamma, !(gamma > 0) {
             throw DiffusionError.invalidConfiguration("min_snr_gamma must be positive, got \(gamma)")
         }
-        if let i = b.firstIndex(where: { !($0 > 0 && $0 < 1) }) {
-            throw degenerate("beta[\(i)] = \(b[i]) is outside (0, 1), so alpha[\(i)] = 1 − beta is \(1 - b[i]); use more timesteps or another schedule")
+        // ᾱ may reach 0 (a beta of exactly 1, or underflow): "zero terminal SNR" (Lin et al. 2023).
+        // x̂₀ = √ᾱ·x_t − √(1−ᾱ)·v and the x₀ objective never divide by ᾱ, so the reference
+        // computes finite losses and ancestral chains there; ε-prediction would divide by √ᾱ = 0.
+        let allowsZeroAlpha = objective != .predNoise
+        if let i = b.firstIndex(where: { !($0 > 0 && ($0 < 1 || (allowsZeroAlpha && $0 == 1))) }) {
+            throw degenerate("beta[\(i)] = \(b[i]) is outside (0, \(allowsZeroAlpha ? "1]" : "1)")), so alpha[\(i)] = 1 − beta is \(1 - b[i])"
+                + (b[i] == 1 ? " (ᾱ = 0 needs objective pred_v or pred_x0: pred_noise cannot recover x0)" : "")
+                + "; use more timesteps or another schedule")
         }
         var ac = [Double](repeating: 0, count: T)
         var running = 1.0
@@ -54,16 +61,18 @@ public struct NoiseSchedule: Sendable, Equatable {
             running *= 1 - b[i]
             ac[i] = running
         }
-        if let i = ac.firstIndex(where: { Float($0) <= 0 }) {
-            throw degenerate("alphas_cumprod[\(i)] = \(ac[i]) underflows to 0 in float32")
+        if !allowsZeroAlpha, let i = ac.firstIndex(where: { Float($0) <= 0 }) {
+            throw degenerate("alphas_cumprod[\(i)] = \(ac[i]) underflows to 0 in float32 (pred_noise cannot recover x0 there; pred_v and pred_x0 can)")
         }
+        let terminal = ac.firstIndex(where: { Float($0) <= 0 }) ?? T
         let prev = [1.0] + ac.dropLast()
         var posterior = [Double](repeating: 0, count: T)
         for i in 0..<T { posterior[i] = b[i] * (1 - prev[i]) / (1 - ac[i]) }
 
-        func f32(_ values: [Double], _ name: String) throws -> [Float] {
+        /// Float32 buffers; `infiniteAtZeroAlpha` lets 1/ᾱ terms be +∞ where ᾱ is 0, as in the reference's buffers.
+        func f32(_ values: [Double], _ name: String, infiniteAtZeroAlpha: Bool = false) throws -> [Float] {
             let out = values.map(Float.init)
-            if let i = out.firstIndex(where: { !$0.isFinite }) {
+            if let i = out.indices.first(where: { !out[$0].isFinite && !(infiniteAtZeroAlpha && $0 >= terminal && out[$0] == .infinity) }) {
                 throw degenerate("\(name)[\(i)] = \(values[i]) is not finite in float32")
             }
             return out
@@ -75,8 +84,8 @@ public struct NoiseSchedule: Sendable, Equatable {
         sqrtAlphasCumprod = try f32(ac.map { $0.squareRoot() }, "sqrt_alphas_cumprod")
         sqrtOneMinusAlphasCumprod = try f32(ac.map { (1 - $0).squareRoot() }, "sqrt_one_minus_alphas_cumprod")
         logOneMinusAlphasCumprod = try f32(ac.map { log(1 - $0) }, "log_one_minus_alphas_cumprod")
-        sqrtRecipAlphasCumprod = try f32(ac.map { (1 / $0).squareRoot() }, "sqrt_recip_alphas_cumprod")
-        sqrtRecipm1AlphasCumprod = try f32(ac.map { (1 / $0 - 1).squareRoot() }, "sqrt_recipm1_alphas_cumprod")
+        sqrtRecipAlphasCumprod = try f32(ac.map { (1 / $0).squareRoot() }, "sqrt_recip_alphas_cumprod", infiniteAtZeroAlpha: true)
+        sqrtRecipm1AlphasCumprod = try f32(ac.map { (1 / $0 - 1).squareRoot() }, "sqrt_recipm1_alphas_cumprod", infiniteAtZeroAlpha: true)
         if let i = sqrtRecipm1AlphasCumprod.firstIndex(where: { $0 == 0 }) {
             throw degenerate("sqrt(1/alphas_cumprod − 1)[\(i)] is 0 in float32, so noise cannot be recovered from x0")
         }

@@ -2,7 +2,7 @@ import Graph
 import Devices
 import SafeTensors
 
-extension Unet {
+extension ReferenceModel {
     /// Reads a reference state_dict from `file` (keys `prefix + <reference key>`), checking every
     /// key against the model before anything is uploaded.
     ///

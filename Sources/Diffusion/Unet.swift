@@ -17,7 +17,7 @@ import Graph
 /// let t = try g.input("t", [8])
 /// let eps = try unet.forward(g, weights: weights, x: x, time: t)   // [8, 3, 32, 32]
 /// ```
-public struct Unet: Sendable {
+public struct Unet: ReferenceModel, Sendable {
     public let configuration: UnetConfiguration
     /// The parameters in state_dict order.
     public let parameterSpecs: [UnetParameterSpec]
@@ -32,21 +32,6 @@ public struct Unet: Sendable {
             throw DiffusionError.invalidConfiguration(
                 "unet: the configuration has \(count) parameters, more than the limit of \(ConfigurationLimits.maxParameters)")
         }
-    }
-
-    /// Total number of parameters.
-    public var parameterCount: Int { parameterSpecs.reduce(0) { $0 + $1.count } }
-
-    /// Declares every parameter in `g`, in state_dict order, under its reference key.
-    ///
-    /// Call it once per graph; ``forward(_:weights:x:time:selfCondition:)`` may then be applied
-    /// several times with the same weights (e.g. the self-conditioning prediction).
-    public func declareParameters(in g: GraphBuilder) throws -> UnetWeights {
-        var tensors: [String: Tensor] = [:]
-        for spec in parameterSpecs {
-            tensors[spec.name] = try g.parameter(spec.name, spec.shape, initializer: spec.initializer)
-        }
-        return UnetWeights(tensors: tensors)
     }
 
     /// Refuses image sizes the Unet cannot take (each side a multiple of the downsample factor).

@@ -17,6 +17,7 @@ final class MPILibrary: @unchecked Sendable {
     typealias InitFunction = @convention(c) (UnsafeMutablePointer<Int32>?, UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>?) -> Int32
     typealias CommIntFunction = @convention(c) (Handle, UnsafeMutablePointer<Int32>) -> Int32
     typealias AllgatherFunction = @convention(c) (UnsafeRawPointer?, Int32, Handle, UnsafeMutableRawPointer?, Int32, Handle, Handle) -> Int32
+    typealias AllreduceFunction = @convention(c) (UnsafeRawPointer?, UnsafeMutableRawPointer?, Int32, Handle, Handle, Handle) -> Int32
     typealias AbortFunction = @convention(c) (Handle, Int32) -> Int32
     typealias FinalizeFunction = @convention(c) () -> Int32
     typealias ErrorStringFunction = @convention(c) (Int32, UnsafeMutablePointer<CChar>, UnsafeMutablePointer<Int32>) -> Int32
@@ -29,12 +30,15 @@ final class MPILibrary: @unchecked Sendable {
     let commRank: CommIntFunction
     let commSize: CommIntFunction
     let allgather: AllgatherFunction
+    let allreduce: AllreduceFunction
     let abort: AbortFunction
     let finalize: FinalizeFunction
     let errorString: ErrorStringFunction
-    /// `MPI_COMM_WORLD` and `MPI_BYTE`.
+    /// `MPI_COMM_WORLD`, `MPI_BYTE`, `MPI_FLOAT` and `MPI_SUM`.
     let commWorld: Handle
     let byte: Handle
+    let float: Handle
+    let sum: Handle
 
     /// Opens `name` (a soname the loader searches for, or a path) and resolves what `ddpm` calls.
     init(name: String = MPILibrary.defaultName) throws {
@@ -53,11 +57,14 @@ final class MPILibrary: @unchecked Sendable {
         commRank = unsafeBitCast(try symbol("MPI_Comm_rank"), to: CommIntFunction.self)
         commSize = unsafeBitCast(try symbol("MPI_Comm_size"), to: CommIntFunction.self)
         allgather = unsafeBitCast(try symbol("MPI_Allgather"), to: AllgatherFunction.self)
+        allreduce = unsafeBitCast(try symbol("MPI_Allreduce"), to: AllreduceFunction.self)
         abort = unsafeBitCast(try symbol("MPI_Abort"), to: AbortFunction.self)
         finalize = unsafeBitCast(try symbol("MPI_Finalize"), to: FinalizeFunction.self)
         errorString = unsafeBitCast(try symbol("MPI_Error_string"), to: ErrorStringFunction.self)
         commWorld = try symbol("ompi_mpi_comm_world")
         byte = try symbol("ompi_mpi_byte")
+        float = try symbol("ompi_mpi_float")
+        sum = try symbol("ompi_mpi_op_sum")
     }
 
     /// Throws ``DistributedError/callFailed(call:message:)`` for a return code other than `MPI_SUCCESS` (0).

@@ -9,8 +9,12 @@ enum GoldenFixtures {
             .appendingPathComponent("Fixtures/golden").path
     }
 
-    /// The shipped case names.
-    static let cases = ["tiny", "tiny-gray"]
+    /// The shipped case names (`GoldenRunner` runs them in this, sorted, order).
+    static let cases = ["cfg-gray", "cfg-tiny", "tiny", "tiny-gray"]
+    /// The unconditional cases (`make_golden.py`).
+    static let unconditionalCases = ["tiny", "tiny-gray"]
+    /// The class-conditional cases (`make_golden_cfg.py`).
+    static let conditionalCases = ["cfg-gray", "cfg-tiny"]
 
     static func path(_ name: String, _ file: String) -> String { "\(directory)/\(name)/\(file)" }
 }

@@ -5,7 +5,7 @@ import SafeTensors
 
 final class NoiseScheduleTests: XCTestCase {
     func testBetaSchedulesMatchTheGoldenCases() throws {
-        for name in GoldenFixtures.cases {
+        for name in GoldenFixtures.unconditionalCases {
             let io = try SafeTensorsFile(path: GoldenFixtures.path(name, "io.safetensors"))
             for schedule in ["linear", "cosine", "sigmoid"] {
                 let expected = try io.floats("schedule.\(schedule).betas")
@@ -16,7 +16,7 @@ final class NoiseScheduleTests: XCTestCase {
     }
 
     func testAlphasCumprodMatchesTheGoldenCases() throws {
-        for name in GoldenFixtures.cases {
+        for name in GoldenFixtures.unconditionalCases {
             let io = try SafeTensorsFile(path: GoldenFixtures.path(name, "io.safetensors"))
             let config = try GoldenCase(directory: GoldenFixtures.directory + "/" + name)
             let schedule = try config.diffusion.noiseSchedule()
@@ -75,9 +75,31 @@ final class NoiseScheduleTests: XCTestCase {
         }
         XCTAssertNoThrow(try NoiseSchedule(schedule: .linear, timesteps: 21, objective: .predNoise))
         XCTAssertThrowsError(try NoiseSchedule(betas: [0.5, 0], objective: .predV))
-        XCTAssertThrowsError(try NoiseSchedule(betas: [Double](repeating: 0.9, count: 60), objective: .predV)) { error in
+        XCTAssertThrowsError(try NoiseSchedule(betas: [Double](repeating: 0.9, count: 60), objective: .predNoise)) { error in
             XCTAssertTrue("\(error)".contains("underflows"), "\(error)")
         }
+        // Beyond 1 stays refused for every objective.
+        XCTAssertThrowsError(try NoiseSchedule(schedule: .linear, timesteps: 10, objective: .predV))
+    }
+
+    /// ᾱ = 0 at the end of the schedule ("zero terminal SNR", e.g. linear over 20 steps, whose
+    /// last beta is exactly 1) is what the reference computes with for v- and x₀-prediction (the
+    /// cfg-tiny golden case's DDPM chain): the 1/ᾱ buffers are +∞ there, everything the loss and the
+    /// ancestral chain read is finite, and the v loss weight is 0.
+    func testZeroTerminalAlphaIsAcceptedForVAndX0Prediction() throws {
+        for objective in [Objective.predV, .predX0] {
+            let s = try NoiseSchedule(schedule: .linear, timesteps: 20, objective: objective)
+            XCTAssertEqual(s.betas.last, 1)
+            XCTAssertEqual(s.alphasCumprod.last, 0)
+            XCTAssertEqual(s.sqrtRecipAlphasCumprod.last, .infinity)
+            XCTAssertEqual(s.lossWeight.last, 0)
+            for buffer in [s.sqrtAlphasCumprod, s.sqrtOneMinusAlphasCumprod, s.posteriorMeanCoef1, s.posteriorMeanCoef2,
+                           s.posteriorLogVarianceClipped, s.lossWeight] {
+                XCTAssertTrue(buffer.allSatisfy(\.isFinite), "\(objective)")
+            }
+        }
+        // ᾱ underflowing to 0 in float32 is the same case.
+        XCTAssertEqual(try NoiseSchedule(betas: [Double](repeating: 0.9, count: 60), objective: .predV).alphasCumprod.last, 0)
         XCTAssertThrowsError(try NoiseSchedule(schedule: .cosineDefault, timesteps: 0, objective: .predV))
     }
 

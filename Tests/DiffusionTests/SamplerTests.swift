@@ -151,6 +151,7 @@ final class SamplerTests: XCTestCase {
     func testADenoiserProvidesTheModelOutput() throws {
         struct DoubledBatch: Denoiser {
             let unet: Unet
+            var network: any ReferenceModel { unet }
             func declare(in g: GraphBuilder, batch: Int) throws -> any DenoiserGraph {
                 Declared(unet: unet, weights: try unet.declareParameters(in: g), batch: batch)
             }

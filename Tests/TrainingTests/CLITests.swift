@@ -212,4 +212,38 @@ final class CLITests: XCTestCase {
         try assertFails(["sample", "--checkpoint", run, "--grid-size", "0x5"], status: 64, mentioning: "--grid-size must be")
         try assertFails(["interpolate", image, "--checkpoint", run], status: 64, mentioning: "Missing expected argument")
     }
+
+    /// `--model class-conditional` end to end: classes from the data, sampling by name or number,
+    /// one grid row per class, and clear errors for a bad class, unlabelled data and class options
+    /// on an unconditional model.
+    func testClassConditionalTrainAndSample() throws {
+        let run = directory + "/cfg"
+        let model = ["--model", "class-conditional", "--data", "digits", "--dim", "8", "--mults", "1,2", "--attn-heads", "2",
+                     "--attn-dim-head", "4", "--timesteps", "50", "--sampling-timesteps", "3", "--batch-size", "4",
+                     "--num-samples", "0", "--log-every", "1"]
+        let trained = try ddpm(["train"] + model + ["--steps", "2", "--output", run])
+        XCTAssertEqual(trained.status, 0, trained.err)
+        XCTAssertTrue(trained.out.contains("class-conditional Unet dim 8, mults [1, 2], 10 classes"), trained.out)
+        let rows = directory + "/rows.png"
+        let r = try ddpm(["sample", "--checkpoint", run, "--count", "20", "--batch-size", "20", "--guidance", "3", "--grid-size", "1",
+                          "--output", rows])
+        XCTAssertEqual(r.status, 0, r.err)
+        XCTAssertTrue(r.out.contains("guidance 3.0 (rescaled_phi 0.7, parallel component removed)"), r.out)
+        let grid = try Image(contentsOf: rows)
+        XCTAssertEqual([grid.width, grid.height], [2 * 10 + 2, 10 * 10 + 2], "one row of 2 per class")
+        XCTAssertEqual(try ddpm(["sample", "--checkpoint", run, "--count", "3", "--classes", "0,3,3", "--cfg-plus-plus",
+                                 "--no-remove-parallel-component", "--rescale", "0", "--output", directory + "/three.png"]).status, 0)
+        try assertFails(["sample", "--checkpoint", run, "--class", "seven", "--output", directory + "/x.png"], status: 64,
+                        mentioning: "unknown class 'seven'; the model's classes are 0, 1, 2, 3, 4, 5, 6, 7, 8, 9")
+        try assertFails(["sample", "--checkpoint", run, "--classes", "1,2", "--count", "3", "--output", directory + "/x.png"], status: 64,
+                        mentioning: "--classes lists 2 classes for --count 3")
+        try assertFails(["sample", "--checkpoint", run, "--rescale", "2"], status: 64, mentioning: "--rescale must be in [0, 1]")
+        try assertFails(["train", "--model", "class-conditional", "--data", "shapes", "--output", directory + "/s"], status: 64,
+                        mentioning: "the built-in shapes have no class labels")
+        try assertFails(["train", "--model", "gan", "--output", directory + "/s"], status: 64, mentioning: "unknown model kind 'gan'")
+        let plain = directory + "/plain"
+        XCTAssertEqual(try ddpm(["train"] + CLITests.tiny + ["--steps", "1", "--output", plain]).status, 0)
+        try assertFails(["sample", "--checkpoint", plain, "--class", "3", "--output", directory + "/x.png"], status: 64,
+                        mentioning: "--class needs a class-conditional model")
+    }
 }

@@ -112,6 +112,18 @@ final class DistributedTests: XCTestCase {
 
     func testProcessesEqualGradientAccumulationOnCPU() throws { try checkEqualsAccumulation(device: "cpu") }
 
+    /// Two processes of two micro-batches each (`--grad-accum 2` under mpirun) equal four
+    /// micro-batches in one process: a process's records are packed side by side for the gather.
+    func testProcessesWithSeveralMicroBatchesEachEqualAccumulation() throws {
+        let steps = ["--steps", "3", "--save-every", "3", "--device", "cpu"]
+        let single = "\(directory)/accum-4", parallel = "\(directory)/mpi-2x2"
+        XCTAssertEqual(try train(Self.model + steps + ["--batch-size", "2", "--grad-accum", "4", "--output", single]).status, 0)
+        let m = try mpiTrain(2, Self.model + steps + ["--batch-size", "8", "--grad-accum", "2", "--output", parallel])
+        XCTAssertEqual(m.status, 0, m.out + m.err)
+        XCTAssertTrue(m.out.contains("batch 2 x 4 micro-batches"), m.out)
+        try assertSameRun(single, parallel, "2 processes x 2 micro-batches")
+    }
+
     func testProcessesEqualGradientAccumulationOnOpenCL() throws { try checkEqualsAccumulation(device: "opencl") }
 
     func testBatchThatProcessesCannotShareIsRefused() throws {
@@ -135,6 +147,30 @@ final class DistributedTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: "\(output)/checkpoint-00000002.safetensors"))
     }
 
+    /// SIGTERM to `mpirun`, which forwards it to the ranks (and, with `odls_base_sigkill_timeout`,
+    /// gives them time before SIGKILL): every rank stops at the same step and rank 0 writes that
+    /// step's checkpoint.
+    func testSIGTERMStopsEveryRankAtTheSameStep() throws {
+        let output = "\(directory)/interrupted"
+        let (p, o, e) = try start(Self.mpirun, ["-np", "2", "--mca", "odls_base_sigkill_timeout", "8"] + Self.mpiOptions
+                                  + [CLITests.binary, "train"] + Self.model + ["--steps", "100000", "--batch-size", "4", "--output", output])
+        let deadline = Date().addingTimeInterval(120)   // a hang guard, not a timing assertion
+        while p.isRunning, Date() < deadline,
+              ((try? String(contentsOfFile: "\(output)/metrics.jsonl", encoding: .utf8)) ?? "").split(separator: "\n").count < 3 {
+            usleep(5_000)
+        }
+        let lines = ((try? String(contentsOfFile: "\(output)/metrics.jsonl", encoding: .utf8)) ?? "").split(separator: "\n").count
+        XCTAssertGreaterThanOrEqual(lines, 3, "the run was training when it was stopped")
+        XCTAssertEqual(kill(p.processIdentifier, SIGTERM), 0)
+        let r = finish(p, o, e)
+        XCTAssertNotEqual(r.status, 0, "the ranks exit with 143")
+        let line = try XCTUnwrap(r.out.split(separator: "\n").first { $0.hasPrefix("interrupted at step") }, r.out + r.err)
+        let step = try XCTUnwrap(Int(line.split(separator: " ")[3]), String(line))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: "\(output)/checkpoint-\(String(format: "%08d", step)).safetensors"), r.out)
+        let log = try String(contentsOfFile: "\(output)/logs/rank-1.log", encoding: .utf8)
+        XCTAssertTrue(log.contains("interrupted at step \(step) by SIGTERM"), log)
+    }
+
     /// Children of `parent` (the ranks mpirun started on this host).
     private func children(of parent: Int32) -> [Int32] {
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
@@ -149,7 +185,7 @@ final class DistributedTests: XCTestCase {
     /// `kill -9` of rank 1 ends the job; `--resume` (with 2 processes, and with 1) ends on the
     /// final checkpoint of an uninterrupted run, bit for bit.
     func testKilledRankEndsTheJobAndResumeContinuesExactly() throws {
-        let common = Self.model + ["--steps", "30", "--save-every", "2", "--keep-checkpoints", "30", "--device", "cpu"]
+        let common = Self.model + ["--steps", "14", "--save-every", "2", "--keep-checkpoints", "30", "--device", "cpu"]
         let reference = "\(directory)/reference", killed = "\(directory)/killed"
         let r = try train(common + ["--batch-size", "2", "--grad-accum", "2", "--output", reference])
         XCTAssertEqual(r.status, 0, r.err)
@@ -171,9 +207,9 @@ final class DistributedTests: XCTestCase {
         XCTAssertEqual(kill(rank1, SIGKILL), 0)
         let ended = finish(p, o, e)
         XCTAssertNotEqual(ended.status, 0, "the job ends when a rank is killed")
-        XCTAssertFalse(FileManager.default.fileExists(atPath: "\(killed)/checkpoint-00000030.safetensors"), "killed mid-run")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: "\(killed)/checkpoint-00000014.safetensors"), "killed mid-run")
         let newest = try XCTUnwrap(try checkpoints(killed).last)
-        XCTAssertNotEqual(newest, "checkpoint-00000030.safetensors")
+        XCTAssertNotEqual(newest, "checkpoint-00000014.safetensors")
 
         // Resume with one process (the run is grad_accum 2 of 2 images: any N dividing 2) ...
         let single = "\(directory)/resumed-single"
@@ -184,7 +220,7 @@ final class DistributedTests: XCTestCase {
         let m = try mpiTrain(2, ["--output", killed, "--resume", "--device", "cpu"])
         XCTAssertEqual(m.status, 0, m.out + m.err)
         XCTAssertTrue(m.out.contains("resumed from"), m.out)
-        let final = "checkpoint-00000030.safetensors"
+        let final = "checkpoint-00000014.safetensors"
         let expected = FileManager.default.contents(atPath: "\(reference)/\(final)")
         XCTAssertNotNil(expected)
         XCTAssertEqual(FileManager.default.contents(atPath: "\(killed)/\(final)"), expected, "resumed with 2 processes")

@@ -74,7 +74,7 @@ final class FallbackQueue: Queue {
         let buffers = try operands.map { try own($0, "operand of \(kernel.family)") }
         let specs = kernel.operands
         var reads: [(FallbackBuffer, Range<Int>)] = []
-        for (spec, (buffer, slice)) in zip(specs, zip(buffers, operands)) where spec.access != .write {
+        for (spec, (buffer, slice)) in zip(specs, zip(buffers, operands)) where spec.needsCurrentContents {
             reads.append((buffer, slice.offset..<slice.offset + max(spec.byteCount, 0)))
         }
         try makeCurrent(reads, on: place)
@@ -105,7 +105,7 @@ final class FallbackQueue: Queue {
             let buffers = try launch.operands.map { try own($0, "operand of \(launch.kernel.family)") }
             for (spec, (buffer, slice)) in zip(launch.kernel.operands, zip(buffers, launch.operands)) {
                 let range = slice.offset..<slice.offset + max(spec.byteCount, 0)
-                if spec.access != .write { reads.append((buffer, range)) }
+                if spec.needsCurrentContents { reads.append((buffer, range)) }
                 if spec.access != .read { writes.append((buffer, range)) }
             }
             return PreparedLaunch(kernel: launch.kernel, operands: zip(buffers, launch.operands).map {
@@ -166,12 +166,21 @@ final class FallbackQueue: Queue {
     private func makeCurrent(_ ranges: [(FallbackBuffer, Range<Int>)], on place: Placement) throws {
         // A mirror made now starts stale everywhere: make it before asking what is stale.
         if place == .fallback { for (buffer, _) in ranges { _ = try buffer.fallbackBuffer() } }
-        var moves: [(buffer: FallbackBuffer, range: Range<Int>, host: HostBuffer)] = []
+        // The stale bytes each buffer needs, merged: two operands may read overlapping ranges of
+        // one buffer, and each stale byte must cross once and none may be left out.
+        var needed: [(buffer: FallbackBuffer, parts: ByteRanges)] = []
         for (buffer, range) in ranges {
             let stale = place == .primary ? buffer.staleOnPrimary : buffer.staleOnFallback
-            for part in stale.intersection(range) where !moves.contains(where: { $0.buffer === buffer && $0.range.overlaps(part) }) {
-                moves.append((buffer, part, HostBuffer(byteCount: part.count)))
-            }
+            let parts = stale.intersection(range)
+            guard !parts.isEmpty else { continue }
+            let index = needed.firstIndex { $0.buffer === buffer } ?? {
+                needed.append((buffer, ByteRanges()))
+                return needed.count - 1
+            }()
+            for part in parts { needed[index].parts.insert(part) }
+        }
+        let moves = needed.flatMap { entry in
+            entry.parts.ranges.map { (buffer: entry.buffer, range: $0, host: HostBuffer(byteCount: $0.count)) }
         }
         guard !moves.isEmpty else { return }
         let (source, target) = place == .primary ? (fallback, primary) : (primary, fallback)

@@ -19,6 +19,11 @@ public struct DDIMSampler: Sampler, Equatable {
 
     public func plan(_ schedule: NoiseSchedule) throws -> SamplerPlan {
         let steps = try schedule.ddimSteps(samplingTimesteps: self.steps, eta: eta)
+        if let zero = steps.first(where: { schedule.alphasCumprod[$0.time] == 0 }) {
+            throw DiffusionError.invalidConfiguration(
+                "DDIM passes through timestep \(zero.time), where alphas_cumprod is 0 (zero terminal SNR) and ε cannot be derived from x0; "
+                    + "sample with ddpm or with fewer DDIM steps")
+        }
         let noisy = eta > 0 && steps.contains { !$0.isLast && $0.sigma > 0 }
         // The last step returns x̂₀: √ᾱ' = 1, c = 0, σ = 0 reproduce that exactly.
         return SamplerPlan(times: steps.map(\.time), coefficients: steps.map { $0.isLast ? [1, 0, 0] : [$0.sqrtAlphaNext, $0.c, $0.sigma] },

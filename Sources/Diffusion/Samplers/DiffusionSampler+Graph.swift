@@ -32,14 +32,13 @@ enum SamplerGraph {
     static func stateSlot(_ name: String) -> String { "sampler.state.\(name)" }
     static func stateOutput(_ name: String) -> String { "state.\(name)" }
 
-    static func build(_ g: GraphBuilder, diffusion: GaussianDiffusion, network: any DenoiserGraph, sampler: any Sampler,
+    static func build(_ g: GraphBuilder, diffusion: any DiffusionProcess, network: any DenoiserGraph, sampler: any Sampler,
                       batch: Int, noise: Noise) throws -> Built {
         let shape = diffusion.imageShape(batch: batch)
         let names = sampler.coefficientNames
         let x = try g.parameter(xSlot, shape, initializer: .zeros)
         let row = try g.parameter(coefficientSlot, [SamplerRow.predictionWidth + names.count], initializer: .zeros)
-        let selfCond = diffusion.unet.configuration.selfCondition
-            ? try g.parameter(selfConditionSlot, shape, initializer: .zeros) : nil
+        let selfCond = diffusion.selfConditioning ? try g.parameter(selfConditionSlot, shape, initializer: .zeros) : nil
         let draws = sampler.noiseDraws
         var z: [Tensor] = []
         switch noise {
@@ -68,19 +67,37 @@ enum SamplerGraph {
 
             let context = SamplerStepContext(x: x, noises: z, sqrtRecipAlphaCumprod: sqrtRecip, sqrtRecipm1AlphaCumprod: sqrtRecipm1,
                                              coefficients: coefficients, state: state, inputs: inputs)
+            // What the network sees (the sampler may change x_t: inpainting); the update sees it as x_t.
             let xIn = try sampler.modelInput(g, context)
-            let out = try network.output(g, x: xIn, time: time, selfCondition: selfCond)
-            // x̂₀ from the model output, clipped to [−1, 1] as the reference samplers do.
-            var x0: Tensor
-            switch diffusion.configuration.objective {
-            case .predNoise: x0 = try g.sub(g.mul(sqrtRecip, xIn), g.mul(sqrtRecipm1, out))
-            case .predX0: x0 = out
-            case .predV: x0 = try g.sub(g.mul(sqrtAC, xIn), g.mul(sqrtOneMinusAC, out))
+            let prediction = try network.prediction(g, x: xIn, time: time, selfCondition: selfCond)
+            let out = prediction.output
+            // x̂₀ from a model output, clipped to [−1, 1] as the reference samplers do.
+            func clippedStart(_ out: Tensor) throws -> Tensor {
+                switch diffusion.configuration.objective {
+                case .predNoise: return try g.clamp(g.sub(g.mul(sqrtRecip, xIn), g.mul(sqrtRecipm1, out)), low: -1, high: 1)
+                case .predX0: return try g.clamp(out, low: -1, high: 1)
+                case .predV: return try g.clamp(g.sub(g.mul(sqrtAC, xIn), g.mul(sqrtOneMinusAC, out)), low: -1, high: 1)
+                }
             }
-            x0 = try g.clamp(x0, low: -1, high: 1)
+            let x0 = try clippedStart(out)
+            var noisePrediction: Tensor?
+            switch prediction.renoise {
+            case .fromClippedStart:
+                noisePrediction = nil
+            case let .fromOutput(source):
+                switch diffusion.configuration.objective {
+                case .predNoise:
+                    noisePrediction = source
+                case .predX0, .predV:
+                    var start = x0
+                    if source != out { start = try clippedStart(source) }
+                    noisePrediction = try g.div(g.sub(g.mul(sqrtRecip, xIn), start), sqrtRecipm1)
+                }
+            }
             let stepContext = SamplerStepContext(x: xIn, noises: z, sqrtRecipAlphaCumprod: sqrtRecip, sqrtRecipm1AlphaCumprod: sqrtRecipm1,
                                                  coefficients: coefficients, state: state, inputs: inputs)
-            let update = try sampler.update(g, SamplerStepInputs(context: stepContext, modelOutput: out, xStart: x0))
+            let update = try sampler.update(g, SamplerStepInputs(context: stepContext, modelOutput: out, xStart: x0,
+                                                                 noisePrediction: noisePrediction))
             var outputs = ["x_next": update.next, "x_start": x0]
             for name in sampler.carriedState {
                 guard let t = update.state[name] else {

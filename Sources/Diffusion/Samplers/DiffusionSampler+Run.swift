@@ -20,7 +20,7 @@ extension DiffusionSampler {
     /// Element count of one batch of images.
     var imageCount: Int { diffusion.imageShape(batch: batch).reduce(1, *) }
 
-    private func slot(_ name: String) throws -> BufferSlice {
+    func slot(_ name: String) throws -> BufferSlice {
         guard let e = step.parameters.layout.entry(named: name) else {
             throw DiffusionError.invalidConfiguration("internal: the sampler graph has no slot '\(name)'")
         }
@@ -99,7 +99,7 @@ extension DiffusionSampler {
             if !recordedDraws.isEmpty { recorded = try queue.makeBuffer(recordedDraws) }
         }
         for name in sampler.inputs { try queue.upload(inputs[name]!, to: try slot(SamplerGraph.inputSlot(name))) }
-        let selfCondition = diffusion.unet.configuration.selfCondition ? try slot(SamplerGraph.selfConditionSlot) : nil
+        let selfCondition = diffusion.selfConditioning ? try slot(SamplerGraph.selfConditionSlot) : nil
         if let selfCondition { try queue.launch(.fill(count: n, value: 0), [selfCondition]) }
         let noiseSlot = usesRecordedNoise && addsNoise ? try slot(SamplerGraph.noiseSlot) : nil
         // The carried state starts at zero and follows its output after every step.

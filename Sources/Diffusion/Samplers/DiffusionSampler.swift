@@ -27,7 +27,8 @@ public enum SamplerNoise: Sendable, Equatable {
 /// Unet weights occupy the same leading part of the parameter buffer as in any graph built from
 /// the same ``Unet``.
 public final class DiffusionSampler {
-    public let diffusion: GaussianDiffusion
+    /// The diffusion (``GaussianDiffusion``, or the class-conditional ``ConditionalDiffusion``).
+    public let diffusion: any DiffusionProcess
     /// The update rule.
     public let sampler: any Sampler
     /// The model output provider.
@@ -50,16 +51,17 @@ public final class DiffusionSampler {
     /// ``loadWeights(_:prefix:)`` or ``copyWeights(from:)`` before sampling.
     ///
     /// - Parameters:
-    ///   - denoiser: the model output provider; nil uses the diffusion's Unet.
+    ///   - denoiser: the model output provider; nil uses the diffusion's default (the Unet, or
+    ///     the guided class-conditional Unet with the reference's default guidance).
     ///   - skippingFirst: leave out the sampler's first steps: the chain starts from a given x
-    ///     (``sample(noise:start:inputs:capture:checkEachStep:)``) at the noise level of the
+    ///     (``sample(noise:start:inputs:checkEachStep:capture:)``) at the noise level of the
     ///     first step kept (image-to-image, interpolation).
-    public init(diffusion: GaussianDiffusion, sampler: any Sampler, denoiser: (any Denoiser)? = nil, batch: Int, queue: Queue,
+    public init(diffusion: any DiffusionProcess, sampler: any Sampler, denoiser: (any Denoiser)? = nil, batch: Int, queue: Queue,
                 recordedNoise: Bool = false, skippingFirst skipped: Int = 0) throws {
         guard batch >= 1 else { throw DiffusionError.invalidConfiguration("the batch size must be positive, got \(batch)") }
         self.diffusion = diffusion
         self.sampler = sampler
-        let denoiser = denoiser ?? UnetDenoiser(diffusion.unet)
+        let denoiser = denoiser ?? diffusion.defaultDenoiser
         self.denoiser = denoiser
         self.batch = batch
         self.queue = queue
@@ -78,7 +80,7 @@ public final class DiffusionSampler {
         coefficientTable = try queue.makeBuffer(rows.flatMap { $0 })
         let g = GraphBuilder()
         let network = try denoiser.declare(in: g, batch: batch)
-        unetParameterCount = denoiser.unet.parameterCount
+        unetParameterCount = denoiser.network.parameterCount
         let graph = try SamplerGraph.build(g, diffusion: diffusion, network: network, sampler: sampler, batch: batch,
                                            noise: noisyStepCount > 0 ? (recordedNoise ? .recorded : .device) : .none)
         step = try CompiledGraph(g, outputs: graph.outputs, queue: queue)
@@ -86,13 +88,13 @@ public final class DiffusionSampler {
 
     /// Loads a reference state_dict (keys `prefix + <reference key>`) into the step's weights.
     public func loadWeights(_ file: SafeTensorsFile, prefix: String = "") throws {
-        try denoiser.unet.loadStateDict(file, prefix: prefix, into: step.parameters, queue: queue)
+        try denoiser.network.loadStateDict(file, prefix: prefix, into: step.parameters, queue: queue)
     }
 
     /// Copies the Unet weights from another store on the same device (e.g. a training step's EMA)
     /// with one device-to-device copy; the store's leading entries must be this Unet's parameters.
     public func copyWeights(from store: ParameterStore) throws {
-        let mine = Array(step.parameters.layout.entries.prefix(denoiser.unet.parameterSpecs.count))
+        let mine = Array(step.parameters.layout.entries.prefix(denoiser.network.parameterSpecs.count))
         let theirs = Array(store.layout.entries.prefix(mine.count))
         guard theirs.count == mine.count, zip(mine, theirs).allSatisfy({ $0.name == $1.name && $0.offset == $1.offset && $0.count == $1.count }) else {
             throw DiffusionError.invalidConfiguration("the parameter store does not start with this Unet's parameters in state_dict order")

@@ -114,6 +114,8 @@ public struct SamplerStepInputs {
     public let modelOutput: Tensor
     /// x̂₀ derived from the model output and clipped to [−1, 1], as the reference samplers do.
     public let xStart: Tensor
+    /// ε̂ as the denoiser defines it (``DenoiserOutput/Renoise/fromOutput(_:)``); nil: re-derived.
+    let noisePrediction: Tensor?
 
     /// x_t `[B, C, H, W]` (what the network saw).
     public var x: Tensor { context.x }
@@ -125,9 +127,11 @@ public struct SamplerStepInputs {
     public func input(_ name: String) throws -> Tensor { try context.input(name) }
 
     /// ε̂ re-derived from the clipped x̂₀: `(√(1/ᾱ_t)·x_t − x̂₀) / √(1/ᾱ_t − 1)` (the reference's
-    /// `predict_noise_from_start`), so that ε̂ and x̂₀ describe the same x_t.
+    /// `predict_noise_from_start`), so that ε̂ and x̂₀ describe the same x_t; or the ε̂ the
+    /// denoiser defines (the classifier-free-guidance module's, see ``DenoiserOutput/Renoise``).
     public func predictedNoise(_ g: GraphBuilder) throws -> Tensor {
-        try g.div(g.sub(g.mul(context.sqrtRecipAlphaCumprod, x), xStart), context.sqrtRecipm1AlphaCumprod)
+        if let noisePrediction { return noisePrediction }
+        return try g.div(g.sub(g.mul(context.sqrtRecipAlphaCumprod, x), xStart), context.sqrtRecipm1AlphaCumprod)
     }
 }
 

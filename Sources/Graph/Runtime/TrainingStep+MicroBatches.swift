@@ -13,7 +13,8 @@ import Foundation
 /// identical inputs.
 ///
 /// With a group, each process runs its `L` micro-batches, downloads their gradients and losses
-/// (`[P + 1]` floats each), and ``ProcessGroup/allGather(_:into:)`` hands every process all
+/// (`[P + 1]` floats each, gathered side by side on the device first, into host memory kept from
+/// step to step), and ``ProcessGroup/allGather(_:into:)`` hands every process all
 /// `M` of them in micro-batch order (process `r` holds micro-batches `r·L ..< (r+1)·L`). Every
 /// process then uploads them one by one and adds them on its device in that order, so all of
 /// them hold the same sum and take the same optimiser step, and no reduction algorithm of the
@@ -77,29 +78,23 @@ extension TrainingStep {
         let stride = (count + 1) * 4
         let local = localMicroBatches
         let first = group.rank * local
+        let staged = try hostStaging ?? HostStaging(local: local, microBatches: microBatches, stride: stride)
+        hostStaging = staged
         // Run the local micro-batches, staging each gradient and loss through host memory.
-        var parts: [(HostBuffer, HostBuffer)] = []
         for (i, batch) in batches.enumerated() {
             try setRandomCounter(base &+ UInt32(first + i))
             try setOnlyInput(of: variant, bytes: batch)
             try executors[variant].run()
-            let g = HostBuffer(byteCount: count * 4), l = HostBuffer(byteCount: 4)
-            try queue.download(grads.slice(), into: g)
-            try queue.download(lossSlice, into: l)
-            parts.append((g, l))
+            // Gradient and loss side by side on the device, then one download of the record.
+            try queue.copy(from: grads.slice(), to: staging.slice(), byteCount: count * 4)
+            try queue.copy(from: lossSlice, to: staging.slice(offset: count * 4), byteCount: 4)
+            try queue.download(staging.slice(), into: staged.parts[i])
         }
         try queue.synchronize()
-        let send = UnsafeMutableRawBufferPointer.allocate(byteCount: local * stride, alignment: 64)
-        defer { send.deallocate() }
-        for (i, (g, l)) in parts.enumerated() {
-            (send.baseAddress! + i * stride).copyMemory(from: g.pointer, byteCount: count * 4)
-            (send.baseAddress! + i * stride + count * 4).copyMemory(from: l.pointer, byteCount: 4)
-        }
-        parts.removeAll()
-        let all = UnsafeMutableRawBufferPointer.allocate(byteCount: microBatches * stride, alignment: 64)
-        defer { all.deallocate() }
+        let send = staged.contribution()
+        let all = UnsafeMutableRawBufferPointer(start: staged.all.pointer, count: staged.all.byteCount)
         let start = DispatchTime.now().uptimeNanoseconds
-        try group.allGather(UnsafeRawBufferPointer(send), into: all)
+        try group.allGather(send, into: all)
         exchangeSeconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         // Sum every micro-batch's gradient in micro-batch order, on this device.
         for g in 0..<microBatches {
@@ -113,5 +108,34 @@ extension TrainingStep {
                                gradientSum: gradientSum, lossSum: lossSum)
             }
         }
+    }
+}
+
+/// Host memory a distributed step stages its gradients through, allocated once: each local
+/// micro-batch's record (`[P + 1]` floats: the gradient, then the loss) is downloaded into
+/// `parts[i]`, and the gather fills `all` (`M` such records, in micro-batch order).
+final class HostStaging {
+    let parts: [HostBuffer]
+    let all: HostBuffer
+    /// With several local micro-batches, their records side by side (one process's contribution).
+    private let packed: HostBuffer?
+    let stride: Int
+
+    init(local: Int, microBatches: Int, stride: Int) throws {
+        let (total, overflow) = microBatches.multipliedReportingOverflow(by: stride)
+        guard !overflow else { throw GraphError.invalidUse("\(microBatches) micro-batches of \(stride) bytes overflow the host staging size") }
+        self.stride = stride
+        parts = (0..<local).map { _ in HostBuffer(byteCount: stride) }
+        all = HostBuffer(byteCount: total)
+        packed = local > 1 ? HostBuffer(byteCount: local * stride) : nil
+    }
+
+    /// This process's contribution to the gather: its records, side by side.
+    func contribution() -> UnsafeRawBufferPointer {
+        guard let packed else { return UnsafeRawBufferPointer(start: parts[0].pointer, count: stride) }
+        for (i, part) in parts.enumerated() {
+            (packed.pointer + i * stride).copyMemory(from: part.pointer, byteCount: stride)
+        }
+        return UnsafeRawBufferPointer(start: packed.pointer, count: packed.byteCount)
     }
 }

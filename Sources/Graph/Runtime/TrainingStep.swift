@@ -69,6 +69,9 @@ public final class TrainingStep {
     let staging: Buffer?
     /// With M > 1 the host keys every micro-batch's random draws (see ``setRandomCounter(_:)``).
     var randomWords: [UInt32]
+    /// With a group: the host memory the gradients are staged through, kept from step to step
+    /// (allocated at the first step; see `TrainingStep+MicroBatches.swift`).
+    var hostStaging: HostStaging?
     private var learningRate: Float
     private var emaDecay: Float
     private var pending: (step: Int, loss: HostBuffer, norm: HostBuffer, event: Event)?

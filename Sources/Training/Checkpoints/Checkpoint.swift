@@ -44,7 +44,7 @@ public struct Checkpoint {
 
     /// Writes the checkpoint to `path` atomically (temporary file, fsync, rename).
     public func write(to path: String) throws {
-        let specs = try Unet(configuration.unet).parameterSpecs
+        let specs = try configuration.parameterSpecs()
         var tensors: [SafeTensor] = []
         tensors.reserveCapacity(specs.count * 4 + 3)
         for (prefix, values) in [("model.", model), ("ema.", ema), ("optimizer.exp_avg.", adamFirstMoment),
@@ -73,8 +73,8 @@ public struct Checkpoint {
     public init(contentsOf path: String) throws {
         let file = try Checkpoint.openFile(path)
         let configuration = try Checkpoint.configuration(of: file)
-        let unet: Unet
-        do { unet = try Unet(configuration.unet) } catch {
+        let unet: any ReferenceModel
+        do { unet = try configuration.referenceModel() } catch {
             throw CheckpointError.damaged(path: path, reason: "its configuration is invalid: \(error)")
         }
         func weights(_ prefix: String) throws -> [String: [Float]] {

@@ -14,9 +14,10 @@ public final class BatchLoader: @unchecked Sendable {
 
     /// Starts producing batches `firstBatch, firstBatch + 1, …`; with `take` < `every`, runs of
     /// `take` consecutive batches every `every` batches (`firstBatch + (n / take)·every + n % take`
-    /// for the n-th batch): the micro-batches one process of a data-parallel job runs.
+    /// for the n-th batch): the micro-batches one process of a data-parallel job runs. With
+    /// `labels`, each batch's class labels follow its images (see ``Batch``).
     public init(dataset: ImageDataset, order: DataOrder, batchSize: Int, firstBatch: Int, take: Int = 1, every: Int = 1,
-                depth: Int = 3) {
+                labels: Bool = false, depth: Int = 3) {
         precondition(batchSize >= 1 && depth >= 1 && take >= 1 && every >= take, "invalid loader settings")
         self.dataset = dataset
         self.order = order
@@ -31,7 +32,7 @@ public final class BatchLoader: @unchecked Sendable {
             while queue.waitForRoom() {
                 let index = firstBatch + (n / take) * every + n % take
                 do {
-                    queue.push(try order.assemble(batch: index, size: batchSize, from: dataset, cache: &cache))
+                    queue.push(try order.assemble(batch: index, size: batchSize, from: dataset, labels: labels, cache: &cache))
                 } catch {
                     queue.fail(error)
                     return

@@ -34,7 +34,9 @@ public struct DataOrder: Sendable {
     }
 }
 
-/// One batch of the stream: `[N, C, H, W]` values in [0, 1].
+/// One batch of the stream: `[N, C, H, W]` values in [0, 1], followed, for a class-conditional
+/// model, by the N class labels as floats (the packed input of
+/// ``Diffusion/ClassLabels/packedAfterImages``: one upload per step).
 public struct Batch: Sendable {
     /// The batch's index in the stream (batch `i` holds positions `i·N ..< (i+1)·N`).
     public let index: Int
@@ -45,10 +47,11 @@ extension DataOrder {
     /// The batch starting at stream position `batch · size`, assembled from `dataset`.
     ///
     /// `cache` keeps the permutations of the last two epochs between calls.
-    func assemble(batch: Int, size: Int, from dataset: ImageDataset, cache: inout [Int: [Int]]) throws -> Batch {
+    /// With `labels`, the batch's class labels follow its images.
+    func assemble(batch: Int, size: Int, from dataset: ImageDataset, labels: Bool = false, cache: inout [Int: [Int]]) throws -> Batch {
         let plane = dataset.height * dataset.width
         let sampleCount = dataset.channels * plane
-        var values = [Float](repeating: 0, count: size * sampleCount)
+        var values = [Float](repeating: 0, count: size * sampleCount + (labels ? size : 0))
         for j in 0..<size {
             let position = batch * size + j
             let epoch = position / count
@@ -56,7 +59,9 @@ extension DataOrder {
                 if cache.count >= 2 { cache.removeValue(forKey: cache.keys.min()!) }
                 cache[epoch] = permutation(epoch: epoch)
             }
-            let image = try dataset.image(at: cache[epoch]![position % count])
+            let index = cache[epoch]![position % count]
+            let image = try dataset.image(at: index)
+            if labels { values[size * sampleCount + j] = Float(dataset.label(at: index)) }
             let flip = isFlipped(position: position)
             let (w, c) = (dataset.width, dataset.channels)
             image.pixels.withUnsafeBufferPointer { px in

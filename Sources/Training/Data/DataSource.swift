@@ -26,6 +26,26 @@ public enum DataSource: Equatable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// The class names of the data in label order, read without decoding any image: `0`…`9`
+    /// for the digits, the sorted class subfolders of a folder. Throws when the data is unlabelled.
+    public func classNames() throws -> [String] {
+        switch self {
+        case .shapes:
+            throw DatasetError.unlabelled(source: description, reason: "the built-in shapes have no class labels")
+        case .digits:
+            return (0...9).map(String.init)
+        case let .folder(path):
+            guard FileBytes.isDirectory(path) else { throw DatasetError.notFound(path: path) }
+            let files = ImageFolderDataset.scan(path)
+            guard !files.isEmpty else { throw DatasetError.noImages(path: path) }
+            let (names, _, unlabelled) = ImageFolderDataset.classes(of: files, root: path)
+            guard let names else {
+                throw DatasetError.unlabelled(source: path, reason: "\(unlabelled) image(s) lie directly in the folder, outside any class subfolder")
+            }
+            return names
+        }
+    }
+
     /// Opens the dataset at the training size.
     public func open(channels: Int, height: Int, width: Int, progress: (@Sendable (Int, Int) -> Void)? = nil) throws -> ImageDataset {
         switch self {

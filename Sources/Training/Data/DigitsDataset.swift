@@ -41,4 +41,8 @@ public final class DigitsDataset: ImageDataset, @unchecked Sendable {
     }
 
     public func image(at index: Int) throws -> Image { images[index] }
+
+    /// The digits `0`…`9`, labelled by the embedded labels.
+    public var classNames: [String]? { (0...9).map(String.init) }
+    public func label(at index: Int) -> Int { Int(DigitsData.labels[index]) }
 }

@@ -13,6 +13,15 @@ public protocol ImageDataset: AnyObject, Sendable {
     var summary: String { get }
     /// The image at `index` (`0..<count`), `height × width × channels`.
     func image(at index: Int) throws -> Image
+    /// The class names in label order when every image has a class label (nil otherwise).
+    var classNames: [String]? { get }
+    /// The class label of image `index` (an index into ``classNames``); 0 when unlabelled.
+    func label(at index: Int) -> Int
+}
+
+extension ImageDataset {
+    public var classNames: [String]? { nil }
+    public func label(at index: Int) -> Int { 0 }
 }
 
 /// Why a dataset could not be opened or read; every case names the path or built-in at fault.
@@ -27,6 +36,8 @@ public enum DatasetError: Error, CustomStringConvertible, Equatable {
     case invalidShape(String)
     /// The data loader was stopped while a batch was awaited.
     case loaderStopped
+    /// A class-conditional model was asked to train on data without class labels.
+    case unlabelled(source: String, reason: String)
 
     public var description: String {
         switch self {
@@ -41,6 +52,9 @@ public enum DatasetError: Error, CustomStringConvertible, Equatable {
             return message
         case .loaderStopped:
             return "the data loader was stopped"
+        case let .unlabelled(source, reason):
+            return "\(source): a class-conditional model needs labelled images: \(reason) "
+                + "(give a folder of class subfolders, or the built-in 'digits')"
         }
     }
 }

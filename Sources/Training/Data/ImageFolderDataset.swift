@@ -16,6 +16,12 @@ public final class ImageFolderDataset: ImageDataset, @unchecked Sendable {
     public let width: Int
     /// The prepared images when the whole folder fits in the cache budget.
     private let cached: [Image]?
+    /// Class subfolder names sorted (torchvision's `ImageFolder`), when every image lies inside one.
+    public let classNames: [String]?
+    /// The class of each file (indices into ``classNames``; empty when unlabelled).
+    private let labels: [Int]
+    /// Images directly in the root folder, outside any class subfolder.
+    public let unlabelledCount: Int
 
     /// Prepared images up to this many bytes are decoded once and kept.
     public static let cacheLimitBytes = 1 << 30
@@ -43,6 +49,7 @@ public final class ImageFolderDataset: ImageDataset, @unchecked Sendable {
         self.width = width
         files = ImageFolderDataset.scan(root)
         guard !files.isEmpty else { throw DatasetError.noImages(path: root) }
+        (classNames, labels, unlabelledCount) = ImageFolderDataset.classes(of: files, root: root)
         if files.count * height * width * channels <= cacheLimitBytes {
             cached = try ImageFolderDataset.prepareAll(files, channels: channels, height: height, width: width, progress: progress)
         } else {
@@ -63,6 +70,23 @@ public final class ImageFolderDataset: ImageDataset, @unchecked Sendable {
         }
         return found.sorted()
     }
+
+    /// The class of every file: the first folder below `root` on its path, classes sorted by
+    /// name as `ImageFolder` sorts them. Unlabelled (nil names) when any image lies in `root` itself.
+    static func classes(of files: [String], root: String) -> (names: [String]?, labels: [Int], unlabelled: Int) {
+        let base = URL(fileURLWithPath: root).standardizedFileURL.pathComponents.count
+        let folders = files.map { path -> String? in
+            let parts = URL(fileURLWithPath: path).standardizedFileURL.pathComponents
+            return parts.count > base + 1 ? parts[base] : nil
+        }
+        let unlabelled = folders.filter { $0 == nil }.count
+        guard unlabelled == 0 else { return (nil, [], unlabelled) }
+        let names = Set(folders.compactMap { $0 }).sorted()
+        let index = Dictionary(uniqueKeysWithValues: names.enumerated().map { ($1, $0) })
+        return (names, folders.map { index[$0!]! }, 0)
+    }
+
+    public func label(at index: Int) -> Int { labels.isEmpty ? 0 : labels[index] }
 
     /// Decodes and prepares every file in parallel; the first failure in path order is thrown.
     static func prepareAll(_ files: [String], channels: Int, height: Int, width: Int,

@@ -4,9 +4,35 @@ import Foundation
 /// Everything that defines a training run: the Unet, the diffusion and the trainer settings.
 /// Stored as JSON in every checkpoint, so a checkpoint alone can resume training or sample.
 public struct RunConfiguration: Equatable, Sendable {
+    /// The unconditional model's Unet (unused when ``classConditional`` is set).
     public var unet: UnetConfiguration
     public var diffusion: DiffusionConfiguration
     public var training: TrainingSettings
+    /// The class-conditional model and its class names, when the run trains one; nil for the
+    /// unconditional model (``unet``).
+    public var classConditional: ClassConditionalModel?
+
+    public var kind: ModelKind { classConditional == nil ? .unconditional : .classConditional }
+    /// Image channels of the model.
+    public var channels: Int { classConditional?.unet.channels ?? unet.channels }
+
+    /// The run's Unet, of either kind.
+    public func referenceModel() throws -> any ReferenceModel {
+        if let classConditional { return try ConditionalUnet(classConditional.unet) }
+        return try Unet(unet)
+    }
+
+    /// The parameters of the run's model in state_dict order.
+    public func parameterSpecs() throws -> [UnetParameterSpec] { try referenceModel().parameterSpecs }
+
+    /// One line describing the model (for logs and `ddpm inspect`).
+    public var modelSummary: String {
+        if let c = classConditional {
+            return "class-conditional Unet dim \(c.unet.dim), mults \(c.unet.dimMults), \(c.unet.numClasses) classes (\(c.classList)), "
+                + "cond_drop_prob \(c.unet.condDropProb)"
+        }
+        return "Unet dim \(unet.dim), mults \(unet.dimMults)"
+    }
 
     public init(unet: UnetConfiguration, diffusion: DiffusionConfiguration, training: TrainingSettings = TrainingSettings()) {
         self.unet = unet
@@ -14,18 +40,30 @@ public struct RunConfiguration: Equatable, Sendable {
         self.training = training
     }
 
+    /// A run of the class-conditional model.
+    public init(classConditional: ClassConditionalModel, diffusion: DiffusionConfiguration, training: TrainingSettings = TrainingSettings()) {
+        let u = classConditional.unet
+        self.init(unet: UnetConfiguration(dim: u.dim, dimMults: u.dimMults, channels: u.channels), diffusion: diffusion, training: training)
+        self.classConditional = classConditional
+    }
+
     /// Checks every part and their pairing (what `GaussianDiffusion` checks, plus the trainer's).
     public func validate() throws {
         try training.validate()
         try diffusion.validate()
-        _ = try GaussianDiffusion(unet: Unet(unet), configuration: diffusion)
+        if let classConditional {
+            try classConditional.validate()
+            _ = try ConditionalDiffusion(unet: ConditionalUnet(classConditional.unet), configuration: diffusion)
+        } else {
+            _ = try GaussianDiffusion(unet: Unet(unet), configuration: diffusion)
+        }
         // Host memory of one step's batches, bounded before anything is allocated
         // (every factor is bounded, so these products cannot overflow).
-        let imageBytes = unet.channels * diffusion.imageHeight * diffusion.imageWidth * 4
+        let imageBytes = channels * diffusion.imageHeight * diffusion.imageWidth * 4
         let stepBytes = training.batchSize * training.gradientAccumulation * imageBytes
         guard stepBytes <= TrainingSettings.maxBatchBytes else {
             throw TrainingError.invalidSetting("--batch-size \(training.batchSize) x --grad-accum \(training.gradientAccumulation) images of "
-                + "\(unet.channels)x\(diffusion.imageHeight)x\(diffusion.imageWidth) need \(stepBytes) bytes per step, more than the limit of "
+                + "\(channels)x\(diffusion.imageHeight)x\(diffusion.imageWidth) need \(stepBytes) bytes per step, more than the limit of "
                 + "\(TrainingSettings.maxBatchBytes); lower --batch-size, --grad-accum or --image-size")
         }
         guard unet.dropout == 0 else {
@@ -34,22 +72,54 @@ public struct RunConfiguration: Equatable, Sendable {
     }
 
     /// The configuration as JSON: `{"unet": {...}, "diffusion": {...}, "training": {...}}`, the
-    /// first two with the reference's keyword arguments.
+    /// first two with the reference's keyword arguments; a class-conditional run adds
+    /// `"model": "class-conditional"` and `"classes": [names]`, and its `unet` holds the
+    /// conditional Unet's arguments.
     public var json: [String: Any] {
-        ["unet": unet.json, "diffusion": diffusion.json, "training": training.json]
+        guard let classConditional else { return ["unet": unet.json, "diffusion": diffusion.json, "training": training.json] }
+        return ["model": ModelKind.classConditional.rawValue, "unet": classConditional.unet.json, "classes": classConditional.classNames,
+                "diffusion": diffusion.json(kind: .classConditional), "training": training.json]
     }
 
     public var jsonString: String { jsonText(json) }
 
     /// Reads the form ``json`` writes.
     public init(json: [String: Any], context: String = "config") throws {
-        var fields = JSONFields(json, context: context)
+        do {
+            try self.init(reading: json, context: context)
+        } catch let error as DiffusionError {
+            // The reader names the key; in a checkpoint or config file it is a configuration error.
+            if case let .invalidConfiguration(message) = error { throw CheckpointError.invalidConfiguration(message) }
+            throw CheckpointError.invalidConfiguration("\(context): \(error)")
+        }
+    }
+
+    private init(reading json: [String: Any], context: String) throws {
+        var fields = JSONOptions(json, context: context)
         guard let u = try fields.object("unet"), let d = try fields.object("diffusion") else {
             throw CheckpointError.invalidConfiguration("\(context) needs 'unet' and 'diffusion' objects")
         }
+        let kind: ModelKind
         do {
-            unet = try UnetConfiguration(json: u)
-            diffusion = try DiffusionConfiguration(json: d)
+            kind = try fields.string("model").map { try ModelKind(name: $0) } ?? .unconditional
+            switch kind {
+            case .unconditional:
+                unet = try UnetConfiguration(json: u)
+                classConditional = nil
+            case .classConditional:
+                let conditional = try ConditionalUnetConfiguration(json: u)
+                guard let names = json["classes"] as? [String] else {
+                    throw CheckpointError.invalidConfiguration("\(context).classes must be a list of class names for a class-conditional model")
+                }
+                fields.ignore("classes")
+                guard names.count == conditional.numClasses else {
+                    throw CheckpointError.invalidConfiguration(
+                        "\(context).classes has \(names.count) names but unet.num_classes is \(conditional.numClasses)")
+                }
+                classConditional = ClassConditionalModel(unet: conditional, classNames: names)
+                unet = UnetConfiguration(dim: conditional.dim, dimMults: conditional.dimMults, channels: conditional.channels)
+            }
+            diffusion = try DiffusionConfiguration(json: d, kind: kind)
         } catch let error as DiffusionError {
             throw CheckpointError.invalidConfiguration("\(context): \(error)")
         }
@@ -67,8 +137,12 @@ public struct RunConfiguration: Equatable, Sendable {
                 if x != y { lines.append("\(prefix)\(key): \(x) (checkpoint: \(y))") }
             }
         }
-        compare("unet.", unet.json, other.unet.json)
-        compare("diffusion.", diffusion.json, other.diffusion.json)
+        if kind != other.kind { lines.append("model: \(kind.rawValue) (checkpoint: \(other.kind.rawValue))") }
+        compare("unet.", classConditional?.unet.json ?? unet.json, other.classConditional?.unet.json ?? other.unet.json)
+        if let mine = classConditional?.classNames, let theirs = other.classConditional?.classNames, mine != theirs {
+            lines.append("classes: \(jsonFragment(mine)) (checkpoint: \(jsonFragment(theirs)))")
+        }
+        compare("diffusion.", diffusion.json(kind: kind), other.diffusion.json(kind: other.kind))
         compare("training.", training.json, other.training.json, skipping: TrainingSettings.adjustableOnResume)
         return lines
     }
@@ -98,13 +172,13 @@ extension TrainingSettings {
 
     init(json: [String: Any], context: String) throws {
         self.init()
-        var f = JSONFields(json, context: context)
+        var f = JSONOptions(json, context: context)
         if let s = try f.string("data") { data = DataSource(argument: s) }
         flip = try f.bool("flip") ?? flip
-        batchSize = try f.integer("batch_size") ?? batchSize
-        gradientAccumulation = try f.integer("grad_accum") ?? gradientAccumulation
-        steps = try f.integer("steps") ?? steps
-        learningRate = try f.number("lr") ?? learningRate
+        batchSize = try f.int("batch_size") ?? batchSize
+        gradientAccumulation = try f.int("grad_accum") ?? gradientAccumulation
+        steps = try f.int("steps") ?? steps
+        learningRate = try f.double("lr") ?? learningRate
         f.ignore("adam_betas")
         if let betas = json["adam_betas"] {
             guard let pair = betas as? [NSNumber], pair.count == 2 else {
@@ -112,24 +186,24 @@ extension TrainingSettings {
             }
             (adamBeta1, adamBeta2) = (pair[0].doubleValue, pair[1].doubleValue)
         }
-        adamEpsilon = try f.number("adam_eps") ?? adamEpsilon
-        warmupSteps = try f.integer("lr_warmup") ?? warmupSteps
+        adamEpsilon = try f.double("adam_eps") ?? adamEpsilon
+        warmupSteps = try f.int("lr_warmup") ?? warmupSteps
         if let s = try f.string("lr_schedule") {
             guard let schedule = LearningRateSchedule(rawValue: s) else {
                 throw CheckpointError.invalidConfiguration("\(context).lr_schedule must be constant or cosine, got \(s)")
             }
             learningRateSchedule = schedule
         }
-        if let clip = try f.number("max_grad_norm") { maxGradNorm = clip > 0 ? clip : nil }
-        emaDecay = try f.number("ema_decay") ?? emaDecay
-        emaUpdateEvery = try f.integer("ema_update_every") ?? emaUpdateEvery
-        emaUpdateAfterStep = try f.integer("ema_update_after_step") ?? emaUpdateAfterStep
+        if let clip = try f.double("max_grad_norm") { maxGradNorm = clip > 0 ? clip : nil }
+        emaDecay = try f.double("ema_decay") ?? emaDecay
+        emaUpdateEvery = try f.int("ema_update_every") ?? emaUpdateEvery
+        emaUpdateAfterStep = try f.int("ema_update_after_step") ?? emaUpdateAfterStep
         seed = try f.unsigned("seed") ?? seed
-        saveEvery = try f.integer("save_every") ?? saveEvery
-        sampleEvery = try f.integer("sample_every") ?? sampleEvery
-        numSamples = try f.integer("num_samples") ?? numSamples
-        keepCheckpoints = try f.integer("keep_checkpoints") ?? keepCheckpoints
-        logEvery = try f.integer("log_every") ?? logEvery
+        saveEvery = try f.int("save_every") ?? saveEvery
+        sampleEvery = try f.int("sample_every") ?? sampleEvery
+        numSamples = try f.int("num_samples") ?? numSamples
+        keepCheckpoints = try f.int("keep_checkpoints") ?? keepCheckpoints
+        logEvery = try f.int("log_every") ?? logEvery
         try f.rejectUnknownKeys()
     }
 }

@@ -39,7 +39,8 @@ extension Trainer {
         let local = engine.localMicroBatches
         let loader = BatchLoader(dataset: dataset, order: order, batchSize: settings.batchSize,
                                  firstBatch: completedSteps * settings.gradientAccumulation + (group?.rank ?? 0) * local,
-                                 take: local, every: settings.gradientAccumulation)
+                                 take: local, every: settings.gradientAccumulation,
+                                 labels: configuration.kind == .classConditional)
         defer { loader.stop() }
         savedStep = lastCheckpoint == nil ? -1 : completedSteps
         try checkReplicas(try stateFingerprint(), at: "the start (step \(completedSteps))")

@@ -37,7 +37,8 @@ public final class Trainer {
     public let configuration: RunConfiguration
     public let outputDirectory: String
     public let device: Device
-    public let diffusion: GaussianDiffusion
+    /// The diffusion being trained, of either model kind.
+    let model: Model
     public let dataset: ImageDataset
     /// The compiled optimiser step (one schedule per step, or per micro-batch with accumulation).
     let engine: TrainingStep
@@ -57,6 +58,12 @@ public final class Trainer {
     let group: ProcessGroup?
     let events: @Sendable (TrainingEvent) -> Void
     var sampler: DiffusionSampler?
+
+    /// The two model kinds a run trains.
+    enum Model {
+        case unconditional(GaussianDiffusion)
+        case classConditional(ConditionalDiffusion, ClassConditionalModel)
+    }
     var recordsSeen = 0
     /// The step of the newest checkpoint written or resumed from (-1: none yet).
     var savedStep = -1
@@ -124,20 +131,36 @@ public final class Trainer {
             lastCheckpoint = found.path
         }
 
-        let unet = try Unet(configuration.unet)
-        diffusion = try GaussianDiffusion(unet: unet, configuration: configuration.diffusion)
+        if let conditional = configuration.classConditional {
+            model = .classConditional(try ConditionalDiffusion(unet: ConditionalUnet(conditional.unet), configuration: configuration.diffusion),
+                                      conditional)
+        } else {
+            model = .unconditional(try GaussianDiffusion(unet: Unet(configuration.unet), configuration: configuration.diffusion))
+        }
         let (h, w) = (configuration.diffusion.imageHeight, configuration.diffusion.imageWidth)
-        dataset = try settings.data.open(channels: configuration.unet.channels, height: h, width: w) { done, total in
+        dataset = try settings.data.open(channels: configuration.channels, height: h, width: w) { done, total in
             if done % 500 == 0 || done == total { events(.preparingData(done: done, total: total)) }
         }
         guard dataset.count >= settings.batchSize else {
             throw DatasetError.tooFewImages(source: settings.data.description, count: dataset.count, batchSize: settings.batchSize)
         }
+        if let conditional = configuration.classConditional {
+            try Trainer.checkLabels(of: dataset, source: settings.data.description, against: conditional)
+        }
         order = DataOrder(seed: SplitMix64.mix(settings.seed, 0x44415441), count: dataset.count, flips: settings.flip)
 
         queue = try device.makeQueue()
         let g = GraphBuilder()
-        let loss = try diffusion.buildTrainingLoss(in: g, batch: settings.batchSize)
+        let loss: TrainingLoss
+        let parameterCount: Int
+        switch model {
+        case let .unconditional(diffusion):
+            loss = try diffusion.buildTrainingLoss(in: g, batch: settings.batchSize)
+            parameterCount = diffusion.unet.parameterCount
+        case let .classConditional(diffusion, _):
+            loss = try diffusion.buildTrainingLoss(in: g, batch: settings.batchSize, labels: .packedAfterImages)
+            parameterCount = diffusion.unet.parameterCount
+        }
         var stepConfiguration = TrainingConfiguration()
         stepConfiguration.learningRate = Float(settings.learningRate)
         stepConfiguration.beta1 = Float(settings.adamBeta1)
@@ -166,7 +189,7 @@ public final class Trainer {
         var lines = [
             "device: \(device.info.name) (\(device.info.kind))",
             "data: \(dataset.summary)",
-            "model: Unet dim \(configuration.unet.dim), mults \(configuration.unet.dimMults), \(unet.parameterCount) parameters; "
+            "model: \(configuration.modelSummary), \(parameterCount) parameters; "
                 + "\(configuration.diffusion.objective.rawValue), \(configuration.diffusion.betaSchedule.name) schedule, "
                 + "\(configuration.diffusion.timesteps) timesteps",
             "training: batch \(settings.batchSize)\(settings.gradientAccumulation > 1 ? " x \(settings.gradientAccumulation) micro-batches" : ""), "
@@ -180,6 +203,18 @@ public final class Trainer {
         lines += notes
         if let path = lastCheckpoint { lines.append("resumed from \(path) at step \(completedSteps)") }
         startLines = lines
+    }
+
+    /// Refuses data whose labels do not match the model's classes (names and count), naming both.
+    static func checkLabels(of dataset: ImageDataset, source: String, against model: ClassConditionalModel) throws {
+        guard let names = dataset.classNames else {
+            let reason = (dataset as? ImageFolderDataset).map { "\($0.unlabelledCount) image(s) lie directly in the folder, outside any class subfolder" }
+                ?? "this dataset has no class labels"
+            throw DatasetError.unlabelled(source: source, reason: reason)
+        }
+        guard names == model.classNames else {
+            throw DatasetError.unlabelled(source: source, reason: "its classes \(names) differ from the model's \(model.classNames)")
+        }
     }
 
     static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }

@@ -5,7 +5,7 @@ public enum EditInputs {
     /// `[C, H, W]` in [0, 1] for `model`, from the PNG or JPEG at `path`.
     public static func image(_ path: String, for model: SamplingModel) throws -> [Float] {
         try Image(contentsOf: path).resizedToCover(height: model.diffusion.imageHeight, width: model.diffusion.imageWidth)
-            .converted(toChannels: model.unet.channels).planarFloats()
+            .converted(toChannels: model.channels).planarFloats()
     }
 
     /// Which colour of a mask marks the region to keep.
@@ -27,6 +27,6 @@ public enum EditInputs {
         let (h, w) = (model.diffusion.imageHeight, model.diffusion.imageWidth)
         let gray = mask.converted(toChannels: 1).resizedToCover(height: h, width: w).planarFloats()
         let known = gray.map { value -> Float in (value >= 0.5) == (keeps == .white) ? 1 : 0 }
-        return Array((0..<model.unet.channels).map { _ in known }.joined())
+        return Array((0..<model.channels).map { _ in known }.joined())
     }
 }

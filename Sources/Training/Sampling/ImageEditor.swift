@@ -14,13 +14,17 @@ public struct ImageEditor {
     let diffusion: GaussianDiffusion
 
     public init(model: SamplingModel, device: Device) throws {
+        guard model.classConditional == nil else {
+            throw TrainingError.invalidSetting("\(model.origin) is class-conditional; image-to-image, inpainting and interpolation "
+                + "take unconditional models only for now")
+        }
         self.model = model
         self.device = device
         diffusion = try GaussianDiffusion(unet: Unet(model.unet), configuration: model.diffusion)
     }
 
     /// Elements of one image (`C·H·W`).
-    public var imageElements: Int { model.unet.channels * model.diffusion.imageHeight * model.diffusion.imageWidth }
+    public var imageElements: Int { model.channels * model.diffusion.imageHeight * model.diffusion.imageWidth }
 
     func checkBatch(_ count: Int, what: String) throws {
         guard count >= 1, count <= TrainingSettings.maxBatchSize else {

@@ -5,7 +5,10 @@ import SafeTensors
 /// A Unet with its weights and the diffusion it was trained for: what sampling needs, read from
 /// a `ddpm` checkpoint or from a plain PyTorch state_dict plus a configuration file.
 public struct SamplingModel {
+    /// The unconditional model's Unet (unused when ``classConditional`` is set).
     public var unet: UnetConfiguration
+    /// The class-conditional model and its class names, for a model of that kind.
+    public var classConditional: ClassConditionalModel?
     public var diffusion: DiffusionConfiguration
     /// Weights by reference state_dict key.
     public var weights: [String: [Float]]
@@ -33,7 +36,11 @@ public struct SamplingModel {
         self.init(unet: checkpoint.configuration.unet, diffusion: checkpoint.configuration.diffusion,
                   weights: useEMA ? checkpoint.ema : checkpoint.model,
                   origin: "\(file) (\(useEMA ? "EMA" : "online") weights, step \(checkpoint.step)\(note))")
+        classConditional = checkpoint.configuration.classConditional
     }
+
+    /// Image channels of the model.
+    public var channels: Int { classConditional?.unet.channels ?? unet.channels }
 
     /// Key prefixes under which exported reference weights are found, in the order tried: a plain
     /// `unet.state_dict()`, then the pieces of a lucidrains Trainer checkpoint (`ema` state_dict
@@ -45,8 +52,12 @@ public struct SamplingModel {
     /// with a JSON configuration: `{"unet": {Unet kwargs}, "diffusion": {GaussianDiffusion
     /// kwargs}}`, where `image_size` may sit in `diffusion` or at the top level (the golden cases'
     /// `config.json` works as is). Other top-level keys are ignored.
+    ///
+    /// A `unet` block with `num_classes` is the class-conditional Unet (its `GaussianDiffusion`
+    /// defaults apply to `diffusion`); its classes are named by an optional top-level
+    /// `"classes": [names]`, else `0`…`num_classes − 1`.
     public init(stateDict weightsPath: String, configuration configPath: String, useEMA: Bool = true) throws {
-        let (unet, diffusion) = try SamplingModel.readConfiguration(configPath)
+        let (unet, diffusion, conditional) = try SamplingModel.readConfiguration(configPath)
         let file: SafeTensorsFile
         do { file = try SafeTensorsFile(path: weightsPath) } catch let error as SafeTensorsError {
             throw CheckpointError.damaged(path: weightsPath, reason: "\(error)")
@@ -56,17 +67,18 @@ public struct SamplingModel {
             throw CheckpointError.foreign(path: weightsPath, reason: "no Unet weights found (looked for init_conv.weight under the prefixes "
                 + candidates.map { "'\($0)'" }.joined(separator: ", ") + ")")
         }
-        let model = try Unet(unet)
+        let model: any ReferenceModel = try conditional.map { try ConditionalUnet($0.unet) } ?? Unet(unet)
         let weights = try model.readStateDict(file, prefix: prefix)
         self.init(unet: unet, diffusion: diffusion, weights: weights,
                   origin: "\(weightsPath)\(prefix.isEmpty ? "" : " (keys '\(prefix)*')") with \(configPath)")
+        classConditional = conditional
     }
 
     /// The largest configuration file read.
     static let maxConfigurationBytes = 16 << 20
 
     /// Reads a sampling configuration file (see ``init(stateDict:configuration:useEMA:)``).
-    public static func readConfiguration(_ path: String) throws -> (UnetConfiguration, DiffusionConfiguration) {
+    public static func readConfiguration(_ path: String) throws -> (UnetConfiguration, DiffusionConfiguration, ClassConditionalModel?) {
         let text: String
         switch FileBytes.read(path, limit: SamplingModel.maxConfigurationBytes, what: "a configuration file") {
         case let .success(bytes): text = String(decoding: bytes, as: UTF8.self)
@@ -86,7 +98,20 @@ public struct SamplingModel {
         default: throw CheckpointError.invalidConfiguration("\(path): image_size must be an integer or [height, width]")
         }
         do {
-            return (try UnetConfiguration(json: u), try DiffusionConfiguration(json: d, imageSize: size, context: "diffusion"))
+            guard u["num_classes"] != nil else {
+                return (try UnetConfiguration(json: u), try DiffusionConfiguration(json: d, imageSize: size, context: "diffusion"), nil)
+            }
+            let conditional = try ConditionalUnetConfiguration(json: u)
+            let names: [String]
+            switch json["classes"] {
+            case nil: names = (0..<conditional.numClasses).map(String.init)
+            case let list as [String]: names = list
+            default: throw CheckpointError.invalidConfiguration("\(path): classes must be a list of class names")
+            }
+            let model = ClassConditionalModel(unet: conditional, classNames: names)
+            do { try model.validate() } catch { throw CheckpointError.invalidConfiguration("\(path): \(error)") }
+            let diffusion = try DiffusionConfiguration(json: d, imageSize: size, context: "diffusion", kind: .classConditional)
+            return (UnetConfiguration(dim: conditional.dim, dimMults: conditional.dimMults, channels: conditional.channels), diffusion, model)
         } catch let error as DiffusionError {
             throw CheckpointError.invalidConfiguration("\(path): \(error)")
         }
