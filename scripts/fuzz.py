@@ -375,7 +375,8 @@ def make_cases(area, count, rng, work, checkpoint):
                     base += [rng.choice(names), rng.choice(HOSTILE_VALUES)]
                 cases.append(Case(area, f"train options {i}", base, cwd))
             else:
-                names = ["--count", "--batch-size", "--steps", "--eta", "--seed"]
+                names = ["--count", "--batch-size", "--steps", "--eta", "--seed", "--order", "--timestep-spacing", "--save-chain",
+                         "--grid-size", "--sampler"]
                 name, value = rng.choice(names), rng.choice(HOSTILE_VALUES)
                 output = os.path.join(cwd, rng.choice(["s.png", "each"]))
                 cases.append(Case(area, f"sample options {i}", ["sample", "--checkpoint", checkpoint, name, value,

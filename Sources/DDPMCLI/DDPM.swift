@@ -14,7 +14,7 @@ struct DDPM: ParsableCommand {
             Global options go before the subcommand: `ddpm --device opencl conformance`.
             Run `ddpm devices` to see the devices of this machine.
             """,
-        subcommands: [DevicesCommand.self, ConformanceCommand.self, TrainCommand.self, SampleCommand.self,
+        subcommands: [DevicesCommand.self, ConformanceCommand.self, TrainCommand.self, SampleCommand.self, InpaintCommand.self, InterpolateCommand.self,
                       InspectCommand.self, BenchCommand.self])
 
     @OptionGroup var global: GlobalOptions

@@ -18,30 +18,29 @@ struct SampleCommand: ParsableCommand {
             """)
 
     @OptionGroup var global: GlobalOptions
-
-    @Option(help: ArgumentHelp("A ddpm checkpoint, or a run folder (its newest checkpoint).", valueName: "path"))
-    var checkpoint: String?
-    @Option(help: ArgumentHelp("Reference Unet weights (safetensors state_dict); needs --config.", valueName: "file"))
-    var weights: String?
-    @Option(help: ArgumentHelp("JSON configuration for --weights.", valueName: "file"))
-    var config: String?
-    @Flag(help: "Use the online weights instead of the EMA weights.")
-    var noEma = false
+    @OptionGroup var model: ModelOptions
+    @OptionGroup var samplerOptions: SamplerOptions
+    @OptionGroup var grid: GridOptions
 
     @Option(help: ArgumentHelp("Number of images.", valueName: "n"))
     var count: Int = 16
-    @Option(help: ArgumentHelp("The sampler (default: the model's configuration: DDIM when its sampling_timesteps < timesteps).", valueName: "name"))
-    var sampler: SamplerKind?
-    @Option(help: ArgumentHelp("DDIM steps (default: the configuration's sampling_timesteps, else its timesteps).", valueName: "n"))
-    var steps: Int?
-    @Option(help: ArgumentHelp("DDIM eta: 0 deterministic, 1 DDPM-like (default: the configuration's ddim_sampling_eta).", valueName: "x"))
-    var eta: Double?
     @Option(help: ArgumentHelp("Seed of the noise.", valueName: "n"))
     var seed: UInt64 = 0
     @Option(help: ArgumentHelp("Images per device batch.", valueName: "n"))
     var batchSize: Int = 16
     @Option(help: ArgumentHelp("A .png file for one grid, or a folder for one PNG per image.", valueName: "path"))
     var output: String = "samples.png"
+    @Option(name: .customLong("init"), help: ArgumentHelp("Image-to-image: start from this PNG or JPEG, noised as --strength says.", valueName: "image"))
+    var initImage: String?
+    @Option(help: ArgumentHelp("With --init: the part of the chain run, in (0, 1]; 1 keeps little of the image (default 0.6).", valueName: "s"))
+    var strength: Double?
+    @Option(help: ArgumentHelp("Also write N evenly spaced steps of the first batch's chain (x_t and x̂₀ rows, first 4 images) to FILE.png.", valueName: "n"))
+    var saveChain: Int?
+    @Option(help: ArgumentHelp("Where --save-chain writes (default: the output's name with -chain.png).", valueName: "file"))
+    var chainOutput: String?
+
+    /// `--strength` without a value: enough of the chain to change details, not the composition.
+    static let defaultStrength = 0.6
 
     // Class-conditional models
     @Option(name: .customLong("class"), help: ArgumentHelp(
@@ -64,12 +63,6 @@ struct SampleCommand: ParsableCommand {
     static let maxCount = 10_000_000
 
     func validate() throws {
-        switch (checkpoint, weights) {
-        case (nil, nil): throw ValidationError("give --checkpoint PATH, or --weights FILE with --config FILE")
-        case (.some, .some): throw ValidationError("give either --checkpoint or --weights, not both")
-        case (nil, .some): if config == nil { throw ValidationError("--weights needs --config FILE (the Unet and diffusion settings)") }
-        case (.some, nil): if config != nil { throw ValidationError("--config goes with --weights; a checkpoint carries its own configuration") }
-        }
         guard count >= 1 else { throw ValidationError("--count must be at least 1, got \(count)") }
         guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
         guard batchSize <= TrainingSettings.maxBatchSize else {
@@ -82,30 +75,51 @@ struct SampleCommand: ParsableCommand {
             throw ValidationError("--count is \(count), more than the limit of \(SampleCommand.maxGridCount) images in one grid (.png); "
                 + "give a folder as --output to write one PNG per image")
         }
-        if let steps, steps < 1 { throw ValidationError("--steps must be at least 1, got \(steps)") }
-        if let eta, !(eta >= 0 && eta.isFinite) { throw ValidationError("--eta must be non-negative, got \(eta)") }
+        if strength != nil, initImage == nil { throw ValidationError("--strength goes with --init IMAGE") }
+        if let strength, !(strength > 0 && strength <= 1) { throw ValidationError("--strength must be in (0, 1], got \(strength)") }
+        if let saveChain, !(2...ChainStrip.maxSteps).contains(saveChain) {
+            throw ValidationError("--save-chain must be in 2...\(ChainStrip.maxSteps), got \(saveChain)")
+        }
+        if initImage != nil, saveChain != nil { throw ValidationError("--save-chain is not available with --init") }
+        if initImage != nil, count > TrainingSettings.maxBatchSize {
+            throw ValidationError("--count is \(count); image-to-image draws all images in one batch of at most \(TrainingSettings.maxBatchSize)")
+        }
+        if chainOutput != nil, saveChain == nil { throw ValidationError("--chain-output goes with --save-chain N") }
         if let guidance, !(guidance >= 0 && guidance.isFinite) { throw ValidationError("--guidance must be finite and non-negative, got \(guidance)") }
         if let rescale, !(0...1).contains(rescale) { throw ValidationError("--rescale must be in [0, 1], got \(rescale)") }
     }
 
     func run() throws {
         try reportingErrors {
-            let model: SamplingModel
-            if let checkpoint {
-                model = try SamplingModel(checkpoint: checkpoint, useEMA: !noEma)
-            } else {
-                model = try SamplingModel(stateDict: weights!, configuration: config!, useEMA: !noEma)
-            }
+            let model = try self.model.load()
             let device = try global.resolveDevice(withFallback: true)
-            let (labels, columns) = try classLabels(for: model)
-            let generator = try SampleGenerator(model: model, sampler: try sampler(for: model.diffusion), guidance: guidanceSettings(for: model),
-                                                device: device)
+            let sampler = try samplerOptions.sampler(for: model.diffusion)
             let (c, h, w) = (model.channels, model.diffusion.imageHeight, model.diffusion.imageWidth)
+            let (labels, columns) = try classLabels(for: model)
             print("model: \(model.origin)")
+            if let initImage {
+                let editor = try ImageEditor(model: model, device: device)
+                let image = try EditInputs.image(initImage, for: model)
+                let strength = self.strength ?? SampleCommand.defaultStrength
+                let (skipped, time) = try editor.skippedSteps(sampler, strength: strength)
+                print("image-to-image: \(count) image\(count == 1 ? "" : "s") of \(h)x\(w)x\(c) from \(initImage), noised to timestep \(time), "
+                    + "then \(sampler) without its first \(skipped) steps on \(device.info.name), seed \(seed)")
+                let images = try editor.imageToImage(image, strength: strength, sampler: sampler, count: count, seed: seed)
+                try write(images, channels: c, height: h, width: w)
+                return
+            }
+            let generator = try SampleGenerator(model: model, sampler: sampler, guidance: guidanceSettings(for: model), device: device)
             print("sampling \(count) image\(count == 1 ? "" : "s") of \(h)x\(w)x\(c) with \(generator.description) on \(device.info.name), seed \(seed)")
             let start = Date()
             func report(_ done: Int) {
                 print("  \(done)/\(count) images (\(String(format: "%.1f", Date().timeIntervalSince(start))) s)")
+            }
+            let capture = try saveChain.map { ChainStrip.steps(count: $0, of: try generator.stepCount()) } ?? []
+            let chainPath = chainOutput ?? SampleCommand.chainPath(for: output)
+            let keepChain: (SampledChainView) throws -> Void = { chain in
+                let strip = ChainStrip.make(chain, images: 4, channels: c, height: h, width: w)
+                try grid.apply(strip).writePNG(to: chainPath)
+                print("wrote the chain (steps \(capture.map { "\($0 + 1)" }.joined(separator: ", ")) of \(try generator.stepCount())) to \(chainPath)")
             }
             if output.lowercased().hasSuffix(".png") {
                 let gridBytes = count * generator.imageElements * 4
@@ -113,22 +127,18 @@ struct SampleCommand: ParsableCommand {
                     throw TrainingError.invalidSetting("a grid of \(count) images of \(h)x\(w)x\(c) needs \(gridBytes) bytes, more than the limit of "
                         + "\(TrainingSettings.maxBatchBytes); give a folder as --output to write one PNG per image")
                 }
-                let images: [Float] = try generator.generate(count: count, batchSize: batchSize, seed: seed, classes: labels,
-                                                             progress: { done, _ in report(done) })
-                try ImageGrid.make(images, count: count, channels: c, height: h, width: w, columns: columns).writePNG(to: output)
-                print("wrote \(output)")
+                var images: [Float] = []
+                try generator.generate(count: count, batchSize: batchSize, seed: seed, classes: labels, capture: capture, chain: keepChain,
+                                       eachBatch: { _, batch in
+                    images += batch
+                    report(images.count / generator.imageElements)
+                })
+                try write(images, channels: c, height: h, width: w, columns: columns)
             } else {
-                do {
-                    try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
-                } catch {
-                    throw TrainingError.io(path: output, reason: "cannot create the folder: \(error.localizedDescription)")
-                }
-                // Streamed: each batch is written before the next is drawn, so memory stays at one
-                // batch and an interrupted run keeps every image finished so far. Temporary files of
-                // an earlier run that was killed mid-write are removed first.
-                SafeTensorsWriter.removeStaleTemporaries(in: output)
+                try makeFolder()
                 let size = c * h * w
-                try generator.generate(count: count, batchSize: batchSize, seed: seed, classes: labels, eachBatch: { first, images in
+                try generator.generate(count: count, batchSize: batchSize, seed: seed, classes: labels, capture: capture, chain: keepChain,
+                                       eachBatch: { first, images in
                     for i in 0..<(images.count / size) {
                         let image = Image(planarFloats: Array(images[(i * size)..<((i + 1) * size)]), channels: c, height: h, width: w)
                         try image.writePNG(to: "\(output)/" + String(format: "sample-%05d.png", first + i))
@@ -137,6 +147,40 @@ struct SampleCommand: ParsableCommand {
                 })
                 print("wrote \(count) images to \(output)/")
             }
+        }
+    }
+
+    /// `out.png` → `out-chain.png`; a folder → `folder/chain.png`.
+    static func chainPath(for output: String) -> String {
+        output.lowercased().hasSuffix(".png") ? String(output.dropLast(4)) + "-chain.png" : output + "/chain.png"
+    }
+
+    /// Creates the output folder, removing temporaries of an earlier run that was killed mid-write.
+    /// (Streamed: each batch is written before the next is drawn, so memory stays at one batch and
+    /// an interrupted run keeps every image finished so far.)
+    func makeFolder() throws {
+        do {
+            try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
+        } catch {
+            throw TrainingError.io(path: output, reason: "cannot create the folder: \(error.localizedDescription)")
+        }
+        SafeTensorsWriter.removeStaleTemporaries(in: output)
+    }
+
+    /// Writes images held in memory: one grid (enlarged for viewing) or one file each.
+    func write(_ images: [Float], channels c: Int, height h: Int, width w: Int, columns: Int? = nil) throws {
+        let n = images.count / (c * h * w)
+        if output.lowercased().hasSuffix(".png") {
+            try grid.apply(ImageGrid.make(images, count: n, channels: c, height: h, width: w, columns: columns)).writePNG(to: output)
+            print("wrote \(output)")
+        } else {
+            try makeFolder()
+            let size = c * h * w
+            for i in 0..<n {
+                try Image(planarFloats: Array(images[(i * size)..<((i + 1) * size)]), channels: c, height: h, width: w)
+                    .writePNG(to: "\(output)/" + String(format: "sample-%05d.png", i))
+            }
+            print("wrote \(n) images to \(output)/")
         }
     }
 
@@ -179,16 +223,5 @@ struct SampleCommand: ParsableCommand {
         if cfgPlusPlus { g.cfgPlusPlus = true }
         g.removeParallelComponent = removeParallelComponent
         return g
-    }
-
-    /// The sampler the options ask for, defaulting to the configuration's; `--steps` or `--eta`
-    /// alone select DDIM.
-    func sampler(for diffusion: DiffusionConfiguration) throws -> any Sampler {
-        guard let kind = sampler ?? (steps != nil || eta != nil ? .ddim : nil) else { return SamplerKind.configured(diffusion) }
-        do {
-            return try kind.sampler(for: diffusion, steps: steps, eta: eta.map(Float.init))
-        } catch let DiffusionError.invalidConfiguration(message) {
-            throw ValidationError("--sampler \(kind.rawValue): \(message)")
-        }
     }
 }

@@ -43,6 +43,11 @@ public struct GaussianDiffusion: Sendable {
         configuration.autoNormalize ? try g.affine(x, scale: 2, shift: -1) : x
     }
 
+    /// Host form of ``normalize(_:_:)``: images in [0, 1] into the model's range.
+    public func normalize(_ x: [Float]) -> [Float] {
+        configuration.autoNormalize ? x.map { $0 * 2 - 1 } : x
+    }
+
     /// Host form of the inverse of ``normalize(_:_:)``: `(x + 1)·0.5` when auto-normalising (not clamped, as in the reference).
     public func unnormalize(_ x: [Float]) -> [Float] {
         configuration.autoNormalize ? x.map { ($0 + 1) * 0.5 } : x

@@ -154,7 +154,12 @@ final class CLITests: XCTestCase {
         let r = try ddpm(["sample", "--checkpoint", run, "--count", "5", "--batch-size", "2", "--output", grid])
         XCTAssertEqual(r.status, 0, r.err)
         let image = try Image(contentsOf: grid)
-        XCTAssertEqual([image.width, image.height, image.channels], [3 * 10 + 2, 2 * 10 + 2, 1])
+        // A 32x22 grid is enlarged by 8 to reach 256 pixels; --grid-size 1 keeps it as drawn.
+        XCTAssertEqual([image.width, image.height, image.channels], [8 * (3 * 10 + 2), 8 * (2 * 10 + 2), 1])
+        XCTAssertEqual(try ddpm(["sample", "--checkpoint", run, "--count", "5", "--batch-size", "2", "--grid-size", "1", "--output", grid]).status, 0)
+        let small = try Image(contentsOf: grid)
+        XCTAssertEqual([small.width, small.height], [3 * 10 + 2, 2 * 10 + 2])
+        XCTAssertEqual(small.enlarged(width: small.width * 8, height: small.height * 8), image)
         let folder = directory + "/each"
         XCTAssertEqual(try ddpm(["--device", "opencl", "sample", "--checkpoint", run, "--count", "2", "--sampler", "ddim",
                                  "--steps", "3", "--eta", "1", "--no-ema", "--output", folder]).status, 0)
@@ -164,6 +169,48 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(info.out.contains("ddpm checkpoint, format version 1, step 2"), info.out)
         XCTAssertTrue(info.out.contains("\"dim\" : 8"), info.out)
         XCTAssertTrue(info.out.contains("optimizer.exp_avg_sq.*"), info.out)
+    }
+
+    /// inpaint, interpolate, sample --init and --save-chain through the binary, and their refusals.
+    func testEditingCommands() throws {
+        let run = directory + "/run"
+        XCTAssertEqual(try ddpm(["train"] + CLITests.tiny + ["--steps", "2", "--output", run]).status, 0)
+        let (image, mask) = (Fixtures.image("rgb8.png"), Fixtures.image("gray8.png"))
+        let inpainted = directory + "/inpainted.png"
+        let r = try ddpm(["inpaint", "--checkpoint", run, "--image", image, "--mask", mask, "--count", "2", "--resample-iter", "1",
+                          "--grid-size", "1", "--output", inpainted])
+        XCTAssertEqual(r.status, 0, r.err)
+        let grid = try Image(contentsOf: inpainted)
+        XCTAssertEqual([grid.width, grid.height], [2 * 10 + 2, 2 * 10 + 2], "the masked input and two completions")
+        let row = directory + "/row.png"
+        XCTAssertEqual(try ddpm(["interpolate", image, mask, "--checkpoint", run, "--frames", "4", "--strength", "0.5", "--grid-size", "44x11",
+                                 "--output", row]).status, 0)
+        let strip = try Image(contentsOf: row)
+        XCTAssertEqual([strip.width, strip.height], [44, 11])
+        let edited = directory + "/edited.png"
+        let e = try ddpm(["sample", "--checkpoint", run, "--init", image, "--strength", "0.5", "--sampler", "dpm++", "--steps", "4",
+                          "--count", "3", "--save-chain", "3", "--output", edited])
+        XCTAssertEqual(e.status, 64, "--save-chain with --init")
+        XCTAssertEqual(try ddpm(["sample", "--checkpoint", run, "--init", image, "--strength", "0.5", "--sampler", "dpm++", "--steps", "4",
+                                 "--count", "3", "--output", edited]).status, 0)
+        let chained = directory + "/chained.png"
+        let c = try ddpm(["sample", "--checkpoint", run, "--sampler", "dpm++", "--steps", "4", "--count", "2", "--save-chain", "3",
+                          "--grid-size", "1", "--output", chained])
+        XCTAssertEqual(c.status, 0, c.err)
+        let chain = try Image(contentsOf: directory + "/chained-chain.png")
+        XCTAssertEqual([chain.width, chain.height], [3 * 10 + 2, 4 * 10 + 2], "3 steps; x_t and x0 rows of 2 images")
+
+        let small = directory + "/small.png"
+        try Image(width: 10, height: 10, channels: 1, pixels: [UInt8](repeating: 255, count: 100)).writePNG(to: small)
+        try assertFails(["inpaint", "--checkpoint", run, "--image", image, "--mask", small, "--output", inpainted], status: 1,
+                        mentioning: "\(small): the mask is 10x10 pixels but the image \(image) is 16x12")
+        try assertFails(["inpaint", "--checkpoint", run, "--image", directory + "/absent.png", "--mask", mask, "--output", inpainted],
+                        status: 1, mentioning: "\(directory)/absent.png")
+        try assertFails(["sample", "--checkpoint", run, "--strength", "0.5"], status: 64, mentioning: "--strength goes with --init")
+        try assertFails(["sample", "--checkpoint", run, "--init", image, "--strength", "1.5"], status: 64, mentioning: "--strength must be in (0, 1]")
+        try assertFails(["sample", "--checkpoint", run, "--sampler", "ddpm", "--order", "2"], status: 64, mentioning: "apply to the dpm++ sampler only")
+        try assertFails(["sample", "--checkpoint", run, "--grid-size", "0x5"], status: 64, mentioning: "--grid-size must be")
+        try assertFails(["interpolate", image, "--checkpoint", run], status: 64, mentioning: "Missing expected argument")
     }
 
     /// `--model class-conditional` end to end: classes from the data, sampling by name or number,
@@ -178,7 +225,8 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(trained.status, 0, trained.err)
         XCTAssertTrue(trained.out.contains("class-conditional Unet dim 8, mults [1, 2], 10 classes"), trained.out)
         let rows = directory + "/rows.png"
-        let r = try ddpm(["sample", "--checkpoint", run, "--count", "20", "--batch-size", "20", "--guidance", "3", "--output", rows])
+        let r = try ddpm(["sample", "--checkpoint", run, "--count", "20", "--batch-size", "20", "--guidance", "3", "--grid-size", "1",
+                          "--output", rows])
         XCTAssertEqual(r.status, 0, r.err)
         XCTAssertTrue(r.out.contains("guidance 3.0 (rescaled_phi 0.7, parallel component removed)"), r.out)
         let grid = try Image(contentsOf: rows)

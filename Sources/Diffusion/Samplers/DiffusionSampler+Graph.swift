@@ -25,6 +25,8 @@ enum SamplerGraph {
     static let coefficientSlot = "sampler.coefficients"
     static let selfConditionSlot = "sampler.self_cond"
     static let noiseSlot = "sampler.noise"
+    /// The slot of the chain input `name`.
+    static func inputSlot(_ name: String) -> String { "sampler.input.\(name)" }
 
     /// The slot of the carried tensor `name` and the graph output that updates it.
     static func stateSlot(_ name: String) -> String { "sampler.state.\(name)" }
@@ -37,15 +39,23 @@ enum SamplerGraph {
         let x = try g.parameter(xSlot, shape, initializer: .zeros)
         let row = try g.parameter(coefficientSlot, [SamplerRow.predictionWidth + names.count], initializer: .zeros)
         let selfCond = diffusion.selfConditioning ? try g.parameter(selfConditionSlot, shape, initializer: .zeros) : nil
-        let z: Tensor?
+        let draws = sampler.noiseDraws
+        var z: [Tensor] = []
         switch noise {
-        case .none: z = nil
-        case .device: z = try g.randomNormal(shape)
-        case .recorded: z = try g.parameter(noiseSlot, shape, initializer: .zeros)
+        case .none: break
+        case .device: z = try (0..<draws).map { _ in try g.randomNormal(shape) }
+        case .recorded:
+            // One slot [draws·B, C, H, W]: the step's row of the recorded noise, copied in whole.
+            let all = try g.parameter(noiseSlot, [draws * batch] + shape.dropFirst(), initializer: .zeros)
+            z = draws == 1 ? [all] : try (0..<draws).map { try g.slice(all, axis: 0, start: $0 * batch, length: batch) }
         }
         var state: [String: Tensor] = [:]
         for name in sampler.carriedState {
             state[name] = try g.parameter(stateSlot(name), shape, initializer: .zeros)
+        }
+        var inputs: [String: Tensor] = [:]
+        for name in sampler.inputs {
+            inputs[name] = try g.parameter(inputSlot(name), shape, initializer: .zeros)
         }
         return try g.scope("sampler") {
             func coefficient(_ j: Int) throws -> Tensor { try g.reshape(g.slice(row, axis: 0, start: j, length: 1), [1, 1, 1, 1]) }
@@ -55,14 +65,18 @@ enum SamplerGraph {
             var coefficients: [String: Tensor] = [:]
             for (j, name) in names.enumerated() { coefficients[name] = try coefficient(SamplerRow.predictionWidth + j) }
 
-            let prediction = try network.prediction(g, x: x, time: time, selfCondition: selfCond)
+            let context = SamplerStepContext(x: x, noises: z, sqrtRecipAlphaCumprod: sqrtRecip, sqrtRecipm1AlphaCumprod: sqrtRecipm1,
+                                             coefficients: coefficients, state: state, inputs: inputs)
+            // What the network sees (the sampler may change x_t: inpainting); the update sees it as x_t.
+            let xIn = try sampler.modelInput(g, context)
+            let prediction = try network.prediction(g, x: xIn, time: time, selfCondition: selfCond)
             let out = prediction.output
             // x̂₀ from a model output, clipped to [−1, 1] as the reference samplers do.
             func clippedStart(_ out: Tensor) throws -> Tensor {
                 switch diffusion.configuration.objective {
-                case .predNoise: return try g.clamp(g.sub(g.mul(sqrtRecip, x), g.mul(sqrtRecipm1, out)), low: -1, high: 1)
+                case .predNoise: return try g.clamp(g.sub(g.mul(sqrtRecip, xIn), g.mul(sqrtRecipm1, out)), low: -1, high: 1)
                 case .predX0: return try g.clamp(out, low: -1, high: 1)
-                case .predV: return try g.clamp(g.sub(g.mul(sqrtAC, x), g.mul(sqrtOneMinusAC, out)), low: -1, high: 1)
+                case .predV: return try g.clamp(g.sub(g.mul(sqrtAC, xIn), g.mul(sqrtOneMinusAC, out)), low: -1, high: 1)
                 }
             }
             let x0 = try clippedStart(out)
@@ -77,13 +91,13 @@ enum SamplerGraph {
                 case .predX0, .predV:
                     var start = x0
                     if source != out { start = try clippedStart(source) }
-                    noisePrediction = try g.div(g.sub(g.mul(sqrtRecip, x), start), sqrtRecipm1)
+                    noisePrediction = try g.div(g.sub(g.mul(sqrtRecip, xIn), start), sqrtRecipm1)
                 }
             }
-            let inputs = SamplerStepInputs(x: x, modelOutput: out, xStart: x0, noise: z, sqrtRecipAlphaCumprod: sqrtRecip,
-                                           sqrtRecipm1AlphaCumprod: sqrtRecipm1, coefficients: coefficients, state: state,
-                                           noisePrediction: noisePrediction)
-            let update = try sampler.update(g, inputs)
+            let stepContext = SamplerStepContext(x: xIn, noises: z, sqrtRecipAlphaCumprod: sqrtRecip, sqrtRecipm1AlphaCumprod: sqrtRecipm1,
+                                                 coefficients: coefficients, state: state, inputs: inputs)
+            let update = try sampler.update(g, SamplerStepInputs(context: stepContext, modelOutput: out, xStart: x0,
+                                                                 noisePrediction: noisePrediction))
             var outputs = ["x_next": update.next, "x_start": x0]
             for name in sampler.carriedState {
                 guard let t = update.state[name] else {

@@ -50,10 +50,14 @@ public final class DiffusionSampler {
     /// Compiles the step graph for `batch` images on `queue`'s device. Load weights with
     /// ``loadWeights(_:prefix:)`` or ``copyWeights(from:)`` before sampling.
     ///
-    /// - Parameter denoiser: the model output provider; nil uses the diffusion's default (the
-    ///   Unet, or the guided class-conditional Unet with the reference's default guidance).
+    /// - Parameters:
+    ///   - denoiser: the model output provider; nil uses the diffusion's default (the Unet, or
+    ///     the guided class-conditional Unet with the reference's default guidance).
+    ///   - skippingFirst: leave out the sampler's first steps: the chain starts from a given x
+    ///     (``sample(noise:start:inputs:checkEachStep:capture:)``) at the noise level of the
+    ///     first step kept (image-to-image, interpolation).
     public init(diffusion: any DiffusionProcess, sampler: any Sampler, denoiser: (any Denoiser)? = nil, batch: Int, queue: Queue,
-                recordedNoise: Bool = false) throws {
+                recordedNoise: Bool = false, skippingFirst skipped: Int = 0) throws {
         guard batch >= 1 else { throw DiffusionError.invalidConfiguration("the batch size must be positive, got \(batch)") }
         self.diffusion = diffusion
         self.sampler = sampler
@@ -63,7 +67,7 @@ public final class DiffusionSampler {
         self.queue = queue
         self.usesRecordedNoise = recordedNoise
         let schedule = diffusion.schedule
-        let plan = try sampler.plan(schedule)
+        let plan = skipped == 0 ? try sampler.plan(schedule) : try sampler.plan(schedule, skippingFirst: skipped)
         guard plan.coefficients.count == plan.times.count,
               plan.coefficients.allSatisfy({ $0.count == sampler.coefficientNames.count }) else {
             throw DiffusionError.invalidConfiguration("internal: \(sampler) planned coefficient rows that do not match its \(plan.times.count) steps "

@@ -45,6 +45,9 @@ public struct SampleGenerator {
         return out
     }
 
+    /// Steps of the sampler's chain for this model.
+    public func stepCount() throws -> Int { try sampler.plan(model.diffusion.noiseSchedule()).times.count }
+
     /// Elements of one image (`C·H·W`).
     public var imageElements: Int { model.channels * model.diffusion.imageHeight * model.diffusion.imageWidth }
 
@@ -59,8 +62,11 @@ public struct SampleGenerator {
     ///   naming the batch and the first sampling step that produced them.
     ///
     /// A class-conditional model needs `classes`, one label per image.
-    public func generate(count: Int, batchSize: Int, seed: UInt64, classes: [Int]? = nil,
-                         eachBatch each: (Int, [Float]) throws -> Void) throws {
+    ///
+    /// `capture`: step indices whose x_t and x̂₀ the first batch keeps on the device, handed to
+    /// `chain` with the batch (``ChainStrip``).
+    public func generate(count: Int, batchSize: Int, seed: UInt64, classes: [Int]? = nil, capture: [Int] = [],
+                         chain: ((SampledChainView) throws -> Void)? = nil, eachBatch each: (Int, [Float]) throws -> Void) throws {
         guard count >= 1 else { throw TrainingError.invalidSetting("--count must be at least 1, got \(count)") }
         if let conditional = model.classConditional {
             guard let classes, classes.count == count else {
@@ -100,7 +106,14 @@ public struct SampleGenerator {
             }
             let noise = SamplerNoise.device(seed: SplitMix64.mix(seed, batchIndex))
             if let classes { try samplers[n]!.setClasses(Array(classes[done..<(done + n)])) }
-            let images = try samplers[n]!.sample(noise: noise)
+            let images: [Float]
+            if batchIndex == 0, let chain, !capture.isEmpty {
+                let result = try samplers[n]!.sample(noise: noise, capture: capture)
+                try chain(SampledChainView(x: result.x, xStart: result.xStart, batch: n, unnormalize: diffusion.unnormalize))
+                images = result.images
+            } else {
+                images = try samplers[n]!.sample(noise: noise)
+            }
             try SampleGenerator.checkFinite(images, what: "images \(done + 1)-\(done + n) of \(count) (batch \(batchIndex))") {
                 try samplers[n]!.sample(noise: noise, checkEachStep: true)
             }
