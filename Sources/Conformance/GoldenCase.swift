@@ -1,5 +1,6 @@
 import Diffusion
 import Foundation
+import SafeTensors
 
 /// One golden case folder: `config.json`, `weights.safetensors` (a reference Unet state_dict)
 /// and `io.safetensors` (inputs and expected outputs).
@@ -33,7 +34,9 @@ public struct GoldenCase {
         let path = directory + "/config.json"
         let object: Any
         do {
-            object = try JSONSerialization.jsonObject(with: try Data(contentsOf: URL(fileURLWithPath: path)))
+            object = try JSONDocument.parse(Array(try Data(contentsOf: URL(fileURLWithPath: path))))
+        } catch let failure as JSONDocument.Failure {
+            throw GoldenCaseError.badConfig(file: path, reason: failure.message)
         } catch {
             throw GoldenCaseError.badConfig(file: path, reason: "\(error.localizedDescription)")
         }

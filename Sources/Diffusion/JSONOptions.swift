@@ -1,6 +1,7 @@
 import Foundation
 
-/// Typed reads from a JSON object (`JSONSerialization` output) that name the key at fault: the
+/// Typed reads from a JSON object (``SafeTensors/JSONDocument`` output, the Foundation values
+/// `JSONSerialization` would give) that name the key at fault: the
 /// one reader of every configuration (the Unet's and the diffusion's keyword arguments, a run's
 /// training settings, golden cases). A wrong type, or a key never read
 /// (``rejectUnknownKeys()``), is a ``DiffusionError/invalidConfiguration(_:)`` naming
@@ -26,7 +27,7 @@ public struct JSONOptions {
     public mutating func int(_ key: String) throws -> Int? {
         used.insert(key)
         guard has(key) else { return nil }
-        guard let n = object[key] as? NSNumber, !JSONOptions.isBool(n), let v = Int(exactly: n.doubleValue) else {
+        guard let n = object[key] as? NSNumber, !JSONOptions.isBool(n), let v = JSONOptions.exactInteger(n) else {
             throw fail(key, "an integer")
         }
         return v
@@ -82,7 +83,7 @@ public struct JSONOptions {
     }
 
     private func integer(_ key: String, _ value: Any, _ expected: String) throws -> Int {
-        guard let n = value as? NSNumber, !JSONOptions.isBool(n), let v = Int(exactly: n.doubleValue) else {
+        guard let n = value as? NSNumber, !JSONOptions.isBool(n), let v = JSONOptions.exactInteger(n) else {
             throw fail(key, expected)
         }
         return v
@@ -131,6 +132,13 @@ public struct JSONOptions {
         if !unknown.isEmpty {
             throw DiffusionError.invalidConfiguration("\(context): unknown option(s) \(unknown.joined(separator: ", "))")
         }
+    }
+
+    /// The number as an `Int` when it is integral: integers beyond 2^53 exactly as written
+    /// (the parser keeps them as integers), `3.0` as 3; nil for fractions and out-of-range values.
+    static func exactInteger(_ n: NSNumber) -> Int? {
+        guard let rounded = Int(exactly: n.doubleValue) else { return nil }
+        return Double(n.int64Value) == n.doubleValue ? Int(n.int64Value) : rounded
     }
 
     /// JSON booleans and numbers both bridge to NSNumber; only a real boolean has this type.

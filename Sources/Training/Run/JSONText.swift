@@ -1,13 +1,14 @@
 import Diffusion
 import Foundation
+import SafeTensors
 
-/// Parses a JSON object from text.
+/// Parses a JSON object from text with the one parser (``SafeTensors/JSONDocument``).
 func parseJSONObject(_ text: String, what: String) throws -> [String: Any] {
-    guard let data = text.data(using: .utf8),
-          let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-        throw CheckpointError.invalidConfiguration("\(what) is not a JSON object")
+    do {
+        return try JSONDocument.parseObject(Array(text.utf8))
+    } catch let failure as JSONDocument.Failure {
+        throw CheckpointError.invalidConfiguration("\(what) is not a valid JSON object: \(failure.message)")
     }
-    return object
 }
 
 /// Compact JSON text with sorted keys (stable across runs, so files diff cleanly).

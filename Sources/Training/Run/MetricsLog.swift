@@ -100,8 +100,7 @@ public final class MetricsLog {
     public static func read(_ path: String) -> [(step: Int, loss: Float)] {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return [] }
         return text.split(separator: "\n").compactMap { line in
-            guard let data = line.data(using: .utf8),
-                  let o = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+            guard let o = try? JSONDocument.parseObject(Array(line.utf8)),
                   let step = (o["step"] as? NSNumber)?.intValue, let loss = (o["loss"] as? NSNumber)?.floatValue else { return nil }
             return (step, loss)
         }
