@@ -86,7 +86,8 @@ final class ConditionalTrainingTests: XCTestCase {
         let run = try TinyRun.train(config)
         defer { try? FileManager.default.removeItem(atPath: run.directory) }
         let grid = try Image(contentsOf: "\(run.directory)/sample-00000002.png")
-        XCTAssertEqual([grid.width, grid.height], [2 * 10 + 2, 10 * 10 + 2])
+        // [2 + 2·10, 2 + 10·10] pixels of cells, enlarged ×3 for viewing (long side 102 → 306 ≥ 256).
+        XCTAssertEqual([grid.width, grid.height], [3 * (2 * 10 + 2), 3 * (10 * 10 + 2)])
 
         let model = try SamplingModel(checkpoint: run.directory)
         XCTAssertEqual(try model.classConditional?.classIndex("7"), 7)

@@ -19,7 +19,8 @@ final class TrainerTests: XCTestCase {
         XCTAssertEqual(names, [".ddpm-train.lock", "checkpoint-00000003.safetensors", "checkpoint-00000006.safetensors", "metrics.jsonl",
                                "sample-00000003.png", "sample-00000006.png"])
         let grid = try Image(contentsOf: "\(run.directory)/sample-00000006.png")
-        XCTAssertEqual([grid.width, grid.height, grid.channels], [2 * 10 + 2, 2 * 10 + 2, 1])
+        // A 2×2 grid of 8×8 images with 2-pixel borders (22 pixels), enlarged ×12 for viewing (264 ≥ 256).
+        XCTAssertEqual([grid.width, grid.height, grid.channels], [12 * (2 * 10 + 2), 12 * (2 * 10 + 2), 1])
     }
 }
 

@@ -3,7 +3,7 @@ import Foundation
 
 extension Trainer {
     /// Samples `num_samples` images from the EMA weights with the configuration's sampler and
-    /// writes them as `sample-<step>.png`. The noise seed is the same at every step, so
+    /// writes them as `sample-<step>.png`, enlarged for viewing (``Image/enlargedForViewing()``). The noise seed is the same at every step, so
     /// successive grids show the same samples improving.
     func writeSamples() throws {
         let count = configuration.training.numSamples
@@ -36,7 +36,9 @@ extension Trainer {
                                   height: configuration.diffusion.imageHeight, width: configuration.diffusion.imageWidth,
                                   columns: columns)
         let path = "\(outputDirectory)/" + String(format: "sample-%08d.png", completedSteps)
-        try grid.writePNG(to: path)
+        // Enlarged by a whole factor for viewing, as `ddpm sample --grid-size auto` writes grids
+        // (a 64-image grid of 8×8 digits is 82 pixels wide before, 328 after).
+        try grid.enlargedForViewing().writePNG(to: path)
         events(.samplesWritten(step: completedSteps, path: path))
     }
 }
