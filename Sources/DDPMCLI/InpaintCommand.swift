@@ -11,11 +11,13 @@ struct InpaintCommand: ParsableCommand {
             --image and --mask are PNG or JPEG files of the same size; both are scaled to the model's \
             images as training images are. White in the mask marks what is kept (--mask-keeps black \
             turns that round). The output grid shows the masked input first (the generated region \
-            gray), then the --count completions.
+            gray), then the --count completions. A class-conditional model needs --class (or --classes, \
+            one per completion) and takes the guidance options of ddpm sample.
             """)
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var model: ModelOptions
+    @OptionGroup var classOptions: ClassOptions
     @OptionGroup var grid: GridOptions
 
     @Option(help: ArgumentHelp("The image to complete.", valueName: "file"))
@@ -52,17 +54,18 @@ struct InpaintCommand: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let model = try self.model.load()
+            let labels = try classOptions.editLabels(count: count, what: "--count", for: model)
             let known = try EditInputs.image(image, for: model)
             let keep = try EditInputs.mask(mask, image: image, keeps: maskKeeps, for: model)
             let device = try global.resolveDevice(withFallback: true)
             let sampler = RePaintSampler(resampleIterations: resampleIter, jumpLength: jumpLength, resampleEvery: resampleEvery, resampling: resampling)
-            let editor = try ImageEditor(model: model, device: device)
+            let editor = try ImageEditor(model: model, guidance: classOptions.guidanceSettings(for: model), device: device)
             let steps = try sampler.plan(model.diffusion.noiseSchedule()).times.count
             let (c, h, w) = (model.channels, model.diffusion.imageHeight, model.diffusion.imageWidth)
             print("model: \(model.origin)")
-            print("inpainting \(image) (\(keep.filter { $0 > 0 }.count / c) of \(h * w) pixels kept) with \(sampler): \(steps) steps, "
+            print("inpainting \(image) (\(keep.filter { $0 > 0 }.count / c) of \(h * w) pixels kept) with \(editor.describe(sampler)): \(steps) steps, "
                 + "\(count) completion\(count == 1 ? "" : "s") on \(device.info.name), seed \(seed)")
-            let images = try editor.inpaint(known, mask: keep, sampler: sampler, count: count, seed: seed)
+            let images = try editor.inpaint(known, mask: keep, sampler: sampler, count: count, seed: seed, classes: labels)
             // The input as the model sees it, the generated region gray.
             let shown = zip(known, keep).map { $1 > 0 ? $0 : 0.5 }
             try grid.apply(ImageGrid.make(shown + images, count: count + 1, channels: c, height: h, width: w)).writePNG(to: output)

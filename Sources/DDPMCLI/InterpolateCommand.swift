@@ -10,12 +10,14 @@ struct InterpolateCommand: ParsableCommand {
         discussion: """
             Both images are noised to the level --strength chooses (with one pair of draws shared by the \
             row), mixed as (1 − λ)·A + λ·B for λ = 0 … 1, and denoised by the sampler; the --steps images \
-            are written as one row.
+            are written as one row. A class-conditional model needs --class (or --classes, one per image \
+            of the row) and takes the guidance options of ddpm sample.
             """)
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var model: ModelOptions
     @OptionGroup var samplerOptions: SamplerOptions
+    @OptionGroup var classOptions: ClassOptions
     @OptionGroup var grid: GridOptions
 
     @Argument(help: ArgumentHelp("The first image (λ = 0).", valueName: "A"))
@@ -42,15 +44,16 @@ struct InterpolateCommand: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let model = try self.model.load()
+            let labels = try classOptions.editLabels(count: frames, what: "--frames", for: model)
             let (a, b) = (try EditInputs.image(first, for: model), try EditInputs.image(second, for: model))
             let device = try global.resolveDevice(withFallback: true)
             let sampler = try samplerOptions.sampler(for: model.diffusion)
-            let editor = try ImageEditor(model: model, device: device)
+            let editor = try ImageEditor(model: model, guidance: classOptions.guidanceSettings(for: model), device: device)
             let (skipped, time) = try editor.skippedSteps(sampler, strength: strength)
             print("model: \(model.origin)")
-            print("interpolating \(first) → \(second) in \(frames) images: noised to timestep \(time), then \(sampler) without its first "
+            print("interpolating \(first) → \(second) in \(frames) images: noised to timestep \(time), then \(editor.describe(sampler)) without its first "
                 + "\(skipped) steps on \(device.info.name), seed \(seed)")
-            let images = try editor.interpolate(a, b, steps: frames, strength: strength, sampler: sampler, seed: seed)
+            let images = try editor.interpolate(a, b, steps: frames, strength: strength, sampler: sampler, seed: seed, classes: labels)
             let (c, h, w) = (model.channels, model.diffusion.imageHeight, model.diffusion.imageWidth)
             try grid.apply(ImageGrid.make(images, count: frames, channels: c, height: h, width: w, columns: frames)).writePNG(to: output)
             print("wrote \(output)")

@@ -20,6 +20,7 @@ struct SampleCommand: ParsableCommand {
     @OptionGroup var global: GlobalOptions
     @OptionGroup var model: ModelOptions
     @OptionGroup var samplerOptions: SamplerOptions
+    @OptionGroup var classOptions: ClassOptions
     @OptionGroup var grid: GridOptions
 
     @Option(help: ArgumentHelp("Number of images.", valueName: "n"))
@@ -41,22 +42,6 @@ struct SampleCommand: ParsableCommand {
 
     /// `--strength` without a value: enough of the chain to change details, not the composition.
     static let defaultStrength = 0.6
-
-    // Class-conditional models
-    @Option(name: .customLong("class"), help: ArgumentHelp(
-        "Class of every image: a class name (e.g. a folder name) or label number (default: every class in turn, one grid row each).",
-        valueName: "c"))
-    var classChoice: String?
-    @Option(help: ArgumentHelp("One class per image, comma-separated (names or numbers; as many as --count).", valueName: "list"))
-    var classes: String?
-    @Option(help: ArgumentHelp("Guidance scale, the reference's cond_scale (default 6; 1 = the conditional model alone).", valueName: "s"))
-    var guidance: Double?
-    @Option(help: ArgumentHelp("Guidance rescaling, the reference's rescaled_phi, in [0, 1] (default 0.7).", valueName: "phi"))
-    var rescale: Double?
-    @Flag(help: "CFG++: DDIM renoises with the null prediction (default: the model configuration's use_cfg_plus_plus).")
-    var cfgPlusPlus = false
-    @Flag(inversion: .prefixedNo, help: "Remove the guidance update's component parallel to the conditional prediction (default: on).")
-    var removeParallelComponent = true
 
     /// Images in one grid (held in memory until the grid is written) and in one run (one file each).
     static let maxGridCount = 4096
@@ -85,8 +70,6 @@ struct SampleCommand: ParsableCommand {
             throw ValidationError("--count is \(count); image-to-image draws all images in one batch of at most \(TrainingSettings.maxBatchSize)")
         }
         if chainOutput != nil, saveChain == nil { throw ValidationError("--chain-output goes with --save-chain N") }
-        if let guidance, !(guidance >= 0 && guidance.isFinite) { throw ValidationError("--guidance must be finite and non-negative, got \(guidance)") }
-        if let rescale, !(0...1).contains(rescale) { throw ValidationError("--rescale must be in [0, 1], got \(rescale)") }
     }
 
     func run() throws {
@@ -95,20 +78,22 @@ struct SampleCommand: ParsableCommand {
             let device = try global.resolveDevice(withFallback: true)
             let sampler = try samplerOptions.sampler(for: model.diffusion)
             let (c, h, w) = (model.channels, model.diffusion.imageHeight, model.diffusion.imageWidth)
-            let (labels, columns) = try classLabels(for: model)
+            // Image-to-image needs the classes given; sampling defaults to every class in turn.
+            let (labels, columns) = initImage == nil ? try classLabels(for: model)
+                : (try classOptions.editLabels(count: count, what: "--count", for: model), nil)
             print("model: \(model.origin)")
             if let initImage {
-                let editor = try ImageEditor(model: model, device: device)
+                let editor = try ImageEditor(model: model, guidance: classOptions.guidanceSettings(for: model), device: device)
                 let image = try EditInputs.image(initImage, for: model)
                 let strength = self.strength ?? SampleCommand.defaultStrength
                 let (skipped, time) = try editor.skippedSteps(sampler, strength: strength)
                 print("image-to-image: \(count) image\(count == 1 ? "" : "s") of \(h)x\(w)x\(c) from \(initImage), noised to timestep \(time), "
-                    + "then \(sampler) without its first \(skipped) steps on \(device.info.name), seed \(seed)")
-                let images = try editor.imageToImage(image, strength: strength, sampler: sampler, count: count, seed: seed)
+                    + "then \(editor.describe(sampler)) without its first \(skipped) steps on \(device.info.name), seed \(seed)")
+                let images = try editor.imageToImage(image, strength: strength, sampler: sampler, count: count, seed: seed, classes: labels)
                 try write(images, channels: c, height: h, width: w)
                 return
             }
-            let generator = try SampleGenerator(model: model, sampler: sampler, guidance: guidanceSettings(for: model), device: device)
+            let generator = try SampleGenerator(model: model, sampler: sampler, guidance: classOptions.guidanceSettings(for: model), device: device)
             print("sampling \(count) image\(count == 1 ? "" : "s") of \(h)x\(w)x\(c) with \(generator.description) on \(device.info.name), seed \(seed)")
             let start = Date()
             func report(_ done: Int) {
@@ -188,40 +173,10 @@ struct SampleCommand: ParsableCommand {
     /// for all, `--classes` one each, else every class in turn, ⌈count / classes⌉ per class,
     /// one grid row per class. Nil for an unconditional model (where class options are errors).
     func classLabels(for model: SamplingModel) throws -> (labels: [Int]?, columns: Int?) {
-        guard let conditional = model.classConditional else {
-            let given = [(classChoice != nil, "--class"), (classes != nil, "--classes"), (guidance != nil, "--guidance"),
-                         (rescale != nil, "--rescale"), (cfgPlusPlus, "--cfg-plus-plus"), (!removeParallelComponent, "--no-remove-parallel-component")]
-            if let option = given.first(where: { $0.0 })?.1 {
-                throw ValidationError("\(option) needs a class-conditional model; \(model.origin) is unconditional")
-            }
-            return (nil, nil)
-        }
-        do {
-            if classChoice != nil, classes != nil { throw ValidationError("give --class or --classes, not both") }
-            if let classChoice { return (Array(repeating: try conditional.classIndex(classChoice), count: count), nil) }
-            if let classes {
-                let list = try classes.split(separator: ",", omittingEmptySubsequences: false)
-                    .map { try conditional.classIndex($0.trimmingCharacters(in: .whitespaces)) }
-                guard list.count == count else {
-                    throw ValidationError("--classes lists \(list.count) class\(list.count == 1 ? "" : "es") for --count \(count); give one per image")
-                }
-                return (list, nil)
-            }
-        } catch let error as TrainingError {
-            throw ValidationError("\(error)")
-        }
+        if let given = try classOptions.givenLabels(count: count, for: model) { return (given, nil) }
+        guard let conditional = model.classConditional else { return (nil, nil) }
         let k = conditional.classNames.count
         let perClass = (count + k - 1) / k
         return ((0..<count).map { min($0 / perClass, k - 1) }, perClass)
-    }
-
-    /// The guidance options over the reference's defaults (and the configuration's CFG++).
-    func guidanceSettings(for model: SamplingModel) -> Guidance {
-        var g = Guidance(cfgPlusPlus: model.diffusion.useCFGPlusPlus)
-        if let guidance { g.scale = Float(guidance) }
-        if let rescale { g.rescaledPhi = Float(rescale) }
-        if cfgPlusPlus { g.cfgPlusPlus = true }
-        g.removeParallelComponent = removeParallelComponent
-        return g
     }
 }

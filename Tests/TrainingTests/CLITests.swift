@@ -233,6 +233,34 @@ final class CLITests: XCTestCase {
         XCTAssertEqual([grid.width, grid.height], [2 * 10 + 2, 10 * 10 + 2], "one row of 2 per class")
         XCTAssertEqual(try ddpm(["sample", "--checkpoint", run, "--count", "3", "--classes", "0,3,3", "--cfg-plus-plus",
                                  "--no-remove-parallel-component", "--rescale", "0", "--output", directory + "/three.png"]).status, 0)
+        // Editing a class-conditional model: inpainting, image-to-image and interpolation with a class.
+        let (image, mask) = (Fixtures.image("rgb8.png"), Fixtures.image("gray8.png"))
+        let inpainted = directory + "/cfg-inpainted.png"
+        let p = try ddpm(["inpaint", "--checkpoint", run, "--image", image, "--mask", mask, "--count", "2", "--resample-iter", "1",
+                          "--class", "3", "--guidance", "2", "--grid-size", "1", "--output", inpainted])
+        XCTAssertEqual(p.status, 0, p.err)
+        XCTAssertTrue(p.out.contains("guidance 2.0 (rescaled_phi 0.7, parallel component removed)"), p.out)
+        let painted = try Image(contentsOf: inpainted)
+        XCTAssertEqual([painted.width, painted.height], [2 * 10 + 2, 2 * 10 + 2], "the masked input and two completions")
+        let i2i = try ddpm(["sample", "--checkpoint", run, "--init", image, "--strength", "0.6", "--count", "2", "--classes", "1,7",
+                            "--cfg-plus-plus", "--no-remove-parallel-component", "--output", directory + "/cfg-edited.png"])
+        XCTAssertEqual(i2i.status, 0, i2i.err)
+        XCTAssertTrue(i2i.out.contains("parallel component kept, CFG++"), i2i.out)
+        let row = directory + "/cfg-row.png"
+        let ip = try ddpm(["interpolate", image, mask, "--checkpoint", run, "--frames", "3", "--class", "5", "--rescale", "0",
+                           "--grid-size", "1", "--output", row])
+        XCTAssertEqual(ip.status, 0, ip.err)
+        let strip = try Image(contentsOf: row)
+        XCTAssertEqual([strip.width, strip.height], [3 * 10 + 2, 10 + 2])
+        try assertFails(["inpaint", "--checkpoint", run, "--image", image, "--mask", mask, "--output", inpainted], status: 64,
+                        mentioning: "is class-conditional: give --class C (every image) or --classes LIST (one per image); "
+                            + "the model's classes are 0, 1, 2, 3, 4, 5, 6, 7, 8, 9")
+        try assertFails(["sample", "--checkpoint", run, "--init", image, "--output", directory + "/x.png"], status: 64,
+                        mentioning: "is class-conditional: give --class C")
+        try assertFails(["interpolate", image, mask, "--checkpoint", run, "--class", "eleven", "--output", row], status: 64,
+                        mentioning: "unknown class 'eleven'; the model's classes are 0, 1, 2, 3, 4, 5, 6, 7, 8, 9")
+        try assertFails(["interpolate", image, mask, "--checkpoint", run, "--frames", "3", "--classes", "1,2", "--output", row], status: 64,
+                        mentioning: "--classes lists 2 classes for --frames 3")
         try assertFails(["sample", "--checkpoint", run, "--class", "seven", "--output", directory + "/x.png"], status: 64,
                         mentioning: "unknown class 'seven'; the model's classes are 0, 1, 2, 3, 4, 5, 6, 7, 8, 9")
         try assertFails(["sample", "--checkpoint", run, "--classes", "1,2", "--count", "3", "--output", directory + "/x.png"], status: 64,
@@ -244,6 +272,12 @@ final class CLITests: XCTestCase {
         let plain = directory + "/plain"
         XCTAssertEqual(try ddpm(["train"] + CLITests.tiny + ["--steps", "1", "--output", plain]).status, 0)
         try assertFails(["sample", "--checkpoint", plain, "--class", "3", "--output", directory + "/x.png"], status: 64,
+                        mentioning: "--class needs a class-conditional model")
+        try assertFails(["inpaint", "--checkpoint", plain, "--image", image, "--mask", mask, "--classes", "1,2,3,4", "--output", inpainted],
+                        status: 64, mentioning: "--classes needs a class-conditional model")
+        try assertFails(["interpolate", image, mask, "--checkpoint", plain, "--guidance", "2", "--output", row], status: 64,
+                        mentioning: "--guidance needs a class-conditional model")
+        try assertFails(["sample", "--checkpoint", plain, "--init", image, "--class", "1", "--output", directory + "/x.png"], status: 64,
                         mentioning: "--class needs a class-conditional model")
     }
 }

@@ -88,6 +88,61 @@ final class ImageEditingTests: XCTestCase {
         XCTAssertThrowsError(try editor.interpolate(image, other, steps: 1, strength: 0.6, sampler: DDIMSampler(steps: 5), seed: 2))
     }
 
+    /// A class-conditional model edits with its guided denoiser: RePaint keeps the known pixels
+    /// exactly (on cpu and opencl, which agree), image-to-image and interpolation follow the class,
+    /// and a missing, unknown or superfluous class is refused.
+    func testClassConditionalModelsEditWithAClass() throws {
+        var config = ConditionalTrainingTests.configuration(steps: 2)
+        config.training.numSamples = 0
+        let run = try TinyRun.train(config, in: directory + "/cfg")
+        let model = try SamplingModel(checkpoint: run.directory)
+        let guidance = Guidance(scale: 3)
+        let cpu = try ImageEditor(model: model, guidance: guidance, device: TinyRun.device("cpu"))
+        let image = try EditInputs.image(Fixtures.image("rgb8.png"), for: model)
+        let mask = try EditInputs.mask(Fixtures.image("gray8.png"), image: Fixtures.image("rgb8.png"), keeps: .white, for: model)
+        let repaint = RePaintSampler(resampleIterations: 1, jumpLength: 3, resampleEvery: 25)
+        let out = try cpu.inpaint(image, mask: mask, sampler: repaint, count: 2, seed: 1, classes: [3, 7])
+        XCTAssertEqual(out.count, 2 * 64)
+        XCTAssertTrue(out.allSatisfy(\.isFinite))
+        for k in 0..<2 {
+            for i in 0..<64 where mask[i] == 1 { XCTAssertEqual(out[k * 64 + i], image[i], accuracy: 1e-5) }
+        }
+        XCTAssertTrue((0..<64).contains { mask[$0] == 0 && out[$0] != image[$0] }, "the masked region is generated")
+        let other = try cpu.inpaint(image, mask: mask, sampler: repaint, count: 2, seed: 1, classes: [3, 3])
+        XCTAssertLessThan(zip(out[0..<64], other[0..<64]).map { abs($0 - $1) }.max()!, 1e-5, "the first completion's class and noise are unchanged")
+        XCTAssertNotEqual(Array(out[64...]), Array(other[64...]), "the class steers the completion")
+        let opencl = try ImageEditor(model: model, guidance: guidance, device: TinyRun.device("opencl"))
+        let onOpenCL = try opencl.inpaint(image, mask: mask, sampler: repaint, count: 2, seed: 1, classes: [3, 7])
+        XCTAssertLessThan(zip(out, onOpenCL).map { abs($0 - $1) }.max()!, 1e-3)
+
+        let edited = try cpu.imageToImage(image, strength: 0.6, sampler: DDIMSampler(steps: 3), count: 2, seed: 4, classes: [5, 5])
+        XCTAssertEqual(edited.count, 2 * 64)
+        XCTAssertTrue(edited.allSatisfy(\.isFinite))
+        XCTAssertNotEqual(edited, try cpu.imageToImage(image, strength: 0.6, sampler: DDIMSampler(steps: 3), count: 2, seed: 4, classes: [1, 1]))
+        let second = try EditInputs.image(Fixtures.image("gray8.png"), for: model)
+        let row = try cpu.interpolate(image, second, steps: 3, strength: 1, sampler: DDIMSampler(steps: 3), seed: 2, classes: [2, 2, 2])
+        XCTAssertEqual(row.count, 3 * 64)
+        XCTAssertTrue(row.allSatisfy(\.isFinite))
+
+        func assertRefused(_ body: @autoclosure () throws -> [Float], mentioning text: String, line: UInt = #line) {
+            XCTAssertThrowsError(try body(), line: line) { error in
+                guard case let TrainingError.invalidSetting(message) = error else { return XCTFail("\(error)", line: line) }
+                XCTAssertTrue(message.contains(text), message, line: line)
+            }
+        }
+        assertRefused(try cpu.inpaint(image, mask: mask, sampler: repaint, count: 2, seed: 1),
+                      mentioning: "is class-conditional: give the class of the images with --class C or --classes LIST "
+                        + "(the model's classes are 0, 1, 2, 3, 4, 5, 6, 7, 8, 9)")
+        assertRefused(try cpu.imageToImage(image, strength: 0.6, sampler: DDIMSampler(steps: 3), count: 2, seed: 4, classes: [5, 10]),
+                      mentioning: "class 10 does not exist; the model's classes are 0, 1, 2, 3, 4, 5, 6, 7, 8, 9")
+        assertRefused(try cpu.interpolate(image, second, steps: 3, strength: 1, sampler: DDIMSampler(steps: 3), seed: 2, classes: [2]),
+                      mentioning: "needs one class per image (3), got 1")
+        let plain = try ImageEditor(model: try self.model(), device: TinyRun.device("cpu"))
+        let plainImage = try EditInputs.image(Fixtures.image("rgb8.png"), for: plain.model)
+        assertRefused(try plain.imageToImage(plainImage, strength: 0.6, sampler: DDIMSampler(steps: 5), count: 1, seed: 4, classes: [1]),
+                      mentioning: "classes (--class/--classes) were given but")
+    }
+
     func testGridsAreEnlargedByNearestNeighbour() {
         let tiny = Image(width: 2, height: 1, channels: 1, pixels: [10, 200])
         XCTAssertEqual(tiny.enlarged(width: 4, height: 2).pixels, [10, 10, 200, 200, 10, 10, 200, 200])
