@@ -25,11 +25,7 @@ public struct ConditionalUnet: ReferenceModel, Sendable {
         try configuration.validate()
         self.configuration = configuration
         self.parameterSpecs = configuration.parameterSpecs()
-        let count = parameterSpecs.reduce(0) { $0 + $1.count }
-        guard count <= ConfigurationLimits.maxParameters else {
-            throw DiffusionError.invalidConfiguration(
-                "unet: the configuration has \(count) parameters, more than the limit of \(ConfigurationLimits.maxParameters)")
-        }
+        try ConfigurationLimits.checkParameterCount(of: parameterSpecs)
     }
 
     /// Refuses image sizes the Unet cannot take (each side a multiple of the downsample factor).

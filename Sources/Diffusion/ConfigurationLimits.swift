@@ -25,6 +25,15 @@ public enum ConfigurationLimits {
     /// Diffusion timesteps T (the schedule tables hold ~20 doubles per timestep on the host).
     public static let maxTimesteps = 100_000
 
+    /// Refuses a Unet (either kind) with more than ``maxParameters`` parameters.
+    static func checkParameterCount(of specs: [UnetParameterSpec]) throws {
+        let count = specs.reduce(0) { $0 + $1.count }
+        guard count <= maxParameters else {
+            throw DiffusionError.invalidConfiguration(
+                "unet: the configuration has \(count) parameters, more than the limit of \(maxParameters)")
+        }
+    }
+
     /// Throws `invalidConfiguration` naming `name` when `value` exceeds `limit`.
     static func check(_ value: Int, atMost limit: Int, _ name: String) throws {
         guard value <= limit else {
