@@ -9,7 +9,7 @@ struct InterpolateCommand: ParsableCommand {
         abstract: "Interpolate between two images through the model (the reference's GaussianDiffusion.interpolate).",
         discussion: """
             Both images are noised to the level --strength chooses (with one pair of draws shared by the \
-            row), mixed as (1 − λ)·A + λ·B for λ = 0 … 1, and denoised by the sampler; the --steps images \
+            row), mixed as (1 − λ)·A + λ·B for λ = 0 … 1, and denoised by the sampler; the --frames images \
             are written as one row. A class-conditional model needs --class (or --classes, one per image \
             of the row) and takes the guidance options of ddpm sample.
             """)
@@ -53,7 +53,7 @@ struct InterpolateCommand: ParsableCommand {
             print("model: \(model.origin)")
             print("interpolating \(first) → \(second) in \(frames) images: noised to timestep \(time), then \(editor.describe(sampler)) without its first "
                 + "\(skipped) steps on \(device.info.name), seed \(seed)")
-            let images = try editor.interpolate(a, b, steps: frames, strength: strength, sampler: sampler, seed: seed, classes: labels)
+            let images = try editor.interpolate(a, b, frames: frames, strength: strength, sampler: sampler, seed: seed, classes: labels)
             let (c, h, w) = (model.channels, model.diffusion.imageHeight, model.diffusion.imageWidth)
             try grid.apply(ImageGrid.make(images, count: frames, channels: c, height: h, width: w, columns: frames)).writePNG(to: output)
             print("wrote \(output)")

@@ -81,11 +81,13 @@ final class ImageEditingTests: XCTestCase {
         XCTAssertThrowsError(try editor.inpaint(image, mask: [1], sampler: RePaintSampler(), count: 1, seed: 1))
 
         let other = try EditInputs.image(Fixtures.image("gray8.png"), for: model)
-        let row = try editor.interpolate(image, other, steps: 3, strength: 0.6, sampler: DDIMSampler(steps: 5), seed: 2)
+        let row = try editor.interpolate(image, other, frames: 3, strength: 0.6, sampler: DDIMSampler(steps: 5), seed: 2)
         XCTAssertEqual(row.count, 3 * 64)
         XCTAssertTrue(row.allSatisfy(\.isFinite))
         XCTAssertNotEqual(Array(row[0..<64]), Array(row[128...]))
-        XCTAssertThrowsError(try editor.interpolate(image, other, steps: 1, strength: 0.6, sampler: DDIMSampler(steps: 5), seed: 2))
+        XCTAssertThrowsError(try editor.interpolate(image, other, frames: 1, strength: 0.6, sampler: DDIMSampler(steps: 5), seed: 2)) {
+            XCTAssertEqual("\($0)", "\(TrainingError.invalidSetting("--frames must be at least 2 (both ends), got 1"))")
+        }
     }
 
     /// A class-conditional model edits with its guided denoiser: RePaint keeps the known pixels
@@ -120,7 +122,7 @@ final class ImageEditingTests: XCTestCase {
         XCTAssertTrue(edited.allSatisfy(\.isFinite))
         XCTAssertNotEqual(edited, try cpu.imageToImage(image, strength: 0.6, sampler: DDIMSampler(steps: 3), count: 2, seed: 4, classes: [1, 1]))
         let second = try EditInputs.image(Fixtures.image("gray8.png"), for: model)
-        let row = try cpu.interpolate(image, second, steps: 3, strength: 1, sampler: DDIMSampler(steps: 3), seed: 2, classes: [2, 2, 2])
+        let row = try cpu.interpolate(image, second, frames: 3, strength: 1, sampler: DDIMSampler(steps: 3), seed: 2, classes: [2, 2, 2])
         XCTAssertEqual(row.count, 3 * 64)
         XCTAssertTrue(row.allSatisfy(\.isFinite))
 
@@ -135,7 +137,7 @@ final class ImageEditingTests: XCTestCase {
                         + "(the model's classes are 0, 1, 2, 3, 4, 5, 6, 7, 8, 9)")
         assertRefused(try cpu.imageToImage(image, strength: 0.6, sampler: DDIMSampler(steps: 3), count: 2, seed: 4, classes: [5, 10]),
                       mentioning: "class 10 does not exist; the model's classes are 0, 1, 2, 3, 4, 5, 6, 7, 8, 9")
-        assertRefused(try cpu.interpolate(image, second, steps: 3, strength: 1, sampler: DDIMSampler(steps: 3), seed: 2, classes: [2]),
+        assertRefused(try cpu.interpolate(image, second, frames: 3, strength: 1, sampler: DDIMSampler(steps: 3), seed: 2, classes: [2]),
                       mentioning: "needs one class per image (3), got 1")
         let plain = try ImageEditor(model: try self.model(), device: TinyRun.device("cpu"))
         let plainImage = try EditInputs.image(Fixtures.image("rgb8.png"), for: plain.model)

@@ -160,23 +160,23 @@ public struct ImageEditor {
         return try run(try chain(sampler, batch: count, classes: classes), inputs: ["known": known, "mask": masks], seed: seed, what: "inpainting")
     }
 
-    /// The reference's `interpolate`, as a row: `steps` images for λ = 0 … 1, each from
+    /// The reference's `interpolate`, as a row: `frames` images for λ = 0 … 1, each from
     /// `(1−λ)·q(a) + λ·q(b)` at the level of the first step `strength` keeps (both noised with
     /// one pair of draws shared by the row, so the row changes only with λ), denoised by `sampler`.
     /// A class-conditional model needs `classes`, one per image of the row.
-    public func interpolate(_ a: [Float], _ b: [Float], steps: Int, strength: Double, sampler: any Sampler, seed: UInt64,
+    public func interpolate(_ a: [Float], _ b: [Float], frames: Int, strength: Double, sampler: any Sampler, seed: UInt64,
                             classes: [Int]? = nil) throws -> [Float] {
-        guard steps >= 2 else { throw TrainingError.invalidSetting("--steps must be at least 2 (both ends), got \(steps)") }
-        try checkBatch(steps, what: "--steps")
-        try checkClasses(classes, count: steps)
+        guard frames >= 2 else { throw TrainingError.invalidSetting("--frames must be at least 2 (both ends), got \(frames)") }
+        try checkBatch(frames, what: "--frames")
+        try checkClasses(classes, count: frames)
         let (skipped, time) = try skippedSteps(sampler, strength: strength)
         let n = imageElements
         let qa = noised(normalize(a), time: time, noise: ImageEditor.normals(count: n, seed: seed, stream: 0x8000_0001))
         let qb = noised(normalize(b), time: time, noise: ImageEditor.normals(count: n, seed: seed, stream: 0x8000_0002))
-        let start = (0..<steps).flatMap { k -> [Float] in
-            let lambda = Float(k) / Float(steps - 1)
+        let start = (0..<frames).flatMap { k -> [Float] in
+            let lambda = Float(k) / Float(frames - 1)
             return zip(qa, qb).map { (1 - lambda) * $0 + lambda * $1 }
         }
-        return try run(try chain(sampler, batch: steps, classes: classes, skipping: skipped), start: start, seed: seed, what: "interpolation")
+        return try run(try chain(sampler, batch: frames, classes: classes, skipping: skipped), start: start, seed: seed, what: "interpolation")
     }
 }
