@@ -11,7 +11,7 @@ The classifier is an RBF SVM on scikit-learn's copy of the UCI digits (the same 
 as ddpm's built-in 'digits', pixel counts 0..16); its accuracy on a held-out quarter of the real
 digits is printed first, as the yardstick. Samples are drawn with `ddpm sample --classes` (each
 class `--per-class` times, the same seed for every scale), written as PNGs (0..255, read back as
-0..16), and classified. Needs numpy, pillow and scikit-learn (the /work/venv of the reference).
+0..16), and classified. Needs numpy, pillow and scikit-learn (the venv of scripts/torch_bench.py has them).
 """
 import argparse
 import os

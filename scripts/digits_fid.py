@@ -3,8 +3,8 @@
 classifier of our own (a measurement tool, not part of ddpm).
 
 The classifier is scikit-learn's MLPClassifier with one hidden layer of 64 ReLU units, trained
-on the train split of an image-folder digits set (`<split>/<label>/<index>.png`, 8x8 gray, e.g.
-/work/shared/datasets/digits); its hidden activations are the features. For each folder of
+on the train split of an image-folder digits set (`<split>/<label>/<index>.png`, 8x8 gray, the
+layout scripts/make_digits_data.py reads); its hidden activations are the features. For each folder of
 samples (PNG files, as `ddpm sample --output FOLDER/` writes them) the script prints the Fréchet
 distance between the Gaussians fitted to the samples' features and to the held-out test split's:
   FD = |mu_a - mu_b|^2 + tr(S_a + S_b - 2 (S_a S_b)^(1/2)).
