@@ -82,8 +82,9 @@ demo: build
 clean:
 	rm -rf $(SCRATCH)
 
-## bench: `ddpm bench` against PyTorch (scripts/torch_bench.py in the .venv-ref venv), both Unet
-## configs of docs/benchmarks.md, cpu and opencl, 3 alternating rounds; medians and ratios.
+## bench: `ddpm bench` against PyTorch (scripts/torch_bench.py in the .venv-ref venv), the target
+## table of docs/benchmarks.md (three training configs and 64-image DDIM sampling), cpu and opencl,
+## 3 alternating rounds; medians and ratios.
 ## Extra options for scripts/bench.py go in BENCH_ARGS, e.g. BENCH_ARGS="--rounds 5 --devices cpu".
 .PHONY: bench
 bench: build

@@ -11,15 +11,21 @@ Standard library only: runs with the system python3. Without the PyTorch venv (`
 the header of scripts/torch_bench.py) the PyTorch side is skipped with a message.
 
 usage: scripts/bench.py --ddpm .build/release/ddpm [--rounds 3] [--steps 5] [--devices cpu,opencl]
-                        [--config 32:1,2,4:32:16 ...] [--python .venv-ref/bin/python] [--out FILE]
+                        [--config 32:1,2,4:32:16 ...] [--sample-config 32:1,2,4:32 ...] [--sample-images 64]
+                        [--sample-steps 25] [--python .venv-ref/bin/python] [--out FILE]
+
+Without --config it runs the target table of docs/benchmarks.md: the three training configs and
+the DDIM sampling of 64 images on dim 32 / 1,2,4 at 32x32.
 """
 import argparse, json, os, statistics, subprocess, sys, tempfile, time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 
-# (dim, mults, image size, batch): the two configs of the project's performance table.
-DEFAULT_CONFIGS = ["32:1,2,4:32:16", "64:1,2,4,8:32:16"]
+# (dim, mults, image size, batch): the configs of the target table in docs/benchmarks.md (the
+# digits model, and the two 32x32 Unets), and the one whose 64-image DDIM sampling is timed.
+DEFAULT_CONFIGS = ["16:1,2:8:32", "32:1,2,4:32:16", "64:1,2,4,8:32:16"]
+DEFAULT_SAMPLE_CONFIGS = ["32:1,2,4:32"]
 
 
 def parse_config(text):
@@ -28,6 +34,14 @@ def parse_config(text):
         return {"dim": int(dim), "mults": mults, "image_size": int(size), "batch": int(batch)}
     except ValueError:
         sys.exit(f"bench: --config wants DIM:M1,M2,...:IMAGE_SIZE:BATCH, got '{text}'")
+
+
+def parse_sample_config(text):
+    try:
+        dim, mults, size = text.split(":")
+        return {"dim": int(dim), "mults": mults, "image_size": int(size)}
+    except ValueError:
+        sys.exit(f"bench: --sample-config wants DIM:M1,M2,...:IMAGE_SIZE, got '{text}'")
 
 
 def run_measured(cmd):
@@ -86,6 +100,12 @@ def main():
     p.add_argument("--config", action="append", help="DIM:M1,M2,...:IMAGE_SIZE:BATCH (repeatable)")
     p.add_argument("--python", default=os.path.join(ROOT, ".venv-ref", "bin", "python"))
     p.add_argument("--torch-bench", default=os.path.join(HERE, "torch_bench.py"))
+    p.add_argument("--sample-config", action="append",
+                   help="DIM:M1,M2,...:IMAGE_SIZE whose DDIM sampling is timed (repeatable; default: 32:1,2,4:32 "
+                        "when no --config is given, none otherwise; 'none' for none)")
+    p.add_argument("--sample-images", type=int, default=64)
+    p.add_argument("--sample-steps", type=int, default=25)
+    p.add_argument("--sample-runs", type=int, default=1)
     p.add_argument("--out", help="also write every run as JSON to this file")
     p.add_argument("--max-load", type=float,
                    help="before each run, wait (up to 15 min) until the 1-minute load average is below this")
@@ -99,6 +119,8 @@ def main():
               f"(set it up as the header of scripts/torch_bench.py says, or pass --python)")
     devices = [d for d in a.devices.split(",") if d]
     configs = [parse_config(c) for c in (a.config or DEFAULT_CONFIGS)]
+    sample_texts = a.sample_config if a.sample_config is not None else ([] if a.config else DEFAULT_SAMPLE_CONFIGS)
+    sample_configs = [parse_sample_config(c) for c in sample_texts if c != "none"]
     print(f"bench: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at start; "
           f"{a.rounds} rounds x ({', '.join(devices)}{', pytorch' if torch else ''}), {a.steps} steps each")
 
@@ -121,6 +143,25 @@ def main():
                 print(f"  [{label}] round {r + 1} {side:8s} train {result['train_step_s']:.4f} s, "
                       f"forward {result['forward_s']:.4f} s, peak RSS {rss / 1048576:.0f} MiB (load {load:.2f})",
                       flush=True)
+
+    for cfg in sample_configs:
+        args = ["--dim", str(cfg["dim"]), "--mults", cfg["mults"], "--image-size", str(cfg["image_size"]),
+                "--sample-images", str(a.sample_images), "--sample-steps", str(a.sample_steps),
+                "--sample-runs", str(a.sample_runs)]
+        label = (f"sampling {a.sample_images} images, DDIM {a.sample_steps} steps: dim {cfg['dim']}, "
+                 f"mults {cfg['mults']}, {cfg['image_size']}x{cfg['image_size']}")
+        for r in range(a.rounds):
+            sides = [(d, [a.ddpm, "--device", d, "bench", *args, "--json"]) for d in devices]
+            if torch:
+                sides.append(("pytorch", [a.python, a.torch_bench, *args]))
+            for side, cmd in sides:
+                if a.max_load:
+                    wait_for_load(a.max_load)
+                result, rss, load = run_measured(cmd)
+                runs.append({"config": label, "round": r, "side": side, "load": load, "peak_rss_bytes": rss,
+                             "sample_s": result["sample_s"], "raw": result})
+                print(f"  [{label}] round {r + 1} {side:8s} {result['sample_s']:.3f} s per chain, "
+                      f"peak RSS {rss / 1048576:.0f} MiB (load {load:.2f})", flush=True)
 
     print()
     print("medians over rounds (ratio = PyTorch time / ddpm time; > 1 means ddpm is faster)")
@@ -158,6 +199,24 @@ def main():
             for d in devices[1:]:
                 print(f"  train step  {d} / {base}: {fmt(ratio(m[d]['train_step_s'], m[base]['train_step_s']), 'x')}")
                 print(f"  forward     {d} / {base}: {fmt(ratio(m[d]['forward_s'], m[base]['forward_s']), 'x')}")
+    for cfg in sample_configs:
+        label = (f"sampling {a.sample_images} images, DDIM {a.sample_steps} steps: dim {cfg['dim']}, "
+                 f"mults {cfg['mults']}, {cfg['image_size']}x{cfg['image_size']}")
+        side_runs = lambda s: [x for x in runs if x["config"] == label and x["side"] == s]
+        sides = devices + (["pytorch"] if torch else [])
+        m = {s: med([x["sample_s"] for x in side_runs(s)]) for s in sides}
+        print(f"\n{label}")
+        for s in sides:
+            print(f"  {s:10s} {fmt(m[s], ' s'):>12s} per chain, peak RSS "
+                  f"{fmt(med([x['peak_rss_bytes'] for x in side_runs(s)]), 'MiB')}")
+        for d in devices:
+            if torch:
+                by_round = {x["round"]: x["sample_s"] for x in side_runs(d)}
+                values = [x["sample_s"] / by_round[x["round"]] for x in side_runs("pytorch") if by_round.get(x["round"])]
+                spread = f"   (per round: {min(values):.2f}-{max(values):.2f}x)" if len(values) > 1 else ""
+                print(f"  sampling    PyTorch / {d}: {fmt(ratio(m['pytorch'], m[d]), 'x')}{spread}")
+        for d in devices[1:]:
+            print(f"  sampling    {d} / {devices[0]}: {fmt(ratio(m[d], m[devices[0]]), 'x')}")
     loads = [x["load"] for x in runs]
     if loads and max(loads) > (os.cpu_count() or 1):
         print(f"\nnote: the load average reached {max(loads):.2f} on {os.cpu_count()} cores (the 1-minute average "

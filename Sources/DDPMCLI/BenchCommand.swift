@@ -15,7 +15,9 @@ struct BenchCommand: ParsableCommand {
             Adam (lr 1e-4, betas 0.9/0.99), the same model scripts/torch_bench.py times in PyTorch, and \
             reports medians over the measured steps plus the queue counters that show the step stays on \
             the device. The training step includes the gradient-norm clip and an EMA update unless \
-            --no-clip / --no-ema (PyTorch's bench times forward, loss, backward and Adam only).
+            --no-clip / --no-ema (PyTorch's bench times forward, loss, backward and Adam only). \
+            --sample-images N times whole DDIM chains of --sample-steps steps drawing N images in one batch \
+            instead (torch_bench.py --sample-images times the reference's sample() on the same model).
             Example: ddpm --device opencl bench --dim 32 --mults 1,2,4 --image-size 32 --batch 16 --json
             """)
 
@@ -57,6 +59,15 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Also print, per kernel family, how many launches of a step ran on the device and how many on the CPU fallback, and the bytes moved between them per step.")
     var placement = false
 
+    @Option(name: .customLong("sample-images"), help: "Time whole DDIM sampling chains (eta 0) drawing this many images in one batch, instead of the training step and forward; 0: the training bench.")
+    var sampleImages: Int = 0
+
+    @Option(name: .customLong("sample-steps"), help: "DDIM steps of the timed sampling chain (`sampling_timesteps`).")
+    var sampleSteps: Int = 25
+
+    @Option(name: .customLong("sample-runs"), help: "Timed sampling chains after one unmeasured chain; the time is their median.")
+    var sampleRuns: Int = 1
+
     @Flag(help: "Print one JSON line instead of text.")
     var json = false
 
@@ -73,6 +84,11 @@ struct BenchCommand: ParsableCommand {
             return
         }
         let device = try global.resolveDevice(withFallback: true)
+        if settings.sampleImages > 0 {
+            let result = try withBenchErrors { try SamplingBench(settings: settings, device: device).run() }
+            print(json ? result.jsonLine : result.text)
+            return
+        }
         let result = try withBenchErrors { try BenchRunner(settings: settings, device: device).run() }
         print(json ? result.jsonLine : result.text)
     }
@@ -92,6 +108,9 @@ struct BenchCommand: ParsableCommand {
         s.profile = profile
         s.profileShapes = profileShapes
         s.placement = placement
+        s.sampleImages = sampleImages
+        s.sampleSteps = sampleSteps
+        s.sampleRuns = sampleRuns
         try s.validate()
         return s
     }

@@ -136,7 +136,7 @@ enum ProcessUsage {
     }
 }
 
-private func round5(_ x: Double) -> Double { (x * 1e5).rounded() / 1e5 }
+func round5(_ x: Double) -> Double { (x * 1e5).rounded() / 1e5 }
 
 /// `35,711,491`-style grouping.
 func formatCount(_ n: Int) -> String {

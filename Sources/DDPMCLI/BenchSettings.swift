@@ -27,6 +27,14 @@ struct BenchSettings: Equatable {
     var profileShapes = 15
     /// Print where each kernel family ran (partial devices) and the bytes moved per step.
     var placement = false
+    /// Images of the timed sampling run (0: none): a whole DDIM chain of ``sampleSteps`` steps,
+    /// eta 0, all images in one batch, as `scripts/torch_bench.py --sample-images` times
+    /// `GaussianDiffusion(..., sampling_timesteps=S).sample(batch_size=N)`.
+    var sampleImages = 0
+    /// DDIM steps of the timed sampling run (the reference's `sampling_timesteps`).
+    var sampleSteps = 25
+    /// Timed sampling runs after one unmeasured run; the reported time is their median.
+    var sampleRuns = 1
 
     /// Checks the numbers before anything is built, naming the option at fault.
     func validate() throws {
@@ -39,6 +47,12 @@ struct BenchSettings: Equatable {
         try positive(channels, "channels")
         try positive(steps, "steps")
         guard warmup >= 0 else { throw BenchError.invalidOption("--warmup must be 0 or more, got \(warmup)") }
+        guard sampleImages >= 0 else { throw BenchError.invalidOption("--sample-images must be 0 or more, got \(sampleImages)") }
+        try positive(sampleSteps, "sample-steps")
+        try positive(sampleRuns, "sample-runs")
+        guard sampleSteps <= 1000 else {
+            throw BenchError.invalidOption("--sample-steps must be at most the 1000 timesteps of the model, got \(sampleSteps)")
+        }
         guard profileShapes >= 0 else {
             throw BenchError.invalidOption("--profile-shapes must be 0 or more, got \(profileShapes)")
         }

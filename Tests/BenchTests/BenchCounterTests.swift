@@ -72,5 +72,31 @@ final class BenchCounterTests: XCTestCase {
         XCTAssertThrowsError(try BenchCommand.parse(["--profile-shapes=-1"]).makeSettings()) { error in
             XCTAssertTrue("\(error)".contains("--profile-shapes"), "\(error)")
         }
+        XCTAssertThrowsError(try BenchCommand.parse(["--sample-images=-2"]).makeSettings()) { error in
+            XCTAssertTrue("\(error)".contains("--sample-images"), "\(error)")
+        }
+        XCTAssertThrowsError(try BenchCommand.parse(["--sample-images", "4", "--sample-steps", "1001"]).makeSettings()) { error in
+            XCTAssertTrue("\(error)".contains("--sample-steps"), "\(error)")
+        }
+    }
+
+    /// `--sample-images`: whole DDIM chains, one Unet forward per step plus the update, all on
+    /// the device, the chain's launches the same every run.
+    func testSamplingBenchTimesWholeChains() throws {
+        let settings = try BenchCommand.parse(["--dim", "16", "--mults", "1,2", "--image-size", "8", "--sample-images", "3",
+                                               "--sample-steps", "4", "--sample-runs", "2", "--json"]).makeSettings()
+        for name in ["cpu", "opencl"] {
+            let device = try DeviceRegistry.device(named: name)
+            let r = try SamplingBench(settings: settings, device: device).run()
+            XCTAssertEqual(r.times.count, 2, name)
+            XCTAssertTrue(r.times.allSatisfy { $0 > 0 }, name)
+            // 4 steps, each at least the Unet forward's launches (207 at this size), in 2 timed chains.
+            XCTAssertGreaterThan(r.kernelsPerChain, 4 * 100, name)
+            let object = try JSONSerialization.jsonObject(with: Data(r.jsonLine.utf8)) as? [String: Any]
+            for key in ["sample_s", "sample_times_s", "sample_cpu_s", "sample_images", "sample_steps", "peak_rss_bytes"] {
+                XCTAssertNotNil(object?[key], "\(name): JSON lacks \(key)")
+            }
+            XCTAssertEqual(object?["sample_images"] as? Int, 3)
+        }
     }
 }
