@@ -31,6 +31,10 @@ extension CaseCatalog {
         add(Gemm(batch: 3, m: 4, n: 5, k: 6, beta: 1, lda: 8, ldb: 6, ldc: 7))
         // Batch strides: shared A (a weight applied to every image), shared B, padded C.
         add(Gemm(batch: 4, m: 8, n: 33, k: 16, strideA: 0))
+        // Shared A, transposed and scaled, accumulated into C: the cpu device packs it once for all entries.
+        add(Gemm(batch: 3, m: 20, n: 18, k: 24, transA: true, alpha: 0.5, beta: 1, bias: .perRow, strideA: 0))
+        // A residual 1×1 convolution at 4×4 fused with its add: 16 columns per image, C accumulated.
+        add(Gemm(batch: 4, m: 64, n: 16, k: 96, beta: 1, bias: .perRow, strideA: 0))
         add(Gemm(batch: 4, m: 9, n: 7, k: 5, transB: true, strideB: 0))
         add(Gemm(batch: 3, m: 5, n: 6, k: 7, strideA: 40, strideB: 50, strideC: 35))
         // Zero sizes: empty outputs, and k = 0 where C = β·C (+ bias) with no products at all.
