@@ -73,8 +73,8 @@ struct BenchSettings: Equatable {
     var trainingConfiguration: TrainingConfiguration {
         var c = TrainingConfiguration()
         c.learningRate = 1e-4
-        c.beta1 = 0.9
-        c.beta2 = 0.99
+        c.adamBeta1 = 0.9
+        c.adamBeta2 = 0.99
         c.maxGradNorm = clip ? 1 : nil
         // A constant-decay EMA runs every step, so every measured step pays for it.
         c.ema = ema ? .constant(0.995) : nil

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Diffusion
+import Graph
 import Training
 
 /// `ddpm inpaint`: RePaint completions of a masked image (see docs/cli.md).
@@ -42,8 +43,8 @@ struct InpaintCommand: ParsableCommand {
     var output: String = "inpainted.png"
 
     func validate() throws {
-        guard (1...TrainingSettings.maxBatchSize).contains(count) else {
-            throw ValidationError("--count must be in 1...\(TrainingSettings.maxBatchSize), got \(count)")
+        guard (1...TrainingConfiguration.maxBatchSize).contains(count) else {
+            throw ValidationError("--count must be in 1...\(TrainingConfiguration.maxBatchSize), got \(count)")
         }
         guard resampleIter >= 0 else { throw ValidationError("--resample-iter must be at least 0, got \(resampleIter)") }
         guard jumpLength >= 1 else { throw ValidationError("--jump-length must be at least 1, got \(jumpLength)") }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Diffusion
+import Graph
 import Training
 
 /// `ddpm interpolate`: a row of images between two images (the reference's `interpolate`).
@@ -34,8 +35,8 @@ struct InterpolateCommand: ParsableCommand {
     var output: String = "interpolation.png"
 
     func validate() throws {
-        guard (2...TrainingSettings.maxBatchSize).contains(frames) else {
-            throw ValidationError("--frames must be in 2...\(TrainingSettings.maxBatchSize), got \(frames)")
+        guard (2...TrainingConfiguration.maxBatchSize).contains(frames) else {
+            throw ValidationError("--frames must be in 2...\(TrainingConfiguration.maxBatchSize), got \(frames)")
         }
         guard strength > 0, strength <= 1 else { throw ValidationError("--strength must be in (0, 1], got \(strength)") }
         guard output.lowercased().hasSuffix(".png") else { throw ValidationError("--output must be a .png file, got '\(output)'") }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Diffusion
 import Foundation
+import Graph
 import SafeTensors
 import Training
 
@@ -50,8 +51,8 @@ struct SampleCommand: ParsableCommand {
     func validate() throws {
         guard count >= 1 else { throw ValidationError("--count must be at least 1, got \(count)") }
         guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
-        guard batchSize <= TrainingSettings.maxBatchSize else {
-            throw ValidationError("--batch-size is \(batchSize), more than the limit of \(TrainingSettings.maxBatchSize)")
+        guard batchSize <= TrainingConfiguration.maxBatchSize else {
+            throw ValidationError("--batch-size is \(batchSize), more than the limit of \(TrainingConfiguration.maxBatchSize)")
         }
         guard count <= SampleCommand.maxCount else {
             throw ValidationError("--count is \(count), more than the limit of \(SampleCommand.maxCount)")
@@ -66,8 +67,8 @@ struct SampleCommand: ParsableCommand {
             throw ValidationError("--save-chain must be in 2...\(ChainStrip.maxSteps), got \(saveChain)")
         }
         if initImage != nil, saveChain != nil { throw ValidationError("--save-chain is not available with --init") }
-        if initImage != nil, count > TrainingSettings.maxBatchSize {
-            throw ValidationError("--count is \(count); image-to-image draws all images in one batch of at most \(TrainingSettings.maxBatchSize)")
+        if initImage != nil, count > TrainingConfiguration.maxBatchSize {
+            throw ValidationError("--count is \(count); image-to-image draws all images in one batch of at most \(TrainingConfiguration.maxBatchSize)")
         }
         if chainOutput != nil, saveChain == nil { throw ValidationError("--chain-output goes with --save-chain N") }
     }
@@ -108,9 +109,9 @@ struct SampleCommand: ParsableCommand {
             }
             if output.lowercased().hasSuffix(".png") {
                 let gridBytes = count * generator.imageElements * 4
-                guard gridBytes <= TrainingSettings.maxBatchBytes else {
+                guard gridBytes <= TrainingConfiguration.maxBatchBytes else {
                     throw TrainingError.invalidSetting("a grid of \(count) images of \(h)x\(w)x\(c) needs \(gridBytes) bytes, more than the limit of "
-                        + "\(TrainingSettings.maxBatchBytes); give a folder as --output to write one PNG per image")
+                        + "\(TrainingConfiguration.maxBatchBytes); give a folder as --output to write one PNG per image")
                 }
                 var images: [Float] = []
                 try generator.generate(count: count, batchSize: batchSize, seed: seed, classes: labels, capture: capture, chain: keepChain,

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Diffusion
 import Foundation
+import Graph
 import Training
 
 extension TrainCommand {
@@ -24,7 +25,7 @@ extension TrainCommand {
         }
         let t = c.training
         var training = t
-        if let data { training.data = Self.dataSource(data) }
+        if let data { c.data = Self.dataSource(data) }
         if let flip { training.flip = flip }
         if let imageSize { (c.diffusion.imageHeight, c.diffusion.imageWidth) = try Self.parseImageSize(imageSize) }
         if var conditional = c.classConditional {
@@ -74,10 +75,10 @@ extension TrainCommand {
         if let steps { training.steps = steps }
         if let gradAccum, processes == nil { training.gradientAccumulation = gradAccum }
         if let processes, batchSize != nil || gradAccum != nil || !resume {
-            let global = batchSize ?? (resume ? t.batchSize * t.gradientAccumulation : TrainingSettings().batchSize)
+            let global = batchSize ?? (resume ? t.batchSize * t.gradientAccumulation : TrainingConfiguration().batchSize)
             let perProcess = gradAccum ?? 1
-            guard perProcess >= 1, perProcess <= TrainingSettings.maxGradientAccumulation else {
-                throw ValidationError("--grad-accum must be in 1...\(TrainingSettings.maxGradientAccumulation), got \(perProcess)")
+            guard perProcess >= 1, perProcess <= TrainingConfiguration.maxGradientAccumulation else {
+                throw ValidationError("--grad-accum must be in 1...\(TrainingConfiguration.maxGradientAccumulation), got \(perProcess)")
             }
             let micro = processes * perProcess
             guard global >= 1, global % micro == 0 else {
@@ -91,8 +92,8 @@ extension TrainCommand {
             guard maxGradNorm >= 0 else { throw ValidationError("--max-grad-norm must be positive, or 0 to disable clipping; got \(maxGradNorm)") }
             training.maxGradNorm = maxGradNorm > 0 ? maxGradNorm : nil
         }
-        if let emaDecay { training.emaDecay = emaDecay }
-        if let emaUpdateEvery { training.emaUpdateEvery = emaUpdateEvery }
+        if let emaDecay { training.ema?.beta = emaDecay }
+        if let emaUpdateEvery { training.ema?.updateEvery = emaUpdateEvery }
         if let seed { training.seed = seed }
         if let saveEvery { training.saveEvery = saveEvery }
         if let sampleEvery { training.sampleEvery = sampleEvery }
@@ -117,21 +118,19 @@ extension TrainCommand {
         let source = data.map(Self.dataSource) ?? .shapes
         let isDigits = source == .digits
         let side = isDigits ? 8 : 32
-        var training = TrainingSettings()
-        training.data = source
         let kind = try model.map { try Self.choice($0, option: "--model") { try ModelKind(name: $0) } } ?? .unconditional
         switch kind {
         case .unconditional:
             return RunConfiguration(unet: UnetConfiguration(dim: 64, channels: isDigits ? 1 : 3),
                                     diffusion: DiffusionConfiguration(imageHeight: side, imageWidth: side),
-                                    training: training)
+                                    data: source)
         case .classConditional:
             let names: [String]
             do { names = try source.classNames() } catch let error as DatasetError { throw ValidationError("--data: \(error)") }
             let unet = ConditionalUnetConfiguration(dim: 64, numClasses: names.count, channels: isDigits ? 1 : 3)
             return RunConfiguration(classConditional: ClassConditionalModel(unet: unet, classNames: names),
                                     diffusion: .defaults(for: .classConditional, imageHeight: side, imageWidth: side),
-                                    training: training)
+                                    data: source)
         }
     }
 

@@ -58,14 +58,14 @@ final class TrainingLossTests: XCTestCase {
     }
 
     /// A training step with t and noise drawn on the device uploads only the image batch and
-    /// downloads only the loss, every `lossEvery` steps; the loss goes down on a fixed batch.
+    /// downloads only the loss, every `logEvery` steps; the loss goes down on a fixed batch.
     func testTrainingStepStaysOnTheDeviceAndLearns() throws {
         let d = try diffusion { $0.objective = .predX0 }
         let g = GraphBuilder()
         let built = try d.buildTrainingLoss(in: g, batch: 2)
         var settings = TrainingConfiguration()
         settings.learningRate = 3e-3
-        settings.lossEvery = 5
+        settings.logEvery = 5
         settings.seed = 1
         let queue = try TestDevices.device("cpu").makeQueue()
         let step = try TrainingStep(builder: g, loss: built.loss, queue: queue, configuration: settings)

@@ -17,7 +17,7 @@ final class TrainingStepTests: XCTestCase {
         config.learningRate = 0.1
         config.maxGradNorm = 0.05          // small enough that the clip is active
         config.ema = .constant(0.9)
-        config.lossEvery = 1
+        config.logEvery = 1
         config.seed = 11
         let trainer = try TrainingStep(builder: g, loss: loss, queue: queue, configuration: config)
         let p0 = try trainer.parameters.readFlat(queue: queue)
@@ -115,7 +115,7 @@ final class TrainingStepTests: XCTestCase {
             let queue = try TestDevices.queue(device)
             let (g, loss) = try net.buildLoss()
             var config = TrainingConfiguration()
-            config.lossEvery = 5
+            config.logEvery = 5
             let trainer = try TrainingStep(builder: g, loss: loss, queue: queue, configuration: config)
             let batch = testValues(net.imageCount, seed: 2).map { $0 * 0.5 + 0.5 }
             let profile = try trainer.profile(steps: 20, batch: batch)
@@ -160,7 +160,7 @@ final class TrainingStepTests: XCTestCase {
         let (g, loss) = try net.buildLoss()
         var config = TrainingConfiguration()
         config.learningRate = 1e-3
-        config.lossEvery = 1
+        config.logEvery = 1
         config.seed = 42
         var ema = EMAConfiguration()
         ema.updateEvery = 2

@@ -42,7 +42,7 @@ final class VariantTests: XCTestCase {
             let queue = try TestDevices.queue(device)
             var config = TrainingConfiguration()
             config.learningRate = 1e-2
-            config.lossEvery = 1
+            config.logEvery = 1
             config.seed = 5
             let trainer = try TrainingStep(variants: [try build(selfCondition: false), try build(selfCondition: true)],
                                            queue: queue, configuration: config)

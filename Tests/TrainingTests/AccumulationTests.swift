@@ -18,7 +18,7 @@ final class AccumulationTests: XCTestCase {
         let device = try TinyRun.device("cpu-reference")
         var config = TrainingConfiguration()
         config.learningRate = 0.05
-        config.lossEvery = 1
+        config.logEvery = 1
         config.maxGradNorm = 0.1  // active: the gradient norm here exceeds it
         var ema = EMAConfiguration()  // ema-pytorch's schedule: compared with TrainingStep's device form
         ema.updateEvery = 2

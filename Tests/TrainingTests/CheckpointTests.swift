@@ -124,10 +124,12 @@ final class CheckpointTests: XCTestCase {
         changed.unet.dim = 16
         changed.training.learningRate = 5e-4
         changed.training.steps = 10  // adjustable: not reported
+        changed.data = .digits  // the run's, but stored and reported under "training"
         XCTAssertThrowsError(try Trainer(configuration: changed, outputDirectory: run.directory, device: TinyRun.device(), resume: true)) {
             guard case let .configurationMismatch(path, differences)? = $0 as? CheckpointError else { return XCTFail("\($0)") }
             XCTAssertEqual(path, "\(run.directory)/checkpoint-00000003.safetensors")
-            XCTAssertEqual(differences, ["unet.dim: 16 (checkpoint: 8)", "training.lr: 0.0005 (checkpoint: 0.001)"])
+            XCTAssertEqual(differences, ["unet.dim: 16 (checkpoint: 8)", "training.data: \"digits\" (checkpoint: \"shapes\")",
+                                         "training.lr: 0.0005 (checkpoint: 0.001)"])
         }
         // More steps resume fine.
         var longer = config
@@ -143,10 +145,16 @@ final class CheckpointTests: XCTestCase {
         config.training.maxGradNorm = nil
         config.training.seed = UInt64.max
         config.training.learningRateSchedule = .cosine
-        config.training.data = .folder("/data/x y")
+        config.data = .folder("/data/x y")
         config.diffusion.offsetNoiseStrength = 0.1
         let back = try RunConfiguration(json: parseJSONObject(config.jsonString, what: "test"))
         XCTAssertEqual(back, config)
+        // The settings are stored as the Doubles given (not Float-rounded), the data inside "training".
+        let text = config.jsonString
+        for fragment in ["\"adam_betas\":[0.9,0.99]", "\"ema_decay\":0.995", "\"ema_update_after_step\":2"] {
+            XCTAssertTrue(text.contains(fragment), "\(fragment) in \(text)")
+        }
+        XCTAssertEqual((config.json["training"] as? [String: Any])?["data"] as? String, "/data/x y")
         var json = config.json
         var training = json["training"] as! [String: Any]
         training["learning_rate"] = 1

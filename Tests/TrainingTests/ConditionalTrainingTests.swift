@@ -13,8 +13,8 @@ final class ConditionalTrainingTests: XCTestCase {
         diffusion.timesteps = 50
         diffusion.samplingTimesteps = 3
         var config = RunConfiguration(classConditional: ClassConditionalModel(unet: unet, classNames: (0...9).map(String.init)),
-                                      diffusion: diffusion, training: TinyRun.configuration(data: .digits, steps: steps, seed: seed).training)
-        config.training.emaUpdateEvery = 2
+                                      diffusion: diffusion, training: TinyRun.configuration(steps: steps, seed: seed).training, data: .digits)
+        config.training.ema?.updateEvery = 2
         return config
     }
 

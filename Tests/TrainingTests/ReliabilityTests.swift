@@ -1,5 +1,6 @@
 import Diffusion
 import Foundation
+import Graph
 import SafeTensors
 import XCTest
 @testable import Training
@@ -226,7 +227,7 @@ final class ReliabilityTests: XCTestCase {
         XCTAssertThrowsError(try DiffusionConfiguration(json: ["image_size": 32, "timesteps": 100_000_000])) {
             XCTAssertTrue("\($0)".contains("timesteps is 100000000, more than the limit of 100000"), "\($0)")
         }
-        var settings = TrainingSettings()
+        var settings = TrainingConfiguration()
         settings.gradientAccumulation = 1_000_000_000
         XCTAssertThrowsError(try settings.validate()) {
             XCTAssertEqual($0 as? TrainingError, .invalidSetting("--grad-accum is 1000000000, more than the limit of 4096"))

@@ -6,7 +6,7 @@ import XCTest
 /// The learning-rate schedule against its formula (the EMA's: TrainingStepTests), settings validation.
 final class ScheduleTests: XCTestCase {
     func testLearningRateWarmupAndCosine() {
-        var s = TrainingSettings()
+        var s = TrainingConfiguration()
         s.learningRate = 1e-3
         XCTAssertEqual(s.learningRate(atStep: 1), 1e-3)
         s.warmupSteps = 10
@@ -20,8 +20,8 @@ final class ScheduleTests: XCTestCase {
     }
 
     func testSettingsValidationNamesTheOption() {
-        func message(_ change: (inout TrainingSettings) -> Void) -> String {
-            var s = TrainingSettings()
+        func message(_ change: (inout TrainingConfiguration) -> Void) -> String {
+            var s = TrainingConfiguration()
             change(&s)
             do { try s.validate(); return "" } catch { return "\(error)" }
         }
@@ -29,7 +29,10 @@ final class ScheduleTests: XCTestCase {
         XCTAssertTrue(message { $0.batchSize = 0 }.contains("--batch-size"))
         XCTAssertTrue(message { $0.learningRate = -1 }.contains("--lr"))
         XCTAssertTrue(message { $0.adamBeta2 = 1 }.contains("--adam-betas"))
-        XCTAssertTrue(message { $0.emaDecay = 1.5 }.contains("--ema-decay"))
+        XCTAssertTrue(message { $0.ema?.beta = 1.5 }.contains("--ema-decay"))
+        XCTAssertTrue(message { $0.ema = nil }.contains("needs an EMA"), "a run samples from its EMA")
+        XCTAssertTrue(message { $0.ema?.warmup = false }.contains("warms up"), "a constant EMA is for the engine alone")
+        XCTAssertTrue(message { $0.weightDecay = 0.01 }.contains("weight decay"))
         XCTAssertTrue(message { $0.gradientAccumulation = 0 }.contains("--grad-accum"))
         XCTAssertTrue(message { $0.saveEvery = 0 }.contains("--save-every"))
     }

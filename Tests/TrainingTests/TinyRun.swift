@@ -2,6 +2,7 @@ import Backends
 import Devices
 import Diffusion
 import Foundation
+import Graph
 @testable import Training
 
 /// Tiny run configurations that train in well under a second per step on one CPU core.
@@ -13,8 +14,7 @@ enum TinyRun {
         var diffusion = DiffusionConfiguration(imageHeight: 8, imageWidth: 8, timesteps: 50, samplingTimesteps: 5,
                                                objective: objective, betaSchedule: .linear)
         diffusion.ddimSamplingEta = 0
-        var training = TrainingSettings()
-        training.data = data
+        var training = TrainingConfiguration()
         training.batchSize = batch
         training.steps = steps
         training.learningRate = 1e-3
@@ -23,9 +23,9 @@ enum TinyRun {
         training.sampleEvery = 0
         training.numSamples = 0
         training.logEvery = 1
-        training.emaUpdateEvery = 1
-        training.emaUpdateAfterStep = 2
-        return RunConfiguration(unet: unet, diffusion: diffusion, training: training)
+        training.ema?.updateEvery = 1
+        training.ema?.updateAfterStep = 2
+        return RunConfiguration(unet: unet, diffusion: diffusion, training: training, data: data)
     }
 
     static func device(_ name: String = "cpu") throws -> Device { try DeviceRegistry.device(named: name) }

@@ -56,7 +56,7 @@ final class DeterminismTests: XCTestCase {
     func testInterruptedAndResumedRunMatchesUninterruptedRun() throws {
         var config = TinyRun.configuration(steps: 10, seed: 3)
         config.training.flip = true
-        config.training.emaUpdateEvery = 2
+        config.training.ema?.updateEvery = 2
         let whole = try TinyRun.train(config)
         defer { try? FileManager.default.removeItem(atPath: whole.directory) }
 

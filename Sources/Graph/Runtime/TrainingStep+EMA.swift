@@ -25,14 +25,16 @@ extension TrainingStep {
         if c.warmup {
             // decay = clamp(1 − t^(−power), minValue, beta), t = max(1 + (k − after)/invGamma, 1), k = step − 1;
             // seven one-element kernels, so the schedule needs no upload as the decay warms up.
-            let shift = 1 - Float(1 + c.updateAfterStep) / c.invGamma
-            try add(.unary(.affine(scale: 1 / c.invGamma, shift: shift), count: 1), [step, decay], "ema/decay")
+            // The Double settings rounded to Float as the kernels take them.
+            let (invGamma, power) = (Float(c.invGamma), Float(c.power))
+            let shift = 1 - Float(1 + c.updateAfterStep) / invGamma
+            try add(.unary(.affine(scale: 1 / invGamma, shift: shift), count: 1), [step, decay], "ema/decay")
             try add(.unary(.clamp(low: 1, high: .greatestFiniteMagnitude), count: 1), [decay, decay], "ema/decay")
             try add(.unary(.log, count: 1), [decay, decay], "ema/decay")
-            try add(.unary(.affine(scale: -c.power, shift: 0), count: 1), [decay, decay], "ema/decay")
+            try add(.unary(.affine(scale: -power, shift: 0), count: 1), [decay, decay], "ema/decay")
             try add(.unary(.exp, count: 1), [decay, decay], "ema/decay")
             try add(.unary(.affine(scale: -1, shift: 1), count: 1), [decay, decay], "ema/decay")
-            try add(.unary(.clamp(low: c.minValue, high: c.beta), count: 1), [decay, decay], "ema/decay")
+            try add(.unary(.clamp(low: Float(c.minValue), high: Float(c.beta)), count: 1), [decay, decay], "ema/decay")
         }
         try add(.emaUpdate(count: parameters.layout.count), [ema.buffer.slice(), parameters.buffer.slice(), decay], "ema/update")
         return Schedule(launches)

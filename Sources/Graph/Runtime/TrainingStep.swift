@@ -7,9 +7,9 @@ import Devices
 /// learning rate, step count and clip factor live in a device `hyper` buffer (``AdamHyper``): the
 /// step count is incremented by a kernel, the clip factor written by `grad_clip_scale`, and the
 /// learning rate uploaded (4 bytes) only when ``setLearningRate(_:)`` changes it. Every
-/// `lossEvery` steps the loss (and the squared gradient norm) is downloaded asynchronously into a
+/// `logEvery` steps the loss (and the squared gradient norm) is downloaded asynchronously into a
 /// host buffer and read at the next such boundary, so the host blocks at most once per
-/// `lossEvery` steps, which also keeps it from running arbitrarily far ahead of the device.
+/// `logEvery` steps, which also keeps it from running arbitrarily far ahead of the device.
 ///
 /// Several loss graphs over the same parameters (e.g. with and without the self-conditioning
 /// pass, which lucidrains takes on a coin flip) can share one optimiser as *variants*: each step
@@ -98,7 +98,7 @@ public final class TrainingStep {
     public init(variants: [(builder: GraphBuilder, loss: Tensor)], queue: Queue,
                 configuration: TrainingConfiguration = TrainingConfiguration(),
                 microBatches: Int = 1, group: ProcessGroup? = nil) throws {
-        guard configuration.lossEvery >= 1 else { throw GraphError.invalidUse("lossEvery must be at least 1") }
+        guard configuration.logEvery >= 1 else { throw GraphError.invalidUse("logEvery must be at least 1") }
         guard !variants.isEmpty else { throw GraphError.invalidUse("a training step needs at least one loss graph") }
         guard microBatches >= 1 else { throw GraphError.invalidUse("a step needs at least one micro-batch, got \(microBatches)") }
         let group = group.flatMap { $0.size > 1 ? $0 : nil }
@@ -146,8 +146,9 @@ public final class TrainingStep {
         lossSum = try microBatches > 1 ? device.allocate(bytes: 4) : nil
         staging = try group != nil ? device.allocate(bytes: (count + 1) * 4) : nil
         randomWords = [UInt32(truncatingIfNeeded: configuration.seed), UInt32(truncatingIfNeeded: configuration.seed >> 32), 0, 0]
-        learningRate = configuration.learningRate
-        emaDecay = configuration.ema?.beta ?? 0
+        // The settings are Doubles; every value a kernel sees is rounded to Float once, here.
+        learningRate = Float(configuration.learningRate)
+        emaDecay = Float(configuration.ema?.beta ?? 0)
         ema = try configuration.ema.map { _ in try ParameterStore(layout: store.layout, device: device) }
 
         // The optimiser tail, appended to the graph's launches; with M > 1 it starts from the sums.
@@ -173,12 +174,12 @@ public final class TrainingStep {
         try add(.reduce(.sumOfSquares, Reduction(outer: 1, extent: count, inner: 1)), [tailGradient.slice(), stats.slice()],
                 "optimizer/grad_norm")
         if let maxNorm = configuration.maxGradNorm {
-            try add(.gradClipScale(maxNorm: maxNorm), [stats.slice(), hyper.slice(offset: AdamHyper.gradScale * 4)],
+            try add(.gradClipScale(maxNorm: Float(maxNorm)), [stats.slice(), hyper.slice(offset: AdamHyper.gradScale * 4)],
                     "optimizer/clip")
         }
         try add(.unary(.affine(scale: 1, shift: 1), count: 1), [hyperStep, hyperStep], "optimizer/step+1")
-        let adam = Adam(count: count, beta1: configuration.beta1, beta2: configuration.beta2, eps: configuration.eps,
-                        weightDecay: configuration.weightDecay)
+        let adam = Adam(count: count, beta1: Float(configuration.adamBeta1), beta2: Float(configuration.adamBeta2),
+                        eps: Float(configuration.adamEpsilon), weightDecay: Float(configuration.weightDecay))
         try add(.adam(adam), [store.buffer.slice(), tailGradient.slice(), m.slice(), v.slice(), hyper.slice()], "optimizer/adam")
         if microBatches == 1 {
             // With M > 1 the host keys each micro-batch's draws instead (setRandomCounter).
@@ -202,9 +203,9 @@ public final class TrainingStep {
         try store.initialize(seed: configuration.seed, queue: queue)
         try queue.launch(.fill(count: count, value: 0), [m.slice()])
         try queue.launch(.fill(count: count, value: 0), [v.slice()])
-        try queue.upload([configuration.learningRate, 0, 1], to: hyper.slice())
+        try queue.upload([learningRate, 0, 1], to: hyper.slice())
         // Without warm-up the decay is the constant beta; with it the tail computes it every update.
-        try queue.upload([configuration.ema?.beta ?? 0], to: emaHyper.slice())
+        try queue.upload([emaDecay], to: emaHyper.slice())
         try resetEMA()
     }
 
@@ -255,7 +256,7 @@ public final class TrainingStep {
         case .update: try emaUpdateExecutor.run()
         }
         stepCount += 1
-        if stepCount % configuration.lossEvery == 0 { try rotateLoss(variant) }
+        if stepCount % configuration.logEvery == 0 { try rotateLoss(variant) }
     }
 
     /// Reads the previous boundary's loss (waiting only if the device has not reached it) and

@@ -1,5 +1,6 @@
 import Diffusion
 import Foundation
+import Graph
 import SafeTensors
 
 /// The complete state of a training run at one step: weights, EMA weights, Adam moments, the
@@ -97,8 +98,8 @@ public struct Checkpoint {
         let rngBytes = try file.bytes("training.device_rng")
         let rng = (0..<4).map { i in (0..<4).reduce(UInt32(0)) { $0 | UInt32(rngBytes[i * 4 + $1]) << (8 * UInt32($1)) } }
         guard step >= 0, position >= 0 else { throw CheckpointError.damaged(path: path, reason: "negative step or data position") }
-        guard step <= TrainingSettings.maxSteps else {
-            throw CheckpointError.damaged(path: path, reason: "training.step is \(step), more than the limit of \(TrainingSettings.maxSteps)")
+        guard step <= TrainingConfiguration.maxSteps else {
+            throw CheckpointError.damaged(path: path, reason: "training.step is \(step), more than the limit of \(TrainingConfiguration.maxSteps)")
         }
         self.init(configuration: configuration, step: step, dataPosition: position, model: try weights("model."),
                   ema: try weights("ema."), adamFirstMoment: try weights("optimizer.exp_avg."),

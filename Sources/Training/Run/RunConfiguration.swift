@@ -1,13 +1,17 @@
 import Diffusion
 import Foundation
+import Graph
 
-/// Everything that defines a training run: the Unet, the diffusion and the trainer settings.
+/// Everything that defines a training run: the Unet, the diffusion, the data and the training settings.
 /// Stored as JSON in every checkpoint, so a checkpoint alone can resume training or sample.
 public struct RunConfiguration: Equatable, Sendable {
     /// The unconditional model's Unet (unused when ``classConditional`` is set).
     public var unet: UnetConfiguration
     public var diffusion: DiffusionConfiguration
-    public var training: TrainingSettings
+    /// How to train (the engine's settings, the schedule and the bookkeeping).
+    public var training: TrainingConfiguration
+    /// Where the images come from (stored as `"data"` in the `"training"` object of ``json``).
+    public var data: DataSource
     /// The class-conditional model and its class names, when the run trains one; nil for the
     /// unconditional model (``unet``).
     public var classConditional: ClassConditionalModel?
@@ -34,16 +38,20 @@ public struct RunConfiguration: Equatable, Sendable {
         return "Unet dim \(unet.dim), mults \(unet.dimMults)"
     }
 
-    public init(unet: UnetConfiguration, diffusion: DiffusionConfiguration, training: TrainingSettings = TrainingSettings()) {
+    public init(unet: UnetConfiguration, diffusion: DiffusionConfiguration, training: TrainingConfiguration = TrainingConfiguration(),
+                data: DataSource = .shapes) {
         self.unet = unet
         self.diffusion = diffusion
         self.training = training
+        self.data = data
     }
 
     /// A run of the class-conditional model.
-    public init(classConditional: ClassConditionalModel, diffusion: DiffusionConfiguration, training: TrainingSettings = TrainingSettings()) {
+    public init(classConditional: ClassConditionalModel, diffusion: DiffusionConfiguration,
+                training: TrainingConfiguration = TrainingConfiguration(), data: DataSource = .shapes) {
         let u = classConditional.unet
-        self.init(unet: UnetConfiguration(dim: u.dim, dimMults: u.dimMults, channels: u.channels), diffusion: diffusion, training: training)
+        self.init(unet: UnetConfiguration(dim: u.dim, dimMults: u.dimMults, channels: u.channels), diffusion: diffusion,
+                  training: training, data: data)
         self.classConditional = classConditional
     }
 
@@ -61,10 +69,10 @@ public struct RunConfiguration: Equatable, Sendable {
         // (every factor is bounded, so these products cannot overflow).
         let imageBytes = channels * diffusion.imageHeight * diffusion.imageWidth * 4
         let stepBytes = training.batchSize * training.gradientAccumulation * imageBytes
-        guard stepBytes <= TrainingSettings.maxBatchBytes else {
+        guard stepBytes <= TrainingConfiguration.maxBatchBytes else {
             throw TrainingError.invalidSetting("--batch-size \(training.batchSize) x --grad-accum \(training.gradientAccumulation) images of "
                 + "\(channels)x\(diffusion.imageHeight)x\(diffusion.imageWidth) need \(stepBytes) bytes per step, more than the limit of "
-                + "\(TrainingSettings.maxBatchBytes); lower --batch-size, --grad-accum or --image-size")
+                + "\(TrainingConfiguration.maxBatchBytes); lower --batch-size, --grad-accum or --image-size")
         }
         guard unet.dropout == 0 else {
             throw TrainingError.invalidSetting("training with dropout is not supported (the graph builds the evaluation form); use dropout 0")
@@ -72,13 +80,22 @@ public struct RunConfiguration: Equatable, Sendable {
     }
 
     /// The configuration as JSON: `{"unet": {...}, "diffusion": {...}, "training": {...}}`, the
-    /// first two with the reference's keyword arguments; a class-conditional run adds
+    /// first two with the reference's keyword arguments, the last ``trainingJSON`` (the training
+    /// settings and the data source); a class-conditional run adds
     /// `"model": "class-conditional"` and `"classes": [names]`, and its `unet` holds the
     /// conditional Unet's arguments.
     public var json: [String: Any] {
-        guard let classConditional else { return ["unet": unet.json, "diffusion": diffusion.json, "training": training.json] }
+        guard let classConditional else { return ["unet": unet.json, "diffusion": diffusion.json, "training": trainingJSON] }
         return ["model": ModelKind.classConditional.rawValue, "unet": classConditional.unet.json, "classes": classConditional.classNames,
-                "diffusion": diffusion.json(kind: .classConditional), "training": training.json]
+                "diffusion": diffusion.json(kind: .classConditional), "training": trainingJSON]
+    }
+
+    /// The `"training"` object: ``training``'s settings and, under `"data"`, the data source
+    /// (where checkpoints have always kept it).
+    public var trainingJSON: [String: Any] {
+        var o = training.json
+        o["data"] = data.description
+        return o
     }
 
     public var jsonString: String { jsonText(json) }
@@ -123,7 +140,15 @@ public struct RunConfiguration: Equatable, Sendable {
         } catch let error as DiffusionError {
             throw CheckpointError.invalidConfiguration("\(context): \(error)")
         }
-        training = try fields.object("training").map { try TrainingSettings(json: $0, context: "\(context).training") } ?? TrainingSettings()
+        training = TrainingConfiguration()
+        data = .shapes
+        if var t = try fields.object("training") {
+            // "data" is the run's, not a training setting; it is read here and the rest by the settings.
+            var dataField = JSONOptions(t, context: "\(context).training")
+            if let s = try dataField.string("data") { data = DataSource(argument: s) }
+            t["data"] = nil
+            training = try TrainingConfiguration(json: t, context: "\(context).training")
+        }
         try fields.rejectUnknownKeys()
     }
 
@@ -143,7 +168,7 @@ public struct RunConfiguration: Equatable, Sendable {
             lines.append("classes: \(jsonFragment(mine)) (checkpoint: \(jsonFragment(theirs)))")
         }
         compare("diffusion.", diffusion.json(kind: kind), other.diffusion.json(kind: other.kind))
-        compare("training.", training.json, other.training.json, skipping: TrainingSettings.adjustableOnResume)
+        compare("training.", trainingJSON, other.trainingJSON, skipping: TrainingConfiguration.adjustableOnResume)
         return lines
     }
 }
@@ -153,57 +178,4 @@ func jsonFragment(_ value: Any) -> String {
     guard let data = try? JSONSerialization.data(withJSONObject: [value], options: [.sortedKeys]) else { return "\(value)" }
     let text = String(decoding: data, as: UTF8.self)
     return String(text.dropFirst().dropLast())
-}
-
-extension TrainingSettings {
-    /// The settings under snake_case keys (the seed as a decimal string: JSON numbers are doubles).
-    public var json: [String: Any] {
-        var o: [String: Any] = [
-            "data": data.description, "flip": flip, "batch_size": batchSize, "grad_accum": gradientAccumulation,
-            "steps": steps, "lr": learningRate, "adam_betas": [adamBeta1, adamBeta2], "adam_eps": adamEpsilon,
-            "lr_warmup": warmupSteps, "lr_schedule": learningRateSchedule.rawValue, "ema_decay": emaDecay,
-            "ema_update_every": emaUpdateEvery, "ema_update_after_step": emaUpdateAfterStep, "seed": String(seed),
-            "save_every": saveEvery, "sample_every": sampleEvery, "num_samples": numSamples,
-            "keep_checkpoints": keepCheckpoints, "log_every": logEvery,
-        ]
-        o["max_grad_norm"] = maxGradNorm ?? 0
-        return o
-    }
-
-    init(json: [String: Any], context: String) throws {
-        self.init()
-        var f = JSONOptions(json, context: context)
-        if let s = try f.string("data") { data = DataSource(argument: s) }
-        flip = try f.bool("flip") ?? flip
-        batchSize = try f.int("batch_size") ?? batchSize
-        gradientAccumulation = try f.int("grad_accum") ?? gradientAccumulation
-        steps = try f.int("steps") ?? steps
-        learningRate = try f.double("lr") ?? learningRate
-        f.ignore("adam_betas")
-        if let betas = json["adam_betas"] {
-            guard let pair = betas as? [NSNumber], pair.count == 2 else {
-                throw CheckpointError.invalidConfiguration("\(context).adam_betas must be a pair of numbers")
-            }
-            (adamBeta1, adamBeta2) = (pair[0].doubleValue, pair[1].doubleValue)
-        }
-        adamEpsilon = try f.double("adam_eps") ?? adamEpsilon
-        warmupSteps = try f.int("lr_warmup") ?? warmupSteps
-        if let s = try f.string("lr_schedule") {
-            guard let schedule = LearningRateSchedule(rawValue: s) else {
-                throw CheckpointError.invalidConfiguration("\(context).lr_schedule must be constant or cosine, got \(s)")
-            }
-            learningRateSchedule = schedule
-        }
-        if let clip = try f.double("max_grad_norm") { maxGradNorm = clip > 0 ? clip : nil }
-        emaDecay = try f.double("ema_decay") ?? emaDecay
-        emaUpdateEvery = try f.int("ema_update_every") ?? emaUpdateEvery
-        emaUpdateAfterStep = try f.int("ema_update_after_step") ?? emaUpdateAfterStep
-        seed = try f.unsigned("seed") ?? seed
-        saveEvery = try f.int("save_every") ?? saveEvery
-        sampleEvery = try f.int("sample_every") ?? sampleEvery
-        numSamples = try f.int("num_samples") ?? numSamples
-        keepCheckpoints = try f.int("keep_checkpoints") ?? keepCheckpoints
-        logEvery = try f.int("log_every") ?? logEvery
-        try f.rejectUnknownKeys()
-    }
 }

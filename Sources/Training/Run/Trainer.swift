@@ -138,14 +138,14 @@ public final class Trainer {
             model = .unconditional(try GaussianDiffusion(unet: Unet(configuration.unet), configuration: configuration.diffusion))
         }
         let (h, w) = (configuration.diffusion.imageHeight, configuration.diffusion.imageWidth)
-        dataset = try settings.data.open(channels: configuration.channels, height: h, width: w) { done, total in
+        dataset = try configuration.data.open(channels: configuration.channels, height: h, width: w) { done, total in
             if done % 500 == 0 || done == total { events(.preparingData(done: done, total: total)) }
         }
         guard dataset.count >= settings.batchSize else {
-            throw DatasetError.tooFewImages(source: settings.data.description, count: dataset.count, batchSize: settings.batchSize)
+            throw DatasetError.tooFewImages(source: configuration.data.description, count: dataset.count, batchSize: settings.batchSize)
         }
         if let conditional = configuration.classConditional {
-            try Trainer.checkLabels(of: dataset, source: settings.data.description, against: conditional)
+            try Trainer.checkLabels(of: dataset, source: configuration.data.description, against: conditional)
         }
         order = DataOrder(seed: SplitMix64.mix(settings.seed, 0x44415441), count: dataset.count, flips: settings.flip)
 
@@ -161,20 +161,7 @@ public final class Trainer {
             loss = try diffusion.buildTrainingLoss(in: g, batch: settings.batchSize, labels: .packedAfterImages)
             parameterCount = diffusion.unet.parameterCount
         }
-        var stepConfiguration = TrainingConfiguration()
-        stepConfiguration.learningRate = Float(settings.learningRate)
-        stepConfiguration.beta1 = Float(settings.adamBeta1)
-        stepConfiguration.beta2 = Float(settings.adamBeta2)
-        stepConfiguration.eps = Float(settings.adamEpsilon)
-        stepConfiguration.maxGradNorm = settings.maxGradNorm.map { Float($0) }
-        var ema = EMAConfiguration()
-        ema.beta = Float(settings.emaDecay)
-        ema.updateEvery = settings.emaUpdateEvery
-        ema.updateAfterStep = settings.emaUpdateAfterStep
-        stepConfiguration.ema = ema
-        stepConfiguration.lossEvery = settings.logEvery
-        stepConfiguration.seed = settings.seed
-        engine = try TrainingStep(variants: [(g, loss.loss)], queue: queue, configuration: stepConfiguration,
+        engine = try TrainingStep(variants: [(g, loss.loss)], queue: queue, configuration: settings,
                                   microBatches: settings.gradientAccumulation, group: group)
 
         completedSteps = 0

@@ -1,6 +1,7 @@
 import Devices
 import Diffusion
 import Foundation
+import Graph
 
 /// Chains that start from the user's images: image-to-image (SDEdit), inpainting (RePaint) and
 /// interpolation, on a device, with the chain resident there as in ``SampleGenerator``.
@@ -78,11 +79,11 @@ public struct ImageEditor {
     public var imageElements: Int { model.channels * model.diffusion.imageHeight * model.diffusion.imageWidth }
 
     func checkBatch(_ count: Int, what: String) throws {
-        guard count >= 1, count <= TrainingSettings.maxBatchSize else {
-            throw TrainingError.invalidSetting("\(what) must be in 1...\(TrainingSettings.maxBatchSize), got \(count)")
+        guard count >= 1, count <= TrainingConfiguration.maxBatchSize else {
+            throw TrainingError.invalidSetting("\(what) must be in 1...\(TrainingConfiguration.maxBatchSize), got \(count)")
         }
-        guard count * imageElements * 4 <= TrainingSettings.maxBatchBytes else {
-            throw TrainingError.invalidSetting("\(what) \(count) images need \(count * imageElements * 4) bytes, more than the limit of \(TrainingSettings.maxBatchBytes)")
+        guard count * imageElements * 4 <= TrainingConfiguration.maxBatchBytes else {
+            throw TrainingError.invalidSetting("\(what) \(count) images need \(count * imageElements * 4) bytes, more than the limit of \(TrainingConfiguration.maxBatchBytes)")
         }
     }
 

@@ -80,9 +80,9 @@ public struct SampleGenerator {
         }
         guard batchSize >= 1 else { throw TrainingError.invalidSetting("--batch-size must be at least 1, got \(batchSize)") }
         let batchBytes = min(batchSize, count) * imageElements * 4
-        guard batchBytes <= TrainingSettings.maxBatchBytes else {
+        guard batchBytes <= TrainingConfiguration.maxBatchBytes else {
             throw TrainingError.invalidSetting("--batch-size \(batchSize) images of \(model.channels)x\(model.diffusion.imageHeight)x"
-                + "\(model.diffusion.imageWidth) need \(batchBytes) bytes, more than the limit of \(TrainingSettings.maxBatchBytes)")
+                + "\(model.diffusion.imageWidth) need \(batchBytes) bytes, more than the limit of \(TrainingConfiguration.maxBatchBytes)")
         }
         let diffusion: any DiffusionProcess
         var denoiser: (any Denoiser)?
