@@ -45,14 +45,14 @@ extension CPUFast {
         if n >= 16 * workers, n >= m || m < 16 * workers {
             // Column blocks: B's columns (rows of Bᵀ) and C's columns.
             let blocks = Self.blocks(n, workers)
-            DispatchQueue.concurrentPerform(iterations: blocks.count) { w in
+            WorkerPool.shared.run(blocks.count) { w in
                 let (j0, j1) = blocks[w]
                 call(m, j1 - j0, a, transB ? b + j0 * ldb : b + j0, c + j0)
             }
         } else if m >= 16 * workers {
             // Row blocks: A's rows (columns of Aᵀ) and C's rows.
             let blocks = Self.blocks(m, workers)
-            DispatchQueue.concurrentPerform(iterations: blocks.count) { w in
+            WorkerPool.shared.run(blocks.count) { w in
                 let (i0, i1) = blocks[w]
                 call(i1 - i0, n, transA ? a + i0 : a + i0 * lda, b, c + i0 * ldc)
             }
@@ -84,13 +84,13 @@ extension CPUFast {
         let panels = (m + PanelGemm.rows - 1) / PanelGemm.rows
         if n >= 32 * workers || panels < 2 * workers {
             let blocks = Self.blocks(n, workers)
-            DispatchQueue.concurrentPerform(iterations: blocks.count) { w in
+            WorkerPool.shared.run(blocks.count) { w in
                 let (j0, j1) = blocks[w]
                 PanelGemm.multiply(m: m, n: j1 - j0, k: k, a: packed, b: b + j0, ldb: ldb, c: c + j0, ldc: ldc,
                                    accumulate: accumulate)
             }
         } else {
-            DispatchQueue.concurrentPerform(iterations: workers) { w in
+            WorkerPool.shared.run(workers) { w in
                 let (p0, p1) = (panels * w / workers, panels * (w + 1) / workers)
                 let first = p0 * PanelGemm.rows
                 let rows = Swift.min(m, p1 * PanelGemm.rows) - first

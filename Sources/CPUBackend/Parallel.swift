@@ -1,11 +1,11 @@
 import Dispatch
 import Foundation
 
-/// Splits loops over the cores with `DispatchQueue.concurrentPerform`, or runs them inline when
-/// the work is too small to pay for waking another thread (~5-10 µs).
+/// Splits loops over the cores with ``WorkerPool``, or runs them inline when the work is too
+/// small to pay for handing it to another thread.
 ///
 /// Every entry point is `@inline(__always)` so a loop body written at the call site lands
-/// directly in the `concurrentPerform` closure, where the compiler can vectorise it. Per-op
+/// directly in the closure the pool runs, where the compiler can vectorise it. Per-op
 /// functions must reach such loops as generic types (``UnaryFunction``, ``Fn``), not as closure
 /// values: a closure two closure levels down stays an indirect call per element.
 enum Parallel {
@@ -26,7 +26,7 @@ enum Parallel {
             body(0..<count)
             return
         }
-        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+        WorkerPool.shared.run(chunks) { chunk in
             let start = count * chunk / chunks
             let end = count * (chunk + 1) / chunks
             body(start..<end)
@@ -64,7 +64,7 @@ enum Parallel {
             return
         }
         let failure = FirstError()
-        DispatchQueue.concurrentPerform(iterations: parts) { w in
+        WorkerPool.shared.run(parts) { w in
             for t in (tasks * w / parts)..<(tasks * (w + 1) / parts) {
                 do { try body(w, t) } catch {
                     failure.record(error)
@@ -84,7 +84,7 @@ enum Parallel {
         if chunks <= 1 { return [body(0..<count)] }
         var results = [T?](repeating: nil, count: chunks)
         results.withUnsafeMutableBufferPointer { slots in
-            DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+            WorkerPool.shared.run(chunks) { chunk in
                 slots[chunk] = body((count * chunk / chunks)..<(count * (chunk + 1) / chunks))
             }
         }
