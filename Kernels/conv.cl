@@ -402,8 +402,10 @@ __kernel void conv_swap_outer(
 // with t = (n*TH + th)*TW + tw over the T = N*TH*TW tiles (TH = ceil(OH/2), TW = ceil(OW/2)).
 // The multiply count is 16 per 4 outputs against 36 for a direct 3×3 correlation.
 
-// U[ξ*C*Mp + c*Mp + m] for Wt(m, c, t) = W[m*sWm + c*sWc + tapBase + tapStep*t] (as
-// conv_pack_weights), zero for M <= m < Mp (Mp: M rounded up to CONV_MR). Global size: (Mp, C).
+// U for Wt(m, c, t) = W[m*sWm + c*sWc + tapBase + tapStep*t] (as conv_pack_weights) in panels of
+// CONV_MR rows, U[ξ*C*Mp + (m / CONV_MR)*C*CONV_MR + c*CONV_MR + m % CONV_MR], so each work-item
+// of conv_wino_gemm reads its weights as one contiguous stream; zero for M <= m < Mp (Mp: M
+// rounded up to CONV_MR). Global size: (Mp, C).
 __kernel void conv_wino_filter(
     __global const float* W, ulong offW, __global float* U, ulong offU,
     int M, int Mp, int C, int sWm, int sWc, int tapBase, int tapStep)
@@ -412,7 +414,8 @@ __kernel void conv_wino_filter(
     const int c = get_global_id(1);
     if (c >= C || m >= Mp) return;
     const long stride = (long)C * Mp;
-    __global float* dst = U + offU + (long)c * Mp + m;
+    const int panel = m / CONV_MR;
+    __global float* dst = U + offU + ((long)panel * C + c) * CONV_MR + (m - panel * CONV_MR);
     if (m >= M) {
         for (int x = 0; x < 16; x++) dst[x * stride] = 0.0f;
         return;
@@ -534,7 +537,8 @@ __kernel void conv_wino_input(
     }
 }
 
-// The 16 products Mt[ξ*M*Tp + m*Tp + t] = Σ_c U[ξ*C*Mp + c*Mp + m] * V(ξ, c, t), V in panels of
+// The 16 products Mt[ξ*M*Tp + m*Tp + t] = Σ_c U(ξ, m, c) * V(ξ, c, t), U in panels of CONV_MR
+// rows (conv_wino_filter) and V in panels of
 // CONV_NR tiles (conv_wino_input; Tp = T rounded up to CONV_NR, the lanes past T unused): the
 // micro-kernel of conv_direct (CONV_MR channels × CONV_NR tiles per work-item, the weights
 // broadcast, the tiles loaded as vectors) with the tap loop replaced by the channel loop.
@@ -547,7 +551,7 @@ __kernel void conv_wino_gemm(
     const int t0 = get_global_id(1) * CONV_NR;
     const int x = get_global_id(2);
     if (m0 >= M || t0 >= Tp) return;
-    __global const float* wk = U + offU + (long)x * C * Mp + m0;
+    __global const float* wk = U + offU + (long)x * C * Mp + (long)m0 * C;
     __global const float* vb = V + offV + (long)x * C * Tp + (long)t0 * C;
     cfloatV acc[CONV_MR][CONV_NV];
     #pragma unroll
@@ -565,7 +569,7 @@ __kernel void conv_wino_gemm(
             #pragma unroll
             for (int j = 0; j < CONV_NV; j++) acc[i][j] = fma(a, v[j], acc[i][j]);
         }
-        wk += Mp;
+        wk += CONV_MR;
         vb += CONV_NR;
     }
     __global float* out = Mt + offM + (long)x * M * Tp + t0;
