@@ -20,6 +20,9 @@
 // each over an im2col matrix (conv_im2col, conv_flip_weights, conv_swap_outer below), whose
 // cache-blocked tiles keep large weight tensors resident where conv_direct would stream them.
 //
+// 3×3 kernels with enough output positions take Winograd F(2×2, 3×3) instead (conv_wino_*, at
+// the end of this file).
+//
 // Tile sizes are compiled in with -D and chosen per device by OpenCLTuning
 // (Sources/OpenCLBackend/OpenCLTuning.swift); tools/cltune times the candidates.
 
@@ -387,4 +390,428 @@ __kernel void conv_swap_outer(
     __global const float* src = in + offIn + ((long)a * B + b) * P;
     __global float* dst = out + offOut + ((long)b * A + a) * P;
     for (int p = 0; p < P; p++) dst[p] = src[p];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Winograd F(2×2, 3×3) for 3×3 kernels (any padding): a correlation becomes 16 independent
+// products over 2×2 output tiles, M[ξ] = U[ξ] · V[ξ] for the 16 positions ξ of a 4×4 tile,
+// run by conv_wino_gemm, between an input and an output transform:
+//   U[ξ][m][c] = (G g G^T)[ξ],  g = Wt(m, c, ·) (3×3)         G   = [1 0 0; ½ ½ ½; ½ -½ ½; 0 0 1]
+//   V[ξ][c][t] = (B^T d B)[ξ],  d = the tile's 4×4 input patch  B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]
+//   Y tile     = A^T M A (+ bias)                                A^T = [1 1 1 0; 0 1 -1 -1]
+// with t = (n*TH + th)*TW + tw over the T = N*TH*TW tiles (TH = ceil(OH/2), TW = ceil(OW/2)).
+// The multiply count is 16 per 4 outputs against 36 for a direct 3×3 correlation.
+
+// U for Wt(m, c, t) = W[m*sWm + c*sWc + tapBase + tapStep*t] (as conv_pack_weights) in panels of
+// CONV_MR rows, U[ξ*C*Mp + (m / CONV_MR)*C*CONV_MR + c*CONV_MR + m % CONV_MR], so each work-item
+// of conv_wino_gemm reads its weights as one contiguous stream; zero for M <= m < Mp (Mp: M
+// rounded up to CONV_MR). Global size: (Mp, C).
+__kernel void conv_wino_filter(
+    __global const float* W, ulong offW, __global float* U, ulong offU,
+    int M, int Mp, int C, int sWm, int sWc, int tapBase, int tapStep)
+{
+    const int m = get_global_id(0);
+    const int c = get_global_id(1);
+    if (c >= C || m >= Mp) return;
+    const long stride = (long)C * Mp;
+    const int panel = m / CONV_MR;
+    __global float* dst = U + offU + ((long)panel * C + c) * CONV_MR + (m - panel * CONV_MR);
+    if (m >= M) {
+        for (int x = 0; x < 16; x++) dst[x * stride] = 0.0f;
+        return;
+    }
+    __global const float* src = W + offW + (long)m * sWm + (long)c * sWc + tapBase;
+    float g[3][3];
+    #pragma unroll
+    for (int i = 0; i < 3; i++) {
+        #pragma unroll
+        for (int j = 0; j < 3; j++) g[i][j] = src[tapStep * (i * 3 + j)];
+    }
+    // Gg (4×3), then (Gg)G^T (4×4).
+    float h[4][3];
+    #pragma unroll
+    for (int j = 0; j < 3; j++) {
+        h[0][j] = g[0][j];
+        h[1][j] = 0.5f * (g[0][j] + g[1][j] + g[2][j]);
+        h[2][j] = 0.5f * (g[0][j] - g[1][j] + g[2][j]);
+        h[3][j] = g[2][j];
+    }
+    #pragma unroll
+    for (int i = 0; i < 4; i++) {
+        dst[(i * 4 + 0) * stride] = h[i][0];
+        dst[(i * 4 + 1) * stride] = 0.5f * (h[i][0] + h[i][1] + h[i][2]);
+        dst[(i * 4 + 2) * stride] = 0.5f * (h[i][0] - h[i][1] + h[i][2]);
+        dst[(i * 4 + 3) * stride] = h[i][2];
+    }
+}
+
+// V of the patches in[n, c, 2th - top + i, 2tw - left + j] (zero outside [H, W]), in [N, C, H, W],
+// in panels of P tiles: V[ξ*C*Tp + (t / P)*C*P + c*P + t % P]. P = CONV_NR for conv_wino_gemm
+// (each panel a contiguous [C][CONV_NR] block), P = Tp = T for the weight gradient's rows.
+// One work-item transforms one row of tiles, so its 16 outputs are 16 sequential streams.
+// Global size: (TH, C, N).
+__kernel void conv_wino_input(
+    __global const float* in, ulong offIn, __global float* V, ulong offV,
+    int C, int H, int W, int top, int left, int TH, int TW, int Tp, int P)
+{
+    const int th = get_global_id(0);
+    const int c = get_global_id(1);
+    const int n = get_global_id(2);
+    if (th >= TH || c >= C) return;
+    const int h0 = 2 * th - top;
+    __global const float* plane = in + offIn + ((long)n * C + c) * H * W;
+    const long stride = (long)C * Tp;
+    const int tRow = (n * TH + th) * TW;
+    int tw = 0;
+    if (TW % 8 == 0 && P % 8 == 0) {
+        // Eight tiles at a time in float8 lanes (a group never straddles a panel): each input
+        // row's 18 floats are gathered once, the transform runs on vectors, the stores are vstore8.
+        for (; tw < TW; tw += 8) {
+            const int w0 = 2 * tw - left;
+            float8 d[4][4];
+            #pragma unroll
+            for (int i = 0; i < 4; i++) {
+                const int h = h0 + i;
+                float r[18];
+                if (h >= 0 && h < H) {
+                    for (int j = 0; j < 18; j++) r[j] = w0 + j >= 0 && w0 + j < W ? plane[h * W + w0 + j] : 0.0f;
+                } else {
+                    for (int j = 0; j < 18; j++) r[j] = 0.0f;
+                }
+                #pragma unroll
+                for (int j = 0; j < 4; j++)
+                    d[i][j] = (float8)(r[j], r[j + 2], r[j + 4], r[j + 6], r[j + 8], r[j + 10], r[j + 12], r[j + 14]);
+            }
+            float8 e[4][4];
+            #pragma unroll
+            for (int j = 0; j < 4; j++) {
+                e[0][j] = d[0][j] - d[2][j];
+                e[1][j] = d[1][j] + d[2][j];
+                e[2][j] = d[2][j] - d[1][j];
+                e[3][j] = d[1][j] - d[3][j];
+            }
+            const int t = tRow + tw;
+            const int panel = t / P;
+            __global float* dst = V + offV + (long)panel * C * P + (long)c * P + (t - panel * P);
+            #pragma unroll
+            for (int i = 0; i < 4; i++) {
+                vstore8(e[i][0] - e[i][2], 0, dst + (i * 4 + 0) * stride);
+                vstore8(e[i][1] + e[i][2], 0, dst + (i * 4 + 1) * stride);
+                vstore8(e[i][2] - e[i][1], 0, dst + (i * 4 + 2) * stride);
+                vstore8(e[i][1] - e[i][3], 0, dst + (i * 4 + 3) * stride);
+            }
+        }
+    }
+    for (; tw < TW; tw++) {
+        const int w0 = 2 * tw - left;
+        float d[4][4];
+        #pragma unroll
+        for (int i = 0; i < 4; i++) {
+            const int h = h0 + i;
+            const bool rowInside = h >= 0 && h < H;
+            #pragma unroll
+            for (int j = 0; j < 4; j++) {
+                const int w = w0 + j;
+                d[i][j] = rowInside && w >= 0 && w < W ? plane[h * W + w] : 0.0f;
+            }
+        }
+        // B^T d (rows), then (B^T d) B (columns).
+        float e[4][4];
+        #pragma unroll
+        for (int j = 0; j < 4; j++) {
+            e[0][j] = d[0][j] - d[2][j];
+            e[1][j] = d[1][j] + d[2][j];
+            e[2][j] = d[2][j] - d[1][j];
+            e[3][j] = d[1][j] - d[3][j];
+        }
+        const int t = tRow + tw;
+        const int panel = t / P;
+        __global float* dst = V + offV + (long)panel * C * P + (long)c * P + (t - panel * P);
+        #pragma unroll
+        for (int i = 0; i < 4; i++) {
+            dst[(i * 4 + 0) * stride] = e[i][0] - e[i][2];
+            dst[(i * 4 + 1) * stride] = e[i][1] + e[i][2];
+            dst[(i * 4 + 2) * stride] = e[i][2] - e[i][1];
+            dst[(i * 4 + 3) * stride] = e[i][1] - e[i][3];
+        }
+    }
+}
+
+// The 16 products Mt[ξ*M*Tp + m*Tp + t] = Σ_c U(ξ, m, c) * V(ξ, c, t), U in panels of CONV_MR
+// rows (conv_wino_filter) and V in panels of
+// CONV_NR tiles (conv_wino_input; Tp = T rounded up to CONV_NR, the lanes past T unused): the
+// micro-kernel of conv_direct (CONV_MR channels × CONV_NR tiles per work-item, the weights
+// broadcast, the tiles loaded as vectors) with the tap loop replaced by the channel loop.
+// Global size: (ceil(M / CONV_MR), ceil(T / CONV_NR), 16).
+__kernel void conv_wino_gemm(
+    __global const float* U, ulong offU, __global const float* V, ulong offV,
+    __global float* Mt, ulong offM, int C, int M, int Mp, int Tp)
+{
+    const int m0 = get_global_id(0) * CONV_MR;
+    const int t0 = get_global_id(1) * CONV_NR;
+    const int x = get_global_id(2);
+    if (m0 >= M || t0 >= Tp) return;
+    __global const float* wk = U + offU + (long)x * C * Mp + (long)m0 * C;
+    __global const float* vb = V + offV + (long)x * C * Tp + (long)t0 * C;
+    cfloatV acc[CONV_MR][CONV_NV];
+    #pragma unroll
+    for (int i = 0; i < CONV_MR; i++) {
+        #pragma unroll
+        for (int j = 0; j < CONV_NV; j++) acc[i][j] = (cfloatV)(0.0f);
+    }
+    for (int c = 0; c < C; c++) {
+        cfloatV v[CONV_NV];
+        #pragma unroll
+        for (int j = 0; j < CONV_NV; j++) v[j] = cvload(j, vb);
+        #pragma unroll
+        for (int i = 0; i < CONV_MR; i++) {
+            const cfloatV a = (cfloatV)(wk[i]);
+            #pragma unroll
+            for (int j = 0; j < CONV_NV; j++) acc[i][j] = fma(a, v[j], acc[i][j]);
+        }
+        wk += CONV_MR;
+        vb += CONV_NR;
+    }
+    __global float* out = Mt + offM + (long)x * M * Tp + t0;
+    #pragma unroll
+    for (int i = 0; i < CONV_MR; i++) {
+        if (m0 + i >= M) break;
+        __global float* row = out + (long)(m0 + i) * Tp;
+        #pragma unroll
+        for (int j = 0; j < CONV_NV; j++) cvstore(acc[i][j], j, row);
+    }
+}
+
+// Y[n, m, 2th + i, 2tw + j] = (A^T M A)[i][j] (+ bias[m]) inside [OH, OW], M = Mt[ξ*M*Tp + m*Tp + t].
+// One work-item per row of tiles. Global size: (TH, M, N).
+__kernel void conv_wino_output(
+    __global const float* Mt, ulong offM, __global float* Y, ulong offY,
+    __global const float* bias, ulong offBias,
+    int M, int OH, int OW, int TH, int TW, int Tp, int hasBias)
+{
+    const int th = get_global_id(0);
+    const int m = get_global_id(1);
+    const int n = get_global_id(2);
+    if (th >= TH || m >= M) return;
+    const long stride = (long)M * Tp;
+    __global const float* src = Mt + offM + (long)m * Tp + (long)(n * TH + th) * TW;
+    const float b = hasBias ? bias[offBias + m] : 0.0f;
+    __global float* out = Y + offY + ((long)n * M + m) * OH * OW;
+    const int oh = 2 * th;
+    int tw = 0;
+    if (OW % 16 == 0) {
+        // Eight tiles (16 output columns) at a time in float8 lanes; the two columns of each
+        // tile are interleaved into one vstore16 per output row.
+        for (; tw < TW; tw += 8) {
+            float8 s[4][4];
+            #pragma unroll
+            for (int i = 0; i < 4; i++) {
+                #pragma unroll
+                for (int j = 0; j < 4; j++) s[i][j] = vload8(0, src + (i * 4 + j) * stride + tw);
+            }
+            float8 r[2][4];
+            #pragma unroll
+            for (int j = 0; j < 4; j++) {
+                r[0][j] = s[0][j] + s[1][j] + s[2][j];
+                r[1][j] = s[1][j] - s[2][j] - s[3][j];
+            }
+            #pragma unroll
+            for (int i = 0; i < 2; i++) {
+                if (oh + i >= OH) break;
+                const float8 y0 = r[i][0] + r[i][1] + r[i][2] + b;
+                const float8 y1 = r[i][1] - r[i][2] - r[i][3] + b;
+                const float16 y = (float16)(y0.s0, y1.s0, y0.s1, y1.s1, y0.s2, y1.s2, y0.s3, y1.s3,
+                                            y0.s4, y1.s4, y0.s5, y1.s5, y0.s6, y1.s6, y0.s7, y1.s7);
+                vstore16(y, 0, out + (oh + i) * OW + 2 * tw);
+            }
+        }
+    }
+    for (; tw < TW; tw++) {
+        float s[4][4];
+        #pragma unroll
+        for (int i = 0; i < 4; i++) {
+            #pragma unroll
+            for (int j = 0; j < 4; j++) s[i][j] = src[(i * 4 + j) * stride + tw];
+        }
+        // A^T s (2×4), then (A^T s) A (2×2).
+        float r[2][4];
+        #pragma unroll
+        for (int j = 0; j < 4; j++) {
+            r[0][j] = s[0][j] + s[1][j] + s[2][j];
+            r[1][j] = s[1][j] - s[2][j] - s[3][j];
+        }
+        const int ow = 2 * tw;
+        #pragma unroll
+        for (int i = 0; i < 2; i++) {
+            if (oh + i >= OH) break;
+            out[(oh + i) * OW + ow] = r[i][0] + r[i][1] + r[i][2] + b;
+            if (ow + 1 < OW) out[(oh + i) * OW + ow + 1] = r[i][1] - r[i][2] - r[i][3] + b;
+        }
+    }
+}
+
+// Weight gradient, the transpose of the products above: with dM[ξ][m][t] = (A dY A^T)[ξ] of each
+// tile's 2×2 output gradient, dU[ξ] = dM[ξ] · V[ξ]^T (a batched GEMM over the T tiles) and
+// dW[m, c] = G^T dU[·][m][c] G.
+
+// The weight gradient's 16 products dU[ξ*M*C + m*C + c] = Σ_t dM[ξ*M*T + m*T + t] * V[ξ*C*T + c*T + t]:
+// WGRAD_DM × WGRAD_DT dot products per work-item in vectors along t (both operands are
+// contiguous there), the lanes added in order at the end. Global size: (ceil(C / WGRAD_DT),
+// ceil(M / WGRAD_DM), 16).
+__kernel void conv_wino_dot(
+    __global const float* dM, ulong offM, __global const float* V, ulong offV,
+    __global float* dU, ulong offU, int M, int C, int T)
+{
+    const int c0 = get_global_id(0) * WGRAD_DT;
+    const int m0 = get_global_id(1) * WGRAD_DM;
+    const int x = get_global_id(2);
+    if (c0 >= C || m0 >= M) return;
+    __global const float* yr[WGRAD_DM];
+    __global const float* vr[WGRAD_DT];
+    #pragma unroll
+    for (int i = 0; i < WGRAD_DM; i++) yr[i] = dM + offM + ((long)x * M + min(m0 + i, M - 1)) * T;
+    #pragma unroll
+    for (int j = 0; j < WGRAD_DT; j++) vr[j] = V + offV + ((long)x * C + min(c0 + j, C - 1)) * T;
+    cfloatV acc[WGRAD_DM][WGRAD_DT];
+    float tail[WGRAD_DM][WGRAD_DT];
+    #pragma unroll
+    for (int i = 0; i < WGRAD_DM; i++) {
+        #pragma unroll
+        for (int j = 0; j < WGRAD_DT; j++) { acc[i][j] = (cfloatV)(0.0f); tail[i][j] = 0.0f; }
+    }
+    int t = 0;
+    for (; t + CONV_VW <= T; t += CONV_VW) {
+        cfloatV yv[WGRAD_DM], xv[WGRAD_DT];
+        #pragma unroll
+        for (int i = 0; i < WGRAD_DM; i++) yv[i] = cvload(0, yr[i] + t);
+        #pragma unroll
+        for (int j = 0; j < WGRAD_DT; j++) xv[j] = cvload(0, vr[j] + t);
+        #pragma unroll
+        for (int i = 0; i < WGRAD_DM; i++) {
+            #pragma unroll
+            for (int j = 0; j < WGRAD_DT; j++) acc[i][j] = fma(yv[i], xv[j], acc[i][j]);
+        }
+    }
+    for (; t < T; t++) {
+        #pragma unroll
+        for (int i = 0; i < WGRAD_DM; i++) {
+            #pragma unroll
+            for (int j = 0; j < WGRAD_DT; j++) tail[i][j] = fma(yr[i][t], vr[j][t], tail[i][j]);
+        }
+    }
+    __global float* out = dU + offU + ((long)x * M + m0) * C + c0;
+    #pragma unroll
+    for (int i = 0; i < WGRAD_DM; i++) {
+        if (m0 + i >= M) break;
+        #pragma unroll
+        for (int j = 0; j < WGRAD_DT; j++) {
+            if (c0 + j >= C) break;
+            float l8[CONV_VW];
+            cvstore(acc[i][j], 0, l8);
+            float sum = tail[i][j];
+            for (int l = 0; l < CONV_VW; l++) sum += l8[l];
+            out[i * C + j] = sum;
+        }
+    }
+}
+
+// dM[ξ*M*T + m*T + t] = (A dY_tile A^T)[ξ], dY [N, M, OH, OW] (zero past OH, OW).
+// One work-item per row of tiles. Global size: (TH, M, N).
+__kernel void conv_wino_output_grad(
+    __global const float* dY, ulong offDY, __global float* dM, ulong offM,
+    int M, int OH, int OW, int TH, int TW, int T)
+{
+    const int th = get_global_id(0);
+    const int m = get_global_id(1);
+    const int n = get_global_id(2);
+    if (th >= TH || m >= M) return;
+    const int oh = 2 * th;
+    __global const float* src = dY + offDY + ((long)n * M + m) * OH * OW;
+    const long stride = (long)M * T;
+    __global float* dst = dM + offM + (long)m * T + (long)(n * TH + th) * TW;
+    int tw = 0;
+    if (OW % 16 == 0) {
+        // Eight tiles at a time: each dY row's 16 floats split into even and odd columns.
+        for (; tw < TW; tw += 8) {
+            float8 y[2][2];
+            #pragma unroll
+            for (int i = 0; i < 2; i++) {
+                const float16 row = oh + i < OH ? vload16(0, src + (oh + i) * OW + 2 * tw) : (float16)(0.0f);
+                y[i][0] = row.even;
+                y[i][1] = row.odd;
+            }
+            float8 r[4][2];
+            #pragma unroll
+            for (int j = 0; j < 2; j++) {
+                r[0][j] = y[0][j];
+                r[1][j] = y[0][j] + y[1][j];
+                r[2][j] = y[0][j] - y[1][j];
+                r[3][j] = -y[1][j];
+            }
+            #pragma unroll
+            for (int i = 0; i < 4; i++) {
+                vstore8(r[i][0], 0, dst + (i * 4 + 0) * stride + tw);
+                vstore8(r[i][0] + r[i][1], 0, dst + (i * 4 + 1) * stride + tw);
+                vstore8(r[i][0] - r[i][1], 0, dst + (i * 4 + 2) * stride + tw);
+                vstore8(-r[i][1], 0, dst + (i * 4 + 3) * stride + tw);
+            }
+        }
+    }
+    for (; tw < TW; tw++) {
+        const int ow = 2 * tw;
+        float y[2][2];
+        #pragma unroll
+        for (int i = 0; i < 2; i++) {
+            #pragma unroll
+            for (int j = 0; j < 2; j++) y[i][j] = oh + i < OH && ow + j < OW ? src[(oh + i) * OW + ow + j] : 0.0f;
+        }
+        // A = [1 0; 1 1; 1 -1; 0 -1]: rows A y (4×2), then (A y) A^T (4×4).
+        float r[4][2];
+        #pragma unroll
+        for (int j = 0; j < 2; j++) {
+            r[0][j] = y[0][j];
+            r[1][j] = y[0][j] + y[1][j];
+            r[2][j] = y[0][j] - y[1][j];
+            r[3][j] = -y[1][j];
+        }
+        #pragma unroll
+        for (int i = 0; i < 4; i++) {
+            dst[(i * 4 + 0) * stride + tw] = r[i][0];
+            dst[(i * 4 + 1) * stride + tw] = r[i][0] + r[i][1];
+            dst[(i * 4 + 2) * stride + tw] = r[i][0] - r[i][1];
+            dst[(i * 4 + 3) * stride + tw] = -r[i][1];
+        }
+    }
+}
+
+// dW[(m*C + c)*9 + kh*3 + kw] = (G^T dU G)[kh][kw], dU = dUt[ξ*M*C + m*C + c]. Global size: (C, M).
+__kernel void conv_wino_filter_grad(
+    __global const float* dUt, ulong offU, __global float* dW, ulong offW, int M, int C)
+{
+    const int c = get_global_id(0);
+    const int m = get_global_id(1);
+    if (c >= C || m >= M) return;
+    const long stride = (long)M * C;
+    __global const float* src = dUt + offU + (long)m * C + c;
+    float u[4][4];
+    #pragma unroll
+    for (int i = 0; i < 4; i++) {
+        #pragma unroll
+        for (int j = 0; j < 4; j++) u[i][j] = src[(i * 4 + j) * stride];
+    }
+    // G^T = [1 ½ ½ 0; 0 ½ -½ 0; 0 ½ ½ 1]: G^T u (3×4), then (G^T u) G (3×3).
+    float h[3][4];
+    #pragma unroll
+    for (int j = 0; j < 4; j++) {
+        h[0][j] = u[0][j] + 0.5f * (u[1][j] + u[2][j]);
+        h[1][j] = 0.5f * (u[1][j] - u[2][j]);
+        h[2][j] = 0.5f * (u[1][j] + u[2][j]) + u[3][j];
+    }
+    __global float* dst = dW + offW + ((long)m * C + c) * 9;
+    #pragma unroll
+    for (int i = 0; i < 3; i++) {
+        dst[i * 3 + 0] = h[i][0] + 0.5f * (h[i][1] + h[i][2]);
+        dst[i * 3 + 1] = 0.5f * (h[i][1] - h[i][2]);
+        dst[i * 3 + 2] = 0.5f * (h[i][1] + h[i][2]) + h[i][3];
+    }
 }

@@ -90,6 +90,10 @@ extension CaseCatalog {
             (Conv2d(batch: 2, inChannels: 64, outChannels: 128, height: 8, width: 8, kernel: 1), false),
             // The bottom of a Unet: 3×3 at 4×4 (the CPU device's F(2×2, 3×3) Winograd path).
             (Conv2d(batch: 2, inChannels: 32, outChannels: 48, height: 4, width: 4, kernel: 3), false),
+            // Multi-channel 3×3 at batch > 1 on a 32×32 map without bias and on an 8×8 map
+            // (the OpenCL device's F(2×2, 3×3) Winograd path, whose tiles span images).
+            (Conv2d(batch: 3, inChannels: 16, outChannels: 24, height: 32, width: 32, kernel: 3, hasBias: false), false),
+            (Conv2d(batch: 4, inChannels: 64, outChannels: 40, height: 8, width: 8, kernel: 3), false),
         ]
         // Unet(dim 64) at batch 16: 3×3 64→64 at 32×32 and the 7×7 3→64 init conv.
         shapes.append((Conv2d(batch: 16, inChannels: 64, outChannels: 64, height: 32, width: 32, kernel: 3), true))

@@ -8,7 +8,10 @@ import Devices
 ///
 /// Forward and backward-data are one operation, a valid correlation of a zero-padded input with
 /// strided weights (backward-data pads dY by K − 1 − p and reads the weights transposed and
-/// flipped). Two implementations, chosen per shape by ``OpenCLTuning/Conv``:
+/// flipped). Three implementations, chosen per shape by ``OpenCLTuning/Conv``:
+/// - Winograd F(2×2, 3×3) (`conv_wino_*`) for 3×3 kernels with enough output positions (CPU
+///   drivers): tile transforms around 16 products run in `conv_direct`'s register block; 2.25x
+///   fewer multiplies than a direct 3×3 correlation.
 /// - direct (`conv_direct`): an implicit GEMM over a padded copy of the input with the weights
 ///   packed tap-major; the weight gradient is `conv_wgrad`'s dot products over ordered splits.
 ///   Best where images are large and weights small. Unpadded convolutions read in place.
@@ -58,7 +61,11 @@ extension OpenCLQueue {
         let tiles = OpenCLTuning.forDevice(openCLDevice.capabilities).conv
         let columns = c.batch * c.outHeight * c.outWidth
         let depth = c.inChannels * c.kernelHeight * c.kernelWidth
-        if c.outHeight * c.outWidth <= tiles.columnPositions, (depth + c.outChannels) * columns <= tiles.columnFloats {
+        let tileCount = c.batch * ((c.outHeight + 1) / 2) * ((c.outWidth + 1) / 2)
+        if c.kernelHeight == 3, c.kernelWidth == 3, c.outHeight * c.outWidth >= tiles.winogradGradientPositions,
+           16 * (c.outChannels * c.inChannels + (c.inChannels + c.outChannels) * tileCount) <= tiles.winogradFloats {
+            try weightGradientByWinograd(c, x: x, dy: dy, dw: dw, family: family)
+        } else if c.outHeight * c.outWidth <= tiles.columnPositions, (depth + c.outChannels) * columns <= tiles.columnFloats {
             try weightGradientByColumns(c, x: x, dy: dy, dw: dw, family: family)
         } else {
             try weightGradientDirect(c, tiles, x: x, dy: dy, dw: dw, family: family)
@@ -103,6 +110,12 @@ private struct Correlation {
     /// Rows of the im2col matrix (C·KH·KW) and its columns (N·OH·OW).
     var depth: Int { channels * taps }
     var columns: Int { batch * outHeight * outWidth }
+    /// 2×2 output tiles of F(2×2, 3×3) Winograd: per image (TH·TW) and in all (T).
+    var tileRows: Int { (outHeight + 1) / 2 }
+    var tileColumns: Int { (outWidth + 1) / 2 }
+    var tiles: Int { batch * tileRows * tileColumns }
+    /// Scratch floats of the Winograd path: U [16, M, C], V [16, C, T] and the products [16, M, T].
+    var winogradFloats: Int { 16 * ((outputs + 15) * channels + (channels + outputs) * (tiles + 63)) }
     /// Whether the padded input differs from the input itself.
     var needsPadding: Bool { top != 0 || left != 0 || paddedHeight != height || paddedWidth != width }
 }
@@ -123,7 +136,10 @@ extension OpenCLQueue {
                            bias: BufferSlice?, family: String) throws {
         if p.batch == 0 || p.outputs == 0 { return }
         let tiles = OpenCLTuning.forDevice(openCLDevice.capabilities).conv
-        if p.outHeight * p.outWidth <= tiles.columnPositions,
+        if p.kernelHeight == 3, p.kernelWidth == 3, p.outHeight * p.outWidth >= tiles.winogradPositions,
+           p.winogradFloats <= tiles.winogradFloats {
+            try correlateByWinograd(p, input: input, weights: weights, output: output, bias: bias, family: family)
+        } else if p.outHeight * p.outWidth <= tiles.columnPositions,
            (p.depth + p.outputs) * p.columns + p.outputs * p.depth <= tiles.columnFloats {
             try correlateByColumns(p, input: input, weights: weights, output: output, bias: bias, family: family)
         } else {
@@ -244,6 +260,119 @@ extension OpenCLQueue {
                 try args.int(splits)
                 try args.int(count)
             }
+        }
+    }
+
+    // MARK: Winograd
+
+    /// F(2×2, 3×3): `conv_wino_filter` and `conv_wino_input` transform the weights and the input
+    /// tiles, `conv_wino_gemm` computes the 16 products `M[ξ] = U[ξ]·V[ξ]` (`[M × C]·[C × T]`,
+    /// V in panels of `tiles.columns` tiles), and `conv_wino_output` folds each tile's 4×4
+    /// products into its 2×2 outputs (plus bias).
+    private func correlateByWinograd(_ p: Correlation, input: BufferSlice, weights: BufferSlice, output: BufferSlice,
+                                     bias: BufferSlice?, family: String) throws {
+        let c = p.channels, m = p.outputs
+        let tiles = OpenCLTuning.forDevice(openCLDevice.capabilities).conv
+        let rowsPadded = (m + tiles.rows - 1) / tiles.rows * tiles.rows
+        // Tiles rounded up to whole panels of the product kernel (lanes past p.tiles unused).
+        let t = (p.tiles + tiles.columns - 1) / tiles.columns * tiles.columns
+        var layout = ScratchLayout()
+        let filters = layout.take(16 * rowsPadded * c)
+        let transformed = layout.take(16 * c * t)
+        let products = layout.take(16 * m * t)
+        let scratch = try scratchMemory(bytes: max(1, layout.floats) * 4)
+        let u = DeviceTensor.scratch(scratch, elementOffset: filters)
+        let v = DeviceTensor.scratch(scratch, elementOffset: transformed)
+        let product = DeviceTensor.scratch(scratch, elementOffset: products)
+
+        try dispatch(Self.convFile, "conv_wino_filter", family: family, global: [rowsPadded, c]) { args in
+            try args.tensor(weights)
+            try args.bind(u)
+            for value in [m, rowsPadded, c, p.weightRowStride, p.weightChannelStride, p.flipped ? p.taps - 1 : 0,
+                          p.flipped ? -1 : 1] {
+                try args.int(value)
+            }
+        }
+        try dispatch(Self.convFile, "conv_wino_input", family: family, global: [p.tileRows, c, p.batch]) { args in
+            try args.tensor(input)
+            try args.bind(v)
+            for value in [c, p.height, p.width, p.top, p.left, p.tileRows, p.tileColumns, t, tiles.columns] {
+                try args.int(value)
+            }
+        }
+        let rowTiles = (m + tiles.rows - 1) / tiles.rows
+        let tileRuns = (t + tiles.columns - 1) / tiles.columns
+        let group = try convGroup("conv_wino_gemm", tiles: rowTiles, limit: tiles.group)
+        try dispatch(Self.convFile, "conv_wino_gemm", family: family, global: [rowTiles, tileRuns, 16],
+                     local: [group, 1, 1]) { args in
+            try args.bind(u)
+            try args.bind(v)
+            try args.bind(product)
+            for value in [c, m, rowsPadded, t] {
+                try args.int(value)
+            }
+        }
+        try dispatch(Self.convFile, "conv_wino_output", family: family, global: [p.tileRows, m, p.batch]) { args in
+            try args.bind(product)
+            try args.tensor(output)
+            if let bias { try args.tensor(bias) } else { try args.memory(nil, elementOffset: 0) }
+            for value in [m, p.outHeight, p.outWidth, p.tileRows, p.tileColumns, t] {
+                try args.int(value)
+            }
+            try args.int(bias != nil)
+        }
+    }
+
+    /// F(2×2, 3×3) weight gradient: `conv_wino_input` writes V ([16, C, T], one panel),
+    /// `conv_wino_output_grad` the transformed output gradient dM ([16, M, T]), `conv_wino_dot`
+    /// sums `dU[ξ] = dM[ξ]·V[ξ]ᵀ` over the tiles (dot products along T, no splits: the order is
+    /// fixed) and `conv_wino_filter_grad` folds it into dW.
+    private func weightGradientByWinograd(_ c: Conv2d, x: BufferSlice, dy: BufferSlice, dw: BufferSlice,
+                                          family: String) throws {
+        let tileRows = (c.outHeight + 1) / 2, tileColumns = (c.outWidth + 1) / 2
+        let t = c.batch * tileRows * tileColumns
+        let m = c.outChannels, ci = c.inChannels
+        let tiles = OpenCLTuning.forDevice(openCLDevice.capabilities).conv
+        var layout = ScratchLayout()
+        let transformed = layout.take(16 * t * ci)
+        let gradients = layout.take(16 * m * t)
+        let filters = layout.take(16 * m * ci)
+        let scratch = try scratchMemory(bytes: max(1, layout.floats) * 4)
+        let v = DeviceTensor.scratch(scratch, elementOffset: transformed)
+        let dM = DeviceTensor.scratch(scratch, elementOffset: gradients)
+        let dU = DeviceTensor.scratch(scratch, elementOffset: filters)
+
+        try dispatch(Self.convFile, "conv_wino_input", family: family, global: [tileRows, ci, c.batch]) { args in
+            try args.tensor(x)
+            try args.bind(v)
+            for value in [ci, c.height, c.width, c.padHeight, c.padWidth, tileRows, tileColumns, t, t] {
+                try args.int(value)
+            }
+        }
+        try dispatch(Self.convFile, "conv_wino_output_grad", family: family, global: [tileRows, m, c.batch]) { args in
+            try args.tensor(dy)
+            try args.bind(dM)
+            for value in [m, c.outHeight, c.outWidth, tileRows, tileColumns, t] {
+                try args.int(value)
+            }
+        }
+        let tapTiles = (ci + tiles.gradientTaps - 1) / tiles.gradientTaps
+        let channelTiles = (m + tiles.gradientChannels - 1) / tiles.gradientChannels
+        let group = try convGroup("conv_wino_dot", tiles: tapTiles, limit: tiles.group)
+        try dispatch(Self.convFile, "conv_wino_dot", family: family, global: [tapTiles, channelTiles, 16],
+                     local: [group, 1, 1]) { args in
+            try args.bind(dM)
+            try args.bind(v)
+            try args.bind(dU)
+            try args.int(m)
+            try args.int(ci)
+            try args.int(t)
+        }
+        try dispatch(Self.convFile, "conv_wino_filter_grad", family: family, global: [ci, m]) { args in
+            try args.bind(dU)
+            try args.tensor(dw)
+            try args.int(m)
+            try args.int(ci)
         }
     }
 

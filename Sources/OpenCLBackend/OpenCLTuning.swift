@@ -58,6 +58,16 @@ struct OpenCLTuning: Equatable, Sendable {
         var columnPositions: Int
         /// The im2col path's scratch memory cap, in floats; larger convolutions run directly.
         var columnFloats: Int
+        /// 3×3 convolutions run as F(2×2, 3×3) Winograd (transforms around one batched `gemm`)
+        /// when their scratch (transformed filters, inputs and products) takes at most this many
+        /// floats; 0 turns the path off.
+        var winogradFloats: Int
+        /// Output positions per image from which forward and backward-data (`winogradPositions`)
+        /// and the weight gradient (`winogradGradientPositions`) take the Winograd path. On PoCL
+        /// both are 64 (8×8 maps and up): at 4×4 the forward ties with im2col + GEMM and the
+        /// weight gradient takes ~1.8x as long (four tiles per image, scalar transforms).
+        var winogradPositions: Int
+        var winogradGradientPositions: Int
 
         var columns: Int { vectors * width }
     }
@@ -80,7 +90,8 @@ struct OpenCLTuning: Equatable, Sendable {
         return OpenCLTuning(
             gemm: Gemm(rows: 4, vectors: 3, width: width, depth: 256, packA: false, groupRows: 16, groupColumns: 4),
             conv: Conv(rows: 4, vectors: 3, width: width, gradientChannels: 4, gradientTaps: 3, group: 16,
-                       splitPositions: 1024, columnPositions: 64, columnFloats: 1 << 26))
+                       splitPositions: 1024, columnPositions: 64, columnFloats: 1 << 26,
+                       winogradFloats: 1 << 26, winogradPositions: 64, winogradGradientPositions: 64))
     }
 
     /// GPUs and accelerators: 16 × 16 work-groups of 4 × 4 blocks staged in local memory; every
@@ -88,7 +99,8 @@ struct OpenCLTuning: Equatable, Sendable {
     private static let gpu = OpenCLTuning(
         gemm: Gemm(rows: 4, vectors: 1, width: 4, depth: 16, packA: true, groupRows: 16, groupColumns: 16),
         conv: Conv(rows: 4, vectors: 1, width: 4, gradientChannels: 2, gradientTaps: 2, group: 64,
-                   splitPositions: 4096, columnPositions: Int.max, columnFloats: 1 << 26))
+                   splitPositions: 4096, columnPositions: Int.max, columnFloats: 1 << 26,
+                   winogradFloats: 0, winogradPositions: 64, winogradGradientPositions: 64))
 
     /// Shrinks work-groups and K blocks until they fit the device's limits.
     private mutating func fit(_ capabilities: OpenCLCapabilities) {
@@ -98,6 +110,7 @@ struct OpenCLTuning: Equatable, Sendable {
         }
         conv.group = min(conv.group, maxGroup)
         conv.columnFloats = min(conv.columnFloats, capabilities.maxAllocationBytes / 4)
+        conv.winogradFloats = min(conv.winogradFloats, capabilities.maxAllocationBytes / 4)
         let localFloats = capabilities.localMemoryBytes / 4
         while gemm.depth > 4, gemm.localFloats(lx: gemm.groupRows, ly: gemm.groupColumns) > localFloats {
             gemm.depth /= 2

@@ -118,6 +118,20 @@ final class OpenCLConvTests: XCTestCase {
         try check(c, seed: 1000)
     }
 
+    /// 3×3 convolutions on maps past `winogradPositions` (and `winogradGradientPositions`) run as
+    /// F(2×2, 3×3) Winograd on CPU drivers: 32-wide and 16-wide outputs take its eight-tile
+    /// vector transforms, odd sizes its per-tile ones; padding 0 and 2 move the tiles' patches.
+    func testWinogradShapes() throws {
+        try check(Conv2d(batch: 2, inChannels: 5, outChannels: 7, height: 32, width: 32, kernel: 3), seed: 1100)
+        try check(Conv2d(batch: 3, inChannels: 4, outChannels: 3, height: 19, width: 21, kernel: 3, hasBias: false),
+                  seed: 1110)
+        try check(Conv2d(batch: 1, inChannels: 6, outChannels: 9, height: 18, width: 18, kernel: 3, padding: 0),
+                  seed: 1120)
+        try check(Conv2d(batch: 2, inChannels: 3, outChannels: 5, height: 14, width: 14, kernel: 3, padding: 2),
+                  seed: 1130)
+        try check(Conv2d(batch: 2, inChannels: 16, outChannels: 6, height: 8, width: 9, kernel: 3), seed: 1140)
+    }
+
     func testEmptyBatchGivesZeroWeightGradients() throws {
         let queue = try makeQueue()
         let c = Conv2d(batch: 0, inChannels: 2, outChannels: 3, height: 4, width: 4, kernel: 3)
