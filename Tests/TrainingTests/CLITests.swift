@@ -26,28 +26,8 @@ final class CLITests: XCTestCase {
     }
     override func tearDown() { try? FileManager.default.removeItem(atPath: directory) }
 
-    struct Result { var status: Int32; var out: String; var err: String }
-
-    private func start(_ arguments: [String]) throws -> (Process, Pipe, Pipe) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: CLITests.binary)
-        p.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        return (p, out, err)
-    }
-
-    private func finish(_ p: Process, _ out: Pipe, _ err: Pipe) -> Result {
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return Result(status: p.terminationStatus, out: String(decoding: o, as: UTF8.self), err: String(decoding: e, as: UTF8.self))
-    }
-
-    private func ddpm(_ arguments: [String]) throws -> Result {
-        let (p, o, e) = try start(arguments)
-        return finish(p, o, e)
+    private func ddpm(_ arguments: [String]) throws -> ChildProcess.Result {
+        try ChildProcess(CLITests.binary, arguments).finish()
     }
 
     private func assertFails(_ arguments: [String], status: Int32, mentioning text: String, file: StaticString = #filePath, line: UInt = #line) throws {
@@ -102,13 +82,13 @@ final class CLITests: XCTestCase {
         let reference = try ddpm(["train"] + options + ["--output", whole])
         XCTAssertEqual(reference.status, 0, reference.err)
 
-        let (p, o, e) = try start(["train"] + options + ["--output", run])
+        let child = try ChildProcess(CLITests.binary, ["train"] + options + ["--output", run])
         let deadline = Date().addingTimeInterval(300)
-        while !FileManager.default.fileExists(atPath: "\(run)/\(Checkpoint.fileName(step: 4))") && p.isRunning && Date() < deadline {
+        while !FileManager.default.fileExists(atPath: "\(run)/\(Checkpoint.fileName(step: 4))") && child.process.isRunning && Date() < deadline {
             usleep(20_000)
         }
-        kill(p.processIdentifier, SIGKILL)
-        let killed = finish(p, o, e)
+        kill(child.process.processIdentifier, SIGKILL)
+        let killed = child.finish()
         XCTAssertEqual(killed.status, SIGKILL, "terminated by SIGKILL")
         let survivors = CheckpointDirectory(path: run).checkpoints().map(\.step)
         XCTAssertTrue(survivors.contains(4), "\(survivors)")
@@ -135,11 +115,11 @@ final class CLITests: XCTestCase {
 
     func testInterruptWritesACheckpointAndExits130() throws {
         let run = directory + "/interrupted"
-        let (p, o, e) = try start(["train"] + CLITests.tiny + ["--steps", "100000", "--output", run])
+        let child = try ChildProcess(CLITests.binary, ["train"] + CLITests.tiny + ["--steps", "100000", "--output", run])
         let deadline = Date().addingTimeInterval(300)
-        while MetricsLog.read("\(run)/metrics.jsonl").count < 3 && p.isRunning && Date() < deadline { usleep(20_000) }
-        kill(p.processIdentifier, SIGINT)
-        let r = finish(p, o, e)
+        while MetricsLog.read("\(run)/metrics.jsonl").count < 3 && child.process.isRunning && Date() < deadline { usleep(20_000) }
+        kill(child.process.processIdentifier, SIGINT)
+        let r = child.finish()
         XCTAssertEqual(r.status, 130, r.err)
         XCTAssertTrue(r.out.contains("interrupted at step"), r.out)
         let newest = try XCTUnwrap(CheckpointDirectory(path: run).newest)

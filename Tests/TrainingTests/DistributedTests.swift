@@ -30,33 +30,20 @@ final class DistributedTests: XCTestCase {
                         "--timesteps", "50", "--schedule", "linear", "--objective", "pred_noise", "--lr", "1e-3",
                         "--num-samples", "0", "--sample-every", "0", "--log-every", "1", "--seed", "3"]
 
-    struct Result { var status: Int32; var out: String; var err: String }
+    typealias Result = ChildProcess.Result
 
-    private func start(_ program: String, _ arguments: [String], environment: [String: String] = [:]) throws -> (Process, Pipe, Pipe) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: program)
-        p.arguments = arguments
+    /// Starts `program` with one cpu thread per process and no inherited Open MPI variables
+    /// (this test may itself run under a launcher), plus `environment`.
+    private func start(_ program: String, _ arguments: [String], environment: [String: String] = [:]) throws -> ChildProcess {
         var env = ProcessInfo.processInfo.environment
         env["DDPM_CPU_THREADS"] = "1"
         for key in env.keys where key.hasPrefix("OMPI_") || key.hasPrefix("PMIX_") { env[key] = nil }
         env.merge(environment) { $1 }
-        p.environment = env
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        return (p, out, err)
-    }
-
-    private func finish(_ p: Process, _ out: Pipe, _ err: Pipe) -> Result {
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return Result(status: p.terminationStatus, out: String(decoding: o, as: UTF8.self), err: String(decoding: e, as: UTF8.self))
+        return try ChildProcess(program, arguments, environment: env)
     }
 
     private func run(_ program: String, _ arguments: [String], environment: [String: String] = [:]) throws -> Result {
-        let (p, o, e) = try start(program, arguments, environment: environment)
-        return finish(p, o, e)
+        try start(program, arguments, environment: environment).finish()
     }
 
     /// `mpirun -np n ddpm train …`.
@@ -165,17 +152,17 @@ final class DistributedTests: XCTestCase {
     /// step's checkpoint.
     func testSIGTERMStopsEveryRankAtTheSameStep() throws {
         let output = "\(directory)/interrupted"
-        let (p, o, e) = try start(Self.mpirun, ["-np", "2", "--mca", "odls_base_sigkill_timeout", "8"] + Self.mpiOptions
+        let child = try start(Self.mpirun, ["-np", "2", "--mca", "odls_base_sigkill_timeout", "8"] + Self.mpiOptions
                                   + [CLITests.binary, "train"] + Self.model + ["--steps", "100000", "--batch-size", "4", "--output", output])
         let deadline = Date().addingTimeInterval(120)   // a hang guard, not a timing assertion
-        while p.isRunning, Date() < deadline,
+        while child.process.isRunning, Date() < deadline,
               ((try? String(contentsOfFile: "\(output)/metrics.jsonl", encoding: .utf8)) ?? "").split(separator: "\n").count < 3 {
             usleep(5_000)
         }
         let lines = ((try? String(contentsOfFile: "\(output)/metrics.jsonl", encoding: .utf8)) ?? "").split(separator: "\n").count
         XCTAssertGreaterThanOrEqual(lines, 3, "the run was training when it was stopped")
-        XCTAssertEqual(kill(p.processIdentifier, SIGTERM), 0)
-        let r = finish(p, o, e)
+        XCTAssertEqual(kill(child.process.processIdentifier, SIGTERM), 0)
+        let r = child.finish()
         XCTAssertNotEqual(r.status, 0, "the ranks exit with 143")
         let line = try XCTUnwrap(r.out.split(separator: "\n").first { $0.hasPrefix("interrupted at step") }, r.out + r.err)
         let step = try XCTUnwrap(Int(line.split(separator: " ")[3]), String(line))
@@ -203,13 +190,13 @@ final class DistributedTests: XCTestCase {
         let r = try train(common + ["--batch-size", "2", "--grad-accum", "2", "--output", reference])
         XCTAssertEqual(r.status, 0, r.err)
 
-        let (p, o, e) = try start(Self.mpirun, ["-np", "2"] + Self.mpiOptions + [CLITests.binary, "train"] + common
+        let child = try start(Self.mpirun, ["-np", "2"] + Self.mpiOptions + [CLITests.binary, "train"] + common
                                   + ["--batch-size", "4", "--output", killed])
         let deadline = Date().addingTimeInterval(120)   // a hang guard, not a timing assertion
-        while p.isRunning, Date() < deadline, !FileManager.default.fileExists(atPath: "\(killed)/checkpoint-00000004.safetensors") {
+        while child.process.isRunning, Date() < deadline, !FileManager.default.fileExists(atPath: "\(killed)/checkpoint-00000004.safetensors") {
             usleep(5_000)
         }
-        let ranks = children(of: p.processIdentifier)
+        let ranks = children(of: child.process.processIdentifier)
         XCTAssertEqual(ranks.count, 2, "mpirun's ranks")
         var victim: Int32?
         for pid in ranks {
@@ -218,7 +205,7 @@ final class DistributedTests: XCTestCase {
         }
         let rank1 = try XCTUnwrap(victim, "rank 1's process")
         XCTAssertEqual(kill(rank1, SIGKILL), 0)
-        let ended = finish(p, o, e)
+        let ended = child.finish()
         XCTAssertNotEqual(ended.status, 0, "the job ends when a rank is killed")
         XCTAssertFalse(FileManager.default.fileExists(atPath: "\(killed)/checkpoint-00000014.safetensors"), "killed mid-run")
         let newest = try XCTUnwrap(try checkpoints(killed).last)

@@ -12,32 +12,13 @@ final class FaultInjectionTests: XCTestCase {
     }
     override func tearDown() { try? FileManager.default.removeItem(atPath: directory) }
 
-    struct Run {
-        let process: Process
-        let out: Pipe
-        let err: Pipe
-
-        /// Runs `ddpm arguments`, or the program `tool[0]` with its arguments.
-        init(_ arguments: [String], tool: [String] = []) throws {
-            process = Process()
-            process.executableURL = URL(fileURLWithPath: tool.first ?? CLITests.binary)
-            process.arguments = tool.isEmpty ? arguments : Array(tool.dropFirst())
-            out = Pipe()
-            err = Pipe()
-            process.standardOutput = out
-            process.standardError = err
-            try process.run()
-        }
-
-        func finish() -> (status: Int32, reason: Process.TerminationReason, out: String, err: String) {
-            let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            return (process.terminationStatus, process.terminationReason, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
-        }
+    /// `ddpm arguments`, or the program `tool[0]` with its arguments.
+    private func launch(_ arguments: [String], tool: [String] = []) throws -> ChildProcess {
+        try ChildProcess(tool.first ?? CLITests.binary, tool.isEmpty ? arguments : Array(tool.dropFirst()))
     }
 
     /// Waits (up to five minutes, a hang guard, not a timing assertion) until `done` or the process ends.
-    private func wait(for run: Run, until done: () -> Bool) {
+    private func wait(for run: ChildProcess, until done: () -> Bool) {
         let deadline = Date().addingTimeInterval(300)
         while !done() && run.process.isRunning && Date() < deadline { usleep(10_000) }
     }
@@ -49,7 +30,7 @@ final class FaultInjectionTests: XCTestCase {
     func testSIGTERMAndSIGHUPWriteACheckpointAndExit143And129() throws {
         for (signal, status, name) in [(SIGTERM, Int32(143), "SIGTERM"), (SIGHUP, Int32(129), "SIGHUP")] {
             let output = "\(directory)/\(name)"
-            let run = try Run(training(output))
+            let run = try launch(training(output))
             wait(for: run) { MetricsLog.read("\(output)/metrics.jsonl").count >= 2 }
             kill(run.process.processIdentifier, signal)
             let r = run.finish()
@@ -64,15 +45,15 @@ final class FaultInjectionTests: XCTestCase {
 
     func testSecondRunOnOneFolderIsRefusedNamingTheFirstsPid() throws {
         let output = "\(directory)/shared"
-        let first = try Run(training(output))
+        let first = try launch(training(output))
         wait(for: first) { MetricsLog.read("\(output)/metrics.jsonl").count >= 1 }
-        let second = try Run(training(output, extra: ["--resume"])).finish()
+        let second = try launch(training(output, extra: ["--resume"])).finish()
         XCTAssertEqual(second.status, 1, second.err)
         XCTAssertTrue(second.err.contains("\(output) is in use by another ddpm train (pid \(first.process.processIdentifier))"), second.err)
         kill(first.process.processIdentifier, SIGINT)
         XCTAssertEqual(first.finish().status, 130)
         // Once the first has ended the folder is free again (the kernel drops the lock with the process).
-        let resumed = try Run(["train", "--output", output, "--resume", "--steps", "\((CheckpointDirectory(path: output).newest?.step ?? 0) + 1)"]).finish()
+        let resumed = try launch(["train", "--output", output, "--resume", "--steps", "\((CheckpointDirectory(path: output).newest?.step ?? 0) + 1)"]).finish()
         XCTAssertEqual(resumed.status, 0, resumed.err)
     }
 
@@ -82,7 +63,7 @@ final class FaultInjectionTests: XCTestCase {
         // Checkpoints at every step; each round is killed at a different point of the writing.
         for round in 0..<5 {
             let extra = ["--save-every", "1", "--keep-checkpoints", "2"] + (round > 0 ? ["--resume"] : [])
-            let run = try Run(training(output, extra: extra))
+            let run = try launch(training(output, extra: extra))
             wait(for: run) { (CheckpointDirectory(path: output).newest?.step ?? 0) > steps }
             usleep(UInt32(round * 7_000))
             kill(run.process.processIdentifier, SIGKILL)
@@ -93,7 +74,7 @@ final class FaultInjectionTests: XCTestCase {
             for c in all { XCTAssertEqual(try Checkpoint(contentsOf: c.path).step, c.step, "round \(round): \(c.path) is whole") }
             steps = all.last!.step
         }
-        let resumed = try Run(["train", "--output", output, "--resume", "--steps", "\(steps + 1)"]).finish()
+        let resumed = try launch(["train", "--output", output, "--resume", "--steps", "\(steps + 1)"]).finish()
         XCTAssertEqual(resumed.status, 0, resumed.err)
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: output).filter { $0.contains(".tmp-") }
         XCTAssertEqual(leftovers, [], "temporary files of killed writes are removed at start")
@@ -104,19 +85,19 @@ final class FaultInjectionTests: XCTestCase {
         try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
         // The file system holds the checkpoint reserve (four floats per parameter plus 256 KiB) and
         // a little more (the checkpoint's header size plus 8 KiB), which the metrics log fills first.
-        let probe = try Run(training("\(directory)/probe", steps: 1)).finish()
+        let probe = try launch(training("\(directory)/probe", steps: 1)).finish()
         XCTAssertEqual(probe.status, 0, probe.err)
         let checkpoint = try XCTUnwrap(CheckpointDirectory(path: "\(directory)/probe").newest).path
         let size = try XCTUnwrap(FileManager.default.attributesOfItem(atPath: checkpoint)[.size] as? Int)
         let kib = (size + (256 << 10)) / 1024 + 8
-        let mount = try Run([], tool: ["/usr/bin/mount", "-t", "tmpfs", "-o", "size=\(kib)k", "tmpfs", mountPoint]).finish()
+        let mount = try launch([], tool: ["/usr/bin/mount", "-t", "tmpfs", "-o", "size=\(kib)k", "tmpfs", mountPoint]).finish()
         guard mount.status == 0 else {
             throw XCTSkip("cannot mount a tmpfs here (\(mount.err.trimmingCharacters(in: .whitespacesAndNewlines))); "
                 + "ReliabilityTests.testFullDiskWhileLoggingStillWritesTheCheckpoint injects the same failure in process")
         }
-        defer { _ = try? Run([], tool: ["/usr/bin/umount", mountPoint]).finish() }
+        defer { _ = try? launch([], tool: ["/usr/bin/umount", mountPoint]).finish() }
         let output = "\(mountPoint)/run"
-        let r = try Run(training(output, steps: 1_000_000, extra: ["--save-every", "1000000"])).finish()
+        let r = try launch(training(output, steps: 1_000_000, extra: ["--save-every", "1000000"])).finish()
         XCTAssertEqual(r.status, 1, r.err)
         XCTAssertTrue(r.err.contains("metrics.jsonl: cannot write the metrics log at step "), r.err)
         XCTAssertTrue(r.err.contains("No space left on device; checkpoint \(output)/checkpoint-"), r.err)
@@ -131,7 +112,7 @@ final class FaultInjectionTests: XCTestCase {
         // An exit while the device's threads are inside OpenBLAS used to crash in its teardown.
         for round in 0..<6 {
             let output = "\(directory)/double-\(round)"
-            let run = try Run(training(output, extra: ["--dim", "32"]))
+            let run = try launch(training(output, extra: ["--dim", "32"]))
             wait(for: run) { MetricsLog.read("\(output)/metrics.jsonl").count >= 1 }
             kill(run.process.processIdentifier, SIGINT)
             usleep(UInt32(round * 3_000))
@@ -144,11 +125,11 @@ final class FaultInjectionTests: XCTestCase {
 
     func testSamplesAreWrittenAsTheyAreDrawn() throws {
         let output = "\(directory)/model"
-        let trained = try Run(training(output, steps: 1)).finish()
+        let trained = try launch(training(output, steps: 1)).finish()
         XCTAssertEqual(trained.status, 0, trained.err)
         // Ten million images: the first files must appear long before the end, one batch at a time.
         let each = "\(directory)/each"
-        let run = try Run(["sample", "--checkpoint", output, "--count", "10000000", "--batch-size", "4", "--output", each])
+        let run = try launch(["sample", "--checkpoint", output, "--count", "10000000", "--batch-size", "4", "--output", each])
         wait(for: run) { FileManager.default.fileExists(atPath: "\(each)/sample-00007.png") }
         XCTAssertTrue(run.process.isRunning, "still sampling while the first batches are on disk")
         kill(run.process.processIdentifier, SIGKILL)
@@ -162,7 +143,7 @@ final class FaultInjectionTests: XCTestCase {
         // The loss becomes NaN while later steps are still queued: the exit used to run OpenBLAS's
         // teardown under a running sgemm and segfault in about one run in seven (scripts/faults.py).
         for round in 0..<4 {
-            let r = try Run(training("\(directory)/nan-\(round)", extra: ["--dim", "32", "--lr", "1e30", "--max-grad-norm", "0"])).finish()
+            let r = try launch(training("\(directory)/nan-\(round)", extra: ["--dim", "32", "--lr", "1e30", "--max-grad-norm", "0"])).finish()
             XCTAssertEqual(r.reason, .exit, "round \(round): \(r.err)")
             XCTAssertEqual(r.status, 1, "round \(round): \(r.err)")
             XCTAssertTrue(r.err.contains("the loss became"), r.err)
@@ -171,7 +152,7 @@ final class FaultInjectionTests: XCTestCase {
 
     func testHostileOptionsAndFilesGiveOneLineErrors() throws {
         func assertFails(_ arguments: [String], status: Int32, mentioning text: String, file: StaticString = #filePath, line: UInt = #line) throws {
-            let r = try Run(arguments).finish()
+            let r = try launch(arguments).finish()
             XCTAssertEqual(r.reason, .exit, file: file, line: line)
             XCTAssertEqual(r.status, status, "\(arguments): \(r.err)", file: file, line: line)
             XCTAssertTrue(r.err.contains(text), "expected '\(text)' in: \(r.err)", file: file, line: line)
