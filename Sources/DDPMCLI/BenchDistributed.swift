@@ -58,8 +58,7 @@ struct DistributedBench {
                                     "step_seconds": stepSeconds, "gather_seconds_per_step": gatherSeconds, "bare_gather_seconds": bareGatherSeconds, "allreduce_seconds": allReduceSeconds,
                                     "received_bytes_per_step": receivedBytesPerStep, "scaling_efficiency": efficiency,
                                     "gather_bytes_per_second": gatherBandwidth, "threads": threads]
-            let data = try! JSONSerialization.data(withJSONObject: o, options: [.sortedKeys])
-            return String(decoding: data, as: UTF8.self)
+            return benchJSONLine(o)
         }
     }
 

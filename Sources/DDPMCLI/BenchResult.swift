@@ -75,8 +75,7 @@ struct BenchResult {
         if let p = trainProfile { o["train_profile"] = p.json }
         if let p = forwardProfile { o["forward_profile"] = p.json }
         if settings.placement { o["placement"] = placement.json }
-        let data = (try? JSONSerialization.data(withJSONObject: o, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
-        return String(decoding: data, as: UTF8.self)
+        return benchJSONLine(o)
     }
 
     /// The human-readable report.
@@ -114,8 +113,11 @@ private let RUSAGE_SELF_WHO = __rusage_who_t(RUSAGE_SELF.rawValue)
 private let RUSAGE_SELF_WHO = RUSAGE_SELF
 #endif
 
-/// The process's resource usage: peak resident set and CPU time.
+/// The process's resource usage: peak resident set and CPU time, and the monotonic clock.
 enum ProcessUsage {
+    /// Seconds of a monotonic clock (since boot): intervals between two readings are wall time.
+    static func uptimeSeconds() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
+
     /// User + system CPU seconds of every thread of this process so far.
     static func cpuSeconds() -> Double {
         var usage = rusage()
@@ -134,6 +136,12 @@ enum ProcessUsage {
         return Int(usage.ru_maxrss) * 1024     // kilobytes on Linux
         #endif
     }
+}
+
+/// One line of JSON with sorted keys, the form every `ddpm bench --json` prints.
+func benchJSONLine(_ object: [String: Any]) -> String {
+    let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
+    return String(decoding: data, as: UTF8.self)
 }
 
 func round5(_ x: Double) -> Double { (x * 1e5).rounded() / 1e5 }

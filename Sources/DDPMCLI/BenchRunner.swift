@@ -23,14 +23,14 @@ struct BenchRunner {
         let unet = try Unet(settings.unetConfiguration)
         let diffusion = try GaussianDiffusion(unet: unet, configuration: settings.diffusionConfiguration)
 
-        let compileStart = now()
+        let compileStart = ProcessUsage.uptimeSeconds()
         let g = GraphBuilder()
         let loss = try diffusion.buildTrainingLoss(in: g, batch: settings.batch)
         var trainer: TrainingStep! = try TrainingStep(builder: g, loss: loss.loss, queue: queue,
                                                       configuration: settings.trainingConfiguration)
         let forward = try forwardGraph(unet, queue: queue, parameters: trainer.parameters)
         try queue.synchronize()
-        let compileSeconds = now() - compileStart
+        let compileSeconds = ProcessUsage.uptimeSeconds() - compileStart
 
         let batch = Self.batch(count: settings.batchCount)
         for _ in 0..<settings.warmup { try trainer.step(batch) }
@@ -103,7 +103,7 @@ struct BenchRunner {
         try queue.synchronize()
         let cpuStart = ProcessUsage.cpuSeconds()
         var times: [Double] = []
-        var last = now()
+        var last = ProcessUsage.uptimeSeconds()
         try body()
         var pending = try queue.record()
         for i in 0..<count {
@@ -113,7 +113,7 @@ struct BenchRunner {
                 next = try queue.record()
             }
             try pending.wait()
-            let t = now()
+            let t = ProcessUsage.uptimeSeconds()
             times.append(t - last)
             last = t
             if let next { pending = next }
@@ -137,10 +137,10 @@ struct BenchRunner {
         queue.resetCounters()
         queue.isProfiling = true
         defer { queue.isProfiling = false }
-        let start = now()
+        let start = ProcessUsage.uptimeSeconds()
         for _ in 0..<count { try body() }
         try queue.synchronize()
-        let wall = (now() - start) / Double(count)
+        let wall = (ProcessUsage.uptimeSeconds() - start) / Double(count)
         let c = queue.counters
         var flops: [String: Double] = [:]
         for launch in schedule.launches { flops[launch.kernel.family, default: 0] += launch.kernel.flops }
@@ -167,7 +167,6 @@ struct BenchRunner {
         return values
     }
 
-    private func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
 }
 
 /// The median of `values` (the mean of the middle two for an even count).

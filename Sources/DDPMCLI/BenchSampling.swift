@@ -40,8 +40,7 @@ struct SamplingBench {
                 "images_per_s": round5(Double(s.sampleImages) / seconds), "kernels_per_chain": kernelsPerChain,
                 "peak_rss_bytes": peakRSSBytes,
             ]
-            let data = (try? JSONSerialization.data(withJSONObject: o, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
-            return String(decoding: data, as: UTF8.self)
+            return benchJSONLine(o)
         }
 
         var text: String {
@@ -72,9 +71,9 @@ struct SamplingBench {
         var wall: [Double] = []
         let cpuStart = ProcessUsage.cpuSeconds()
         for run in 1...settings.sampleRuns {
-            let start = Self.now()
+            let start = ProcessUsage.uptimeSeconds()
             images = try chain.sample(noise: .device(seed: UInt64(run)))
-            wall.append(Self.now() - start)
+            wall.append(ProcessUsage.uptimeSeconds() - start)
         }
         let cpu = (ProcessUsage.cpuSeconds() - cpuStart) / Double(settings.sampleRuns)
         // Finite images show the timed chains did real arithmetic, not NaN propagation.
@@ -86,6 +85,4 @@ struct SamplingBench {
                       kernelsPerChain: queue.counters.kernelsLaunched / settings.sampleRuns,
                       peakRSSBytes: ProcessUsage.residentBytes())
     }
-
-    private static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
 }

@@ -26,15 +26,15 @@ final class TrainProgress: @unchecked Sendable {
                 emit("decoding images: \(done)/\(total)")
             case let .started(lines, first, total):
                 firstStep = first
-                startTime = now()
+                startTime = ProcessUsage.uptimeSeconds()
                 lines.forEach { emit($0) }
                 emit(first > 0 ? "training steps \(first + 1)...\(total)" : "training \(total) steps")
             case let .record(r):
                 last = r
                 if isTerminal {
                     drawStatus(r)
-                } else if now() - lastPlainLine >= TrainProgress.plainInterval || r.step == totalSteps {
-                    lastPlainLine = now()
+                } else if ProcessUsage.uptimeSeconds() - lastPlainLine >= TrainProgress.plainInterval || r.step == totalSteps {
+                    lastPlainLine = ProcessUsage.uptimeSeconds()
                     emit(describe(r))
                 }
             case let .checkpointSaved(step, path):
@@ -58,7 +58,6 @@ final class TrainProgress: @unchecked Sendable {
         }
     }
 
-    private func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
 
     private func emit(_ line: String) {
         if isTerminal && statusShown {
@@ -86,7 +85,7 @@ final class TrainProgress: @unchecked Sendable {
     private func eta(_ r: TrainingRecord) -> String {
         let done = r.step - firstStep
         guard done > 0 else { return "--" }
-        let seconds = Int((now() - startTime) / Double(done) * Double(totalSteps - r.step))
+        let seconds = Int((ProcessUsage.uptimeSeconds() - startTime) / Double(done) * Double(totalSteps - r.step))
         let (h, m, s) = (seconds / 3600, seconds / 60 % 60, seconds % 60)
         return h > 0 ? String(format: "%d:%02d:%02d", h, m, s) : String(format: "%d:%02d", m, s)
     }
