@@ -83,3 +83,22 @@ __kernel void copy_strided_3d(__global const float* src, ulong src_off, __global
                 acc += src[r3 * src_strides.s3 + r4 * src_strides.s4 + r5 * src_strides.s5];
     *dst = acc;
 }
+
+// The same copy for plans whose innermost distinct-destination dimension is contiguous in both
+// tensors (lane s2, src and dst stride 1) and which have no stride-0 dimension: work item
+// (g0, g1, g2) = (i2 / 8, i1, i0) copies (or adds) eight consecutive elements as one float8, a
+// scalar tail at the end of each row. About 9x copy_strided_3d on PoCL, where a per-element item
+// leaves each float to its own load and store.
+__kernel void copy_rows(__global const float* src, ulong src_off, __global float* dst, ulong dst_off,
+                        int8 shape, int8 src_strides, int8 dst_strides, int accumulate) {
+    int i2 = get_global_id(0) * 8, i1 = get_global_id(1), i0 = get_global_id(2);
+    if (i2 >= shape.s2 || i1 >= shape.s1 || i0 >= shape.s0) return;
+    src += src_off + i0 * src_strides.s0 + i1 * src_strides.s1 + i2;
+    dst += dst_off + i0 * dst_strides.s0 + i1 * dst_strides.s1 + i2;
+    if (i2 + 8 <= shape.s2) {
+        float8 v = vload8(0, src);
+        vstore8(accumulate ? vload8(0, dst) + v : v, 0, dst);
+        return;
+    }
+    for (int k = 0; k < shape.s2 - i2; ++k) dst[k] = accumulate ? dst[k] + src[k] : src[k];
+}

@@ -23,41 +23,62 @@ __kernel void adam_prepare(__global const float* hyper, ulong hyper_off, __globa
     factors[1] = sqrt(1.0f - pow(beta2, step));
 }
 
-// The element-wise part of the step, one work item per element.
+// The element-wise part of the step, eight elements per work item (float8; a scalar tail in the
+// last item), as elementwise.cl's unary kernels: the bounds check around sqrt would otherwise keep
+// CPU drivers from vectorising across items. The formula is written once, for the type T.
+#define ADAM_STEP(T, LOAD, STORE)                                                               \
+    {                                                                                           \
+        T g = LOAD(grad) * scale;                                                               \
+        T p = LOAD(param);                                                                      \
+        if (weight_decay != 0.0f) p = p * (1.0f - lr * weight_decay);                           \
+        T m0 = LOAD(m);                                                                         \
+        T mi = m0 + (1.0f - beta1) * (g - m0);                                                  \
+        T vi = beta2 * LOAD(v) + (1.0f - beta2) * g * g;                                        \
+        T denominator = sqrt(vi) / factors[1] + eps;                                            \
+        STORE(p - factors[0] * (mi / denominator), param);                                      \
+        STORE(mi, m);                                                                           \
+        STORE(vi, v);                                                                           \
+    }
+#define LOAD8(p) vload8(0, p)
+#define STORE8(value, p) vstore8(value, 0, p)
+#define LOAD1(p) (p)[k]
+#define STORE1(value, p) (p)[k] = (value)
+
 __kernel void adam(__global float* param, ulong param_off, __global const float* grad, ulong grad_off,
                    __global float* m, ulong m_off, __global float* v, ulong v_off,
                    __global const float* hyper, ulong hyper_off, __global const float* factors, ulong factors_off,
                    int count, float beta1, float beta2, float eps, float weight_decay) {
-    int i = get_global_id(0);
+    int i = get_global_id(0) * 8;
     if (i >= count) return;
-    param += param_off;
-    grad += grad_off;
-    m += m_off;
-    v += v_off;
+    param += param_off + i;
+    grad += grad_off + i;
+    m += m_off + i;
+    v += v_off + i;
     hyper += hyper_off;
     factors += factors_off;
     float lr = hyper[0], scale = hyper[2];
-    float g = grad[i] * scale;
-    float p = param[i];
-    if (weight_decay != 0.0f) p = p * (1.0f - lr * weight_decay);
-    float mi = m[i] + (1.0f - beta1) * (g - m[i]);
-    float vi = beta2 * v[i] + (1.0f - beta2) * g * g;
-    float denominator = sqrt(vi) / factors[1] + eps;
-    param[i] = p - factors[0] * (mi / denominator);
-    m[i] = mi;
-    v[i] = vi;
+    if (i + 8 <= count) {
+        ADAM_STEP(float8, LOAD8, STORE8)
+        return;
+    }
+    for (int k = 0; k < count - i; ++k) ADAM_STEP(float, LOAD1, STORE1)
 }
 
-// ema ← ema + (1 − decay)·(param − ema), decay = hyper[0] (torch's lerp_, as ema-pytorch).
+// ema ← ema + (1 − decay)·(param − ema), decay = hyper[0] (torch's lerp_, as ema-pytorch); eight
+// elements per work item like adam.
 __kernel void ema_update(__global float* ema, ulong ema_off, __global const float* param, ulong param_off,
                          __global const float* hyper, ulong hyper_off, int count) {
-    int i = get_global_id(0);
+    int i = get_global_id(0) * 8;
     if (i >= count) return;
-    ema += ema_off;
-    param += param_off;
-    hyper += hyper_off;
-    float e = ema[i];
-    ema[i] = e + (1.0f - hyper[0]) * (param[i] - e);
+    ema += ema_off + i;
+    param += param_off + i;
+    float weight = 1.0f - hyper[hyper_off];
+    if (i + 8 <= count) {
+        float8 e = vload8(0, ema);
+        vstore8(e + weight * (vload8(0, param) - e), 0, ema);
+        return;
+    }
+    for (int k = 0; k < count - i; ++k) ema[k] = ema[k] + weight * (param[k] - ema[k]);
 }
 
 // scale = min(1, max_norm / (√sum_of_squares + 1e-6)), as torch.nn.utils.clip_grad_norm_. One item.

@@ -15,16 +15,17 @@
 //    item takes 8 consecutive inner positions with explicit float8 arithmetic over r (scalar
 //    tail when inner % 8 != 0): neighbouring items read neighbouring addresses on a GPU, and a
 //    CPU driver runs 8-wide SIMD inside the item;
-//  * *_rows8 (softmax over contiguous rows, for CPU drivers): one item per row, float8 along it.
+//  * *_rows8 (contiguous rows, inner = 1, on CPU drivers): one item per row, float8 along it.
 //
 // Reduce kernels are generated per ReduceOp (`reduce_rows_<op>`, `reduce_groups_<op>`, <op> one of
 // sum, mean, max, sumOfSquares) rather than switching on an op code per element, which would keep
 // CPU drivers from vectorising across work items. An empty extent gives 0, or -inf for max.
 
-inline float add_op(float a, float b) { return a + b; }
-inline float max_op(float a, float b) { return fmax(a, b); }
-inline float same(float v) { return v; }
-inline float squared(float v) { return v * v; }
+// Macros rather than functions so that they apply to float8 lanes as well as to floats.
+#define ADD_OP(a, b) ((a) + (b))
+#define MAX_OP(a, b) fmax(a, b)
+#define SAME(v) (v)
+#define SQUARED(v) ((v) * (v))
 
 // Tree reductions of one value per work item; every item of the group must call them.
 #define GROUP_REDUCE(name, COMBINE)                                                   \
@@ -40,14 +41,16 @@ inline float squared(float v) { return v * v; }
         barrier(CLK_LOCAL_MEM_FENCE);                                                 \
         return result;                                                                \
     }
-GROUP_REDUCE(group_sum, add_op)
-GROUP_REDUCE(group_max, max_op)
+GROUP_REDUCE(group_sum, ADD_OP)
+GROUP_REDUCE(group_max, MAX_OP)
 
 // reduce_rows_<op>: y[row] = reduction of the row; one work item per row.
 // reduce_groups_<op>: one work group per (row, chunk), reducing r in
 // [chunk·chunk_len, min(extent, (chunk+1)·chunk_len)). With chunks == 1 it writes the finished
 // value y[row]; otherwise the raw partial y[row·chunks + chunk], which a second launch over the
 // partials with raw_input = 1 (terms not squared again) combines, dividing by mean_count for a mean.
+// reduce_rows8_<op>: contiguous rows (inner = 1), one work item per row with float8 partials along
+// it, combined in a fixed lane order, then the extent % 8 tail (CPU drivers).
 #define REDUCTION(name, IDENTITY, TERM, COMBINE, GROUP, IS_MEAN)                                        \
     __kernel void reduce_rows_##name(__global const float* x, ulong x_off, __global float* y, ulong y_off, \
                                      int outer, int extent, int inner) {                                 \
@@ -78,12 +81,25 @@ GROUP_REDUCE(group_max, max_op)
         } else {                                                                                         \
             y[y_off + row] = (IS_MEAN && mean_count > 0) ? acc / (float)mean_count : acc;                \
         }                                                                                                \
+    }                                                                                                    \
+    __kernel void reduce_rows8_##name(__global const float* x, ulong x_off, __global float* y, ulong y_off, \
+                                      int outer, int extent, int inner) {                                \
+        int row = get_global_id(0);                                                                      \
+        if (row >= outer) return;                                                                        \
+        x += x_off + (size_t)row * extent;                                                               \
+        int body = extent & ~7;                                                                          \
+        float8 acc8 = (float8)(IDENTITY);                                                                \
+        for (int r = 0; r < body; r += 8) acc8 = COMBINE(acc8, TERM(vload8(0, x + r)));                 \
+        float acc = COMBINE(COMBINE(COMBINE(acc8.s0, acc8.s1), COMBINE(acc8.s2, acc8.s3)),              \
+                            COMBINE(COMBINE(acc8.s4, acc8.s5), COMBINE(acc8.s6, acc8.s7)));              \
+        for (int r = body; r < extent; ++r) acc = COMBINE(acc, TERM(x[r]));                              \
+        y[y_off + row] = (IS_MEAN && extent > 0) ? acc / (float)extent : acc;                            \
     }
 
-REDUCTION(sum, 0.0f, same, add_op, group_sum, 0)
-REDUCTION(mean, 0.0f, same, add_op, group_sum, 1)
-REDUCTION(max, -INFINITY, same, max_op, group_max, 0)
-REDUCTION(sumOfSquares, 0.0f, squared, add_op, group_sum, 0)
+REDUCTION(sum, 0.0f, SAME, ADD_OP, group_sum, 0)
+REDUCTION(mean, 0.0f, SAME, ADD_OP, group_sum, 1)
+REDUCTION(max, -INFINITY, SAME, MAX_OP, group_max, 0)
+REDUCTION(sumOfSquares, 0.0f, SQUARED, ADD_OP, group_sum, 0)
 
 // Softmax of each row, max-subtracted; one work item per row. y may alias x.
 __kernel void softmax_rows(__global const float* x, ulong x_off, __global float* y, ulong y_off,

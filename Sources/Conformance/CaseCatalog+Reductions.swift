@@ -13,6 +13,8 @@ extension CaseCatalog {
             Reduction(outer: 5, extent: 0, inner: 2),
             // Mean over the batch of a [16, 4096] loss map.
             Reduction(outer: 1, extent: 16, inner: 4096),
+            // Contiguous rows whose length is not a multiple of 8 (vector body and scalar tail).
+            Reduction(outer: 70, extent: 1027, inner: 1),
         ]
         for op in ReduceOp.allCases {
             for shape in shapes { cases.append(KernelCase(.reduce(op, shape))) }

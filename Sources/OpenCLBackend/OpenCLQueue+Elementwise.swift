@@ -6,7 +6,7 @@ extension OpenCLQueue {
 
     func unary(_ op: UnaryOp, count: Int, x: BufferSlice, y: BufferSlice, family: String) throws {
         let (p0, p1) = op.kernelParameters
-        try dispatch(Self.elementwiseFile, "unary_\(op.name)", family: family, global: [count]) { args in
+        try dispatch(Self.elementwiseFile, "unary_\(op.name)", family: family, global: [(count + 7) / 8]) { args in
             try args.tensor(x)
             try args.tensor(y)
             try args.int(count)
@@ -18,7 +18,8 @@ extension OpenCLQueue {
     func unaryBackward(_ op: UnaryOp, count: Int, x: BufferSlice, dy: BufferSlice, dx: BufferSlice,
                        family: String) throws {
         let (p0, p1) = op.kernelParameters
-        try dispatch(Self.elementwiseFile, "unary_backward_\(op.name)", family: family, global: [count]) { args in
+        try dispatch(Self.elementwiseFile, "unary_backward_\(op.name)", family: family,
+                     global: [(count + 7) / 8]) { args in
             try args.tensor(x)
             try args.tensor(dy)
             try args.tensor(dx)
@@ -33,23 +34,17 @@ extension OpenCLQueue {
         let count = broadcast.count
         if count == 0 { return }
         let plan = BroadcastPlan(broadcast)
-        if plan.isDense {
-            try dispatch(Self.elementwiseFile, "binary_\(op.rawValue)_dense", family: family, global: [count]) { args in
-                try args.tensor(a)
-                try args.tensor(b)
-                try args.tensor(out)
-                try args.int(count)
-            }
-            return
-        }
         if plan.shape.count <= 3 {
             // Up to three dimensions map onto the ND-range itself: no per-element index arithmetic.
             let padding = 3 - plan.shape.count
             let shape = Array(repeating: 1, count: padding) + plan.shape
             let aStrides = Array(repeating: 0, count: padding) + plan.aStrides
             let bStrides = Array(repeating: 0, count: padding) + plan.bStrides
-            try dispatch(Self.elementwiseFile, "binary_\(op.rawValue)_3d", family: family,
-                         global: [shape[2], shape[1], shape[0]]) { args in
+            // A contiguous or broadcast innermost dimension in both operands (dense operands
+            // included): eight elements per work item along it.
+            let rows = [0, 1].contains(aStrides[2]) && [0, 1].contains(bStrides[2])
+            try dispatch(Self.elementwiseFile, "binary_\(op.rawValue)_\(rows ? "rows" : "3d")", family: family,
+                         global: [rows ? (shape[2] + 7) / 8 : shape[2], shape[1], shape[0]]) { args in
                 try args.tensor(a)
                 try args.tensor(b)
                 try args.tensor(out)
@@ -100,8 +95,6 @@ struct BroadcastPlan: Equatable {
             bStrides = [1]
         }
     }
-
-    var isDense: Bool { shape.count == 1 && aStrides == [1] && bStrides == [1] }
 }
 
 extension UnaryOp {

@@ -27,11 +27,11 @@ extension OpenCLQueue {
         case let .conv2dBackwardData(c, dy, w, dx): try conv2dBackwardData(c, dy: dy, w: w, dx: dx, family: family)
         case let .conv2dBackwardWeight(c, x, dy, dw, dbias):
             try conv2dBackwardWeight(c, x: x, dy: dy, dw: dw, dbias: dbias, family: family)
-        case let .pixelUnshuffle(r, x, y): try resample("pixel_unshuffle", r, outputCount: r.count, x, y, family: family)
-        case let .pixelShuffle(r, x, y): try resample("pixel_shuffle", r, outputCount: r.count, x, y, family: family)
-        case let .upsampleNearest(r, x, y): try resample("upsample_nearest", r, outputCount: r.count, x, y, family: family)
+        case let .pixelUnshuffle(r, x, y): try resample("pixel_unshuffle", r, x, y, family: family)
+        case let .pixelShuffle(r, x, y): try resample("pixel_shuffle", r, x, y, family: family)
+        case let .upsampleNearest(r, x, y): try resample("upsample_nearest", r, x, y, family: family)
         case let .upsampleNearestBackward(r, dy, dx):
-            try resample("upsample_nearest_backward", r, outputCount: r.count / (r.factor * r.factor), dy, dx, family: family)
+            try resample("upsample_nearest_backward", r, dy, dx, family: family)
         case let .timestepEmbedding(count, dim, theta, t, out):
             try timestepEmbedding(count: count, dim: dim, theta: theta, t: t, out: out, family: family)
         case let .gather(rows, width, tableRows, table, index, out):

@@ -16,9 +16,11 @@ extension OpenCLQueue {
         if copy.count == 0 { return }
         let plan = StridedCopyPlan(copy)
         if let grid = plan.grid3D {
-            // Up to three distinct and three stride-0 dimensions: no per-element index arithmetic.
-            try dispatch(Self.memoryFile, "copy_strided_3d", family: family,
-                         global: [grid.shape[2], grid.shape[1], grid.shape[0]]) { args in
+            // Up to three distinct and three stride-0 dimensions: no per-element index arithmetic;
+            // rows contiguous in both tensors (and at least a vector long) eight elements per item.
+            let rows = plan.innerCount == 1 && grid.shape[2] >= 8 && grid.srcStrides[2] == 1 && grid.dstStrides[2] == 1
+            try dispatch(Self.memoryFile, rows ? "copy_rows" : "copy_strided_3d", family: family,
+                         global: [rows ? (grid.shape[2] + 7) / 8 : grid.shape[2], grid.shape[1], grid.shape[0]]) { args in
                 try args.tensor(src)
                 try args.tensor(dst)
                 try args.int8(grid.shape)

@@ -14,7 +14,7 @@ extension OpenCLQueue {
             try args.float(a.beta1)
             try args.float(a.beta2)
         }
-        try dispatch(Self.optimFile, "adam", family: family, global: [a.count]) { args in
+        try dispatch(Self.optimFile, "adam", family: family, global: [(a.count + 7) / 8]) { args in
             for tensor in [param, grad, m, v, hyper] { try args.tensor(tensor) }
             try args.bind(factors)
             try args.int(a.count)
@@ -26,7 +26,7 @@ extension OpenCLQueue {
     }
 
     func emaUpdate(count: Int, ema: BufferSlice, param: BufferSlice, hyper: BufferSlice, family: String) throws {
-        try dispatch(Self.optimFile, "ema_update", family: family, global: [count]) { args in
+        try dispatch(Self.optimFile, "ema_update", family: family, global: [(count + 7) / 8]) { args in
             try args.tensor(ema)
             try args.tensor(param)
             try args.tensor(hyper)

@@ -2,8 +2,8 @@ import Devices
 
 /// Host side of `reduce.cl`: axis reductions, softmax and softmax backward.
 ///
-/// Each launch picks one work item per row when rows are many or short, else one work group per
-/// row. A reduction of a few very long rows (a global sum of squares over every gradient) is split
+/// Each launch picks one work item per row when rows are many or short (on CPU drivers, contiguous
+/// rows always: one item each, float8 along the row), else one work group per row. A reduction of a few very long rows (a global sum of squares over every gradient) is split
 /// into fixed chunks whose partial results a second pass combines, so the whole device works on
 /// it. Every choice depends only on the shape and the device, never on timing, so results are
 /// reproducible run to run.
@@ -20,8 +20,13 @@ extension OpenCLQueue {
 
     func reduce(_ op: ReduceOp, _ r: Reduction, x: BufferSlice, y: BufferSlice, family: String) throws {
         let rows = r.outer * r.inner
-        if r.extent <= Self.shortRow || rows >= Self.manyRows {
-            try dispatch(Self.reduceFile, "reduce_rows_\(op.rawValue)", family: family, global: [rows]) { args in
+        // Contiguous rows on CPU drivers, unless so few and long that they need splitting: one
+        // item per row, 8-wide along it (a work group per row pays a barrier per tree level there).
+        let rows8 = r.inner == 1 && openCLDevice.capabilities.kind == .cpu
+            && !(rows < 64 && r.extent >= Self.splitRowLength)
+        if rows8 || r.extent <= Self.shortRow || rows >= Self.manyRows {
+            try dispatch(Self.reduceFile, "reduce_\(rows8 ? "rows8" : "rows")_\(op.rawValue)", family: family,
+                         global: [rows]) { args in
                 try args.tensor(x)
                 try args.tensor(y)
                 try args.int(r.outer)

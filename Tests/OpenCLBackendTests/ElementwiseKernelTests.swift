@@ -116,9 +116,12 @@ final class ElementwiseKernelTests: XCTestCase {
         let b = try upload([10, 20, 30, 40, 50], on: queue)
         try queue.launch(.binary(.sub, .dense(5)), [a, b, b])
         XCTAssertEqual(try queue.readFloats(b, count: 5), [-9, -18, -27, -36, -45])
-        XCTAssertTrue(BroadcastPlan(.dense(5)).isDense)
-        XCTAssertTrue(BroadcastPlan(.numpy([2, 3], [2, 3])).isDense)
-        XCTAssertFalse(BroadcastPlan(.numpy([2, 3], [3])).isDense)
+        // Dense operands collapse to one contiguous dimension (the `_rows` kernel's [1, 1, count]).
+        for plan in [BroadcastPlan(.dense(5)), BroadcastPlan(.numpy([2, 3], [2, 3]))] {
+            XCTAssertEqual([plan.shape, plan.aStrides, plan.bStrides], [[plan.shape[0]], [1], [1]])
+        }
+        let row = BroadcastPlan(.numpy([2, 3], [3]))
+        XCTAssertEqual([row.shape, row.aStrides, row.bStrides], [[2, 3], [3, 1], [0, 1]])
     }
 
     func testScalarBroadcastOverRankSix() throws {
