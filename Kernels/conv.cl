@@ -449,13 +449,17 @@ __kernel void conv_wino_filter(
 // in panels of P tiles: V[ξ*C*Tp + (t / P)*C*P + c*P + t % P]. P = CONV_NR for conv_wino_gemm
 // (each panel a contiguous [C][CONV_NR] block), P = Tp = T for the weight gradient's rows.
 // One work-item transforms one row of tiles, so its 16 outputs are 16 sequential streams.
-// Global size: (TH, C, N).
+// Global size: (C, TH, N) when the tiles are in several panels (P < Tp), so that neighbouring
+// work-items (channels) write neighbouring P-float runs of a panel (about 1.6x on PoCL, whose
+// work-group loops run along the first dimension); (TH, C, N) for one panel, where neighbouring
+// tile rows are the neighbours in memory.
 __kernel void conv_wino_input(
     __global const float* in, ulong offIn, __global float* V, ulong offV,
     int C, int H, int W, int top, int left, int TH, int TW, int Tp, int P)
 {
-    const int th = get_global_id(0);
-    const int c = get_global_id(1);
+    const bool channelsFirst = P < Tp;
+    const int th = get_global_id(channelsFirst ? 1 : 0);
+    const int c = get_global_id(channelsFirst ? 0 : 1);
     const int n = get_global_id(2);
     if (th >= TH || c >= C) return;
     const int h0 = 2 * th - top;
@@ -465,13 +469,27 @@ __kernel void conv_wino_input(
     int tw = 0;
     if (TW % 8 == 0 && P % 8 == 0) {
         // Eight tiles at a time in float8 lanes (a group never straddles a panel): each input
-        // row's 18 floats are gathered once, the transform runs on vectors, the stores are vstore8.
+        // row's 18 floats are read once, the transform runs on vectors, the stores are vstore8.
         for (; tw < TW; tw += 8) {
             const int w0 = 2 * tw - left;
             float8 d[4][4];
             #pragma unroll
             for (int i = 0; i < 4; i++) {
                 const int h = h0 + i;
+                if (h >= 0 && h < H && w0 + 1 >= 0 && w0 + 17 <= W) {
+                    // The 16 middle floats of the row in one vload16 (all of them when the
+                    // padding is 1), the two ends checked: lanes j = 0 and 17 of the patch rows.
+                    __global const float* row = plane + h * W + w0;
+                    const float16 v = vload16(0, row + 1);
+                    const float first = w0 >= 0 ? row[0] : 0.0f;
+                    const float last = w0 + 17 < W ? row[17] : 0.0f;
+                    const float8 even = v.even, odd = v.odd;
+                    d[i][0] = (float8)(first, odd.s0, odd.s1, odd.s2, odd.s3, odd.s4, odd.s5, odd.s6);
+                    d[i][1] = even;
+                    d[i][2] = odd;
+                    d[i][3] = (float8)(even.s1, even.s2, even.s3, even.s4, even.s5, even.s6, even.s7, last);
+                    continue;
+                }
                 float r[18];
                 if (h >= 0 && h < H) {
                     for (int j = 0; j < 18; j++) r[j] = w0 + j >= 0 && w0 + j < W ? plane[h * W + w0 + j] : 0.0f;

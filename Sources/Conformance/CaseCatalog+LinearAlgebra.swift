@@ -94,6 +94,10 @@ extension CaseCatalog {
             // (the OpenCL device's F(2×2, 3×3) Winograd path, whose tiles span images).
             (Conv2d(batch: 3, inChannels: 16, outChannels: 24, height: 32, width: 32, kernel: 3, hasBias: false), false),
             (Conv2d(batch: 4, inChannels: 64, outChannels: 40, height: 8, width: 8, kernel: 3), false),
+            // Winograd on rows of 8 tiles without padding (the whole 18-float patch row inside the
+            // map; backward data pads by 2) and with padding 2 (the left end outside).
+            (Conv2d(batch: 2, inChannels: 8, outChannels: 8, height: 18, width: 18, kernel: 3, padding: 0), false),
+            (Conv2d(batch: 1, inChannels: 4, outChannels: 6, height: 14, width: 14, kernel: 3, padding: 2), false),
         ]
         // Unet(dim 64) at batch 16: 3×3 64→64 at 32×32 and the 7×7 3→64 init conv.
         shapes.append((Conv2d(batch: 16, inChannels: 64, outChannels: 64, height: 32, width: 32, kernel: 3), true))

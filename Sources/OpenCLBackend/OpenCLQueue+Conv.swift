@@ -293,7 +293,9 @@ extension OpenCLQueue {
                 try args.int(value)
             }
         }
-        try dispatch(Self.convFile, "conv_wino_input", family: family, global: [p.tileRows, c, p.batch]) { args in
+        // Several panels (t > tiles.columns): channels first, see the kernel.
+        let inputRange = t > tiles.columns ? [c, p.tileRows, p.batch] : [p.tileRows, c, p.batch]
+        try dispatch(Self.convFile, "conv_wino_input", family: family, global: inputRange) { args in
             try args.tensor(input)
             try args.bind(v)
             for value in [c, p.height, p.width, p.top, p.left, p.tileRows, p.tileColumns, t, tiles.columns] {

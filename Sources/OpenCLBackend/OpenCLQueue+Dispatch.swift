@@ -51,6 +51,9 @@ extension OpenCLQueue {
         var arguments = KernelArguments(kernel: kernel, queue: self, function: function)
         try bind(&arguments)
         var globalSize = global
+        // CPU drivers get a work-group shape from us when the kernel does not need one (see
+        // `dividingGroup`); other drivers choose their own.
+        let local = local ?? (openCLDevice.capabilities.kind == .cpu ? dividingGroup(global) : nil)
         var localSize = local ?? []
         if let local {
             for i in globalSize.indices { globalSize[i] = (globalSize[i] + local[i] - 1) / local[i] * local[i] }
@@ -68,6 +71,38 @@ extension OpenCLQueue {
         }
         try CLError.check(status, "clEnqueueNDRangeKernel(\(function))", device: deviceName)
         if let event { profile(event) }
+    }
+}
+
+extension OpenCLQueue {
+    /// Work-items a CPU driver's work group should hold at most: enough to amortise the per-group
+    /// cost, few enough that a launch has several groups per core.
+    static let groupItems = 256
+    /// Work groups per compute unit a launch should have when its range is large enough.
+    static let groupsPerUnit = 8
+
+    /// A work-group shape for `global` on a CPU driver: per dimension (first dimension first) the
+    /// largest divisor of its extent within what is left of a budget of `groupItems` items, the
+    /// budget shrunk so that the launch has `groupsPerUnit` groups per compute unit where it can.
+    ///
+    /// Left to choose, PoCL 3.1 (2-core AVX2) ran small ranges far slower: a float8 increment of
+    /// 4,096 floats (512 items) took 24 µs against 2.5 µs in groups of 64, and one float per item
+    /// over 2^20 floats 1.1 ms against 0.78 ms in groups of 256. The shape divides the range
+    /// exactly, so no item is added: kernels need not bounds-check for it. Cached per range.
+    func dividingGroup(_ global: [Int]) -> [Int] {
+        if let shape = dividingGroups[global] { return shape }
+        let items = global.reduce(1, *)
+        let units = max(1, openCLDevice.capabilities.computeUnits)
+        var budget = max(1, min(Self.groupItems, items / (units * Self.groupsPerUnit)))
+        var shape: [Int] = []
+        for extent in global {
+            var size = min(budget, extent)
+            while size > 1, extent % size != 0 { size -= 1 }
+            shape.append(max(1, size))
+            budget = max(1, budget / max(1, size))
+        }
+        dividingGroups[global] = shape
+        return shape
     }
 }
 

@@ -28,6 +28,8 @@ public final class OpenCLQueue: QueueBackend {
     var kernels: [String: cl_kernel] = [:]
     /// Work-group sizes chosen per kernel (see ``localSize(for:limit:)``).
     var localSizes: [String: Int] = [:]
+    /// Work-group shapes chosen for launches without one, by global range (see ``dividingGroup(_:)``).
+    var dividingGroups: [[Int]: [Int]] = [:]
     /// Queue-private device memory for multi-pass kernels (partial sums, norm statistics).
     private var scratch: (memory: cl_mem, bytes: Int)?
 

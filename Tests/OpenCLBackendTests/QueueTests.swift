@@ -213,4 +213,27 @@ final class QueueTests: XCTestCase {
         XCTAssertTrue(device.supports(.gather(rows: 0, width: 3, tableRows: 0)))
         XCTAssertTrue(device.supports(.conv2d(Conv2d(batch: 1, inChannels: 3, outChannels: 8, height: 9, width: 7, kernel: 7))))
     }
+
+    /// The work groups chosen for launches without their own divide the range exactly, stay within
+    /// `groupItems`, and leave every compute unit several groups where the range allows.
+    func testDividingGroupsDivideTheRangeAndSpreadOverTheUnits() throws {
+        let queue = try OpenCLQueue(device: TestDevice.shared().openCL)
+        let units = max(1, try TestDevice.shared().capabilities.computeUnits)
+        for global in [[1], [7], [512], [65536], [131072], [129, 64, 16], [16, 32, 16], [4, 16, 32], [1027, 3], [97, 89]] {
+            let shape = queue.dividingGroup(global)
+            XCTAssertEqual(shape.count, global.count, "\(global)")
+            for (extent, size) in zip(global, shape) { XCTAssertEqual(extent % size, 0, "\(global) → \(shape)") }
+            let items = shape.reduce(1, *), total = global.reduce(1, *)
+            XCTAssertLessThanOrEqual(items, OpenCLQueue.groupItems, "\(global) → \(shape)")
+            if total >= units * OpenCLQueue.groupsPerUnit * OpenCLQueue.groupItems {
+                // Large ranges: the budget is the full group unless no divisor comes close.
+                XCTAssertGreaterThanOrEqual(total / items, units * OpenCLQueue.groupsPerUnit, "\(global) → \(shape)")
+            } else {
+                XCTAssertGreaterThanOrEqual(total / items, min(total, units * OpenCLQueue.groupsPerUnit), "\(global) → \(shape)")
+            }
+        }
+        XCTAssertEqual(queue.dividingGroup([65536]), [256])
+        XCTAssertEqual(queue.dividingGroup([97, 89]), [97, 1], "a prime extent within the budget is one group row")
+        XCTAssertEqual(queue.dividingGroup([521, 3]), [1, 3], "a prime extent above it is split into single items")
+    }
 }
