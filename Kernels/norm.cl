@@ -1,5 +1,7 @@
-// norm.cl: the reference Unet's channel RMS norm and group norm, with their backward passes
-// (Kernel.rmsNorm, Kernel.rmsNormBackward, Kernel.groupNorm, Kernel.groupNormBackward).
+// norm.cl: the reference Unet's channel RMS norm (alone, and fused with the ResnetBlock's
+// scale-shift and SiLU) and group norm, with their backward passes (Kernel.rmsNorm,
+// Kernel.rmsNormBackward, Kernel.rmsNormScaleShiftSilu, Kernel.rmsNormScaleShiftSiluBackward,
+// Kernel.groupNorm, Kernel.groupNormBackward).
 //
 // Kernel ABI: tensors are (`__global float* x, ulong x_off`) pairs with the offset in elements,
 // followed by int sizes and float parameters; `__local float*` scratch comes last. See the header
@@ -134,6 +136,178 @@ __kernel void rms_norm_backward_dg(__global const float* x, ulong x_off, __globa
     acc += ((acc8.s0 + acc8.s1) + (acc8.s2 + acc8.s3)) + ((acc8.s4 + acc8.s5) + (acc8.s6 + acc8.s7));
     acc = group_sum(scratch, acc);
     if (lid == 0) dg[dg_off + c] = acc * scale;
+}
+
+// ---------------------------------------------------------------- RMS norm + scale-shift + SiLU
+// u = x / max(‖x‖₂ over C, eps) · g[c] · scale, v = u · (ss[n, c] + 1) + ss[n, C + c] (v = u when
+// has_ss is 0; ss is then never read), y = v · σ(v). ss is [N, 2C]. The per-position layout is
+// rms_norm's.
+
+inline float sigmoid_of(float v) { return 1.0f / (1.0f + exp(-v)); }
+inline float8 sigmoid8(float8 v) { return 1.0f / (1.0f + exp(-v)); }
+
+// (scale + 1, shift) of channel c of sample n; ss already advanced by its offset.
+inline float2 film(__global const float* ss, int has_ss, int n, int C, int c) {
+    if (!has_ss) return (float2)(1.0f, 0.0f);
+    return (float2)(ss[(size_t)2 * n * C + c] + 1.0f, ss[((size_t)2 * n + 1) * C + c]);
+}
+
+__kernel void rms_norm_scale_shift_silu(__global const float* x, ulong x_off, __global const float* g, ulong g_off,
+                                        __global const float* ss, ulong ss_off, __global float* y, ulong y_off,
+                                        int N, int C, int S, float eps, float scale, int has_ss) {
+    int s = get_global_id(0) * 8, n = get_global_id(1);
+    if (s >= S || n >= N) return;
+    size_t base = (size_t)n * C * S + s;
+    x += x_off + base;
+    g += g_off;
+    ss += ss_off;
+    y += y_off + base;
+    if (s + 8 <= S) {
+        float8 sq = (float8)(0.0f);
+        for (int c = 0; c < C; ++c) {
+            float8 v = vload8(0, x + (size_t)c * S);
+            sq += v * v;
+        }
+        float8 inv = scale / fmax(sqrt(sq), eps);
+        for (int c = 0; c < C; ++c) {
+            float2 f = film(ss, has_ss, n, C, c);
+            float8 v = vload8(0, x + (size_t)c * S) * inv * g[c] * f.x + f.y;
+            vstore8(v * sigmoid8(v), 0, y + (size_t)c * S);
+        }
+        return;
+    }
+    for (int j = 0; j < S - s; ++j) {
+        float sq = 0.0f;
+        for (int c = 0; c < C; ++c) {
+            float v = x[(size_t)c * S + j];
+            sq += v * v;
+        }
+        float inv = scale / fmax(sqrt(sq), eps);
+        for (int c = 0; c < C; ++c) {
+            float2 f = film(ss, has_ss, n, C, c);
+            float v = x[(size_t)c * S + j] * inv * g[c] * f.x + f.y;
+            y[(size_t)c * S + j] = v * sigmoid_of(v);
+        }
+    }
+}
+
+inline float lane_sum(float8 a) { return ((a.s0 + a.s1) + (a.s2 + a.s3)) + ((a.s4 + a.s5) + (a.s6 + a.s7)); }
+
+// dv = dy · silu'(v), du = dv · (ss[n, c] + 1), then dx from du as in rms_norm_backward_dx (du
+// goes through dx between the two channel loops). Each work item also writes, per channel, the
+// sums over its positions of du·x·√C/max(‖x‖, eps), dv·u and dv to
+// part[((n·C + c)·B + b)·3 + {0, 1, 2}], B = ⌈S/8⌉, b its position block (lanes added in a fixed order).
+__kernel void rms_norm_scale_shift_silu_backward_dx(__global const float* x, ulong x_off, __global const float* g, ulong g_off,
+                                                    __global const float* ss, ulong ss_off, __global const float* dy, ulong dy_off,
+                                                    __global float* dx, ulong dx_off, __global float* part, ulong part_off,
+                                                    int N, int C, int S, float eps, float scale, int has_ss) {
+    int b = get_global_id(0), s = b * 8, n = get_global_id(1);
+    if (s >= S || n >= N) return;
+    int B = (S + 7) / 8;
+    size_t base = (size_t)n * C * S + s;
+    x += x_off + base;
+    g += g_off;
+    ss += ss_off;
+    dy += dy_off + base;
+    dx += dx_off + base;
+    part += part_off + ((size_t)n * C * B + b) * 3;
+    if (s + 8 <= S) {
+        float8 sq = (float8)(0.0f), dot = (float8)(0.0f);
+        for (int c = 0; c < C; ++c) {
+            float8 v = vload8(0, x + (size_t)c * S);
+            sq += v * v;
+        }
+        float8 norm = sqrt(sq);
+        float8 k = scale / fmax(norm, eps);
+        for (int c = 0; c < C; ++c) {
+            size_t at = (size_t)c * S;
+            float2 f = film(ss, has_ss, n, C, c);
+            float8 xv = vload8(0, x + at);
+            float8 u = xv * k * g[c];
+            float8 v = u * f.x + f.y;
+            float8 sg = sigmoid8(v);
+            float8 dv = vload8(0, dy + at) * (sg * (1.0f + v * (1.0f - sg)));
+            float8 du = dv * f.x;
+            dot += du * g[c] * xv;
+            vstore8(du, 0, dx + at);
+            __global float* p = part + (size_t)c * B * 3;
+            p[0] = lane_sum(du * xv * k);
+            p[1] = lane_sum(dv * u);
+            p[2] = lane_sum(dv);
+        }
+        int8 clamped = !(norm >= eps);
+        float8 r = 1.0f / select(norm, (float8)(eps), clamped);
+        float8 coefficient = select(dot * r * r * r, (float8)(0.0f), clamped);
+        for (int c = 0; c < C; ++c) {
+            size_t at = (size_t)c * S;
+            vstore8(scale * (g[c] * vload8(0, dx + at) * r - vload8(0, x + at) * coefficient), 0, dx + at);
+        }
+        return;
+    }
+    for (int c = 0; c < C; ++c) {
+        __global float* p = part + (size_t)c * B * 3;
+        p[0] = 0.0f;
+        p[1] = 0.0f;
+        p[2] = 0.0f;
+    }
+    for (int j = 0; j < S - s; ++j) {
+        float sq = 0.0f, dot = 0.0f;
+        for (int c = 0; c < C; ++c) {
+            float v = x[(size_t)c * S + j];
+            sq += v * v;
+        }
+        float norm = sqrt(sq);
+        float k = scale / fmax(norm, eps);
+        for (int c = 0; c < C; ++c) {
+            size_t at = (size_t)c * S + j;
+            float2 f = film(ss, has_ss, n, C, c);
+            float u = x[at] * k * g[c];
+            float v = u * f.x + f.y;
+            float sg = sigmoid_of(v);
+            float dv = dy[at] * (sg * (1.0f + v * (1.0f - sg)));
+            float du = dv * f.x;
+            dot += du * g[c] * x[at];
+            dx[at] = du;
+            __global float* p = part + (size_t)c * B * 3;
+            p[0] += du * x[at] * k;
+            p[1] += dv * u;
+            p[2] += dv;
+        }
+        bool clamped = !(norm >= eps);
+        float r = 1.0f / (clamped ? eps : norm);
+        float coefficient = clamped ? 0.0f : dot * r * r * r;
+        for (int c = 0; c < C; ++c) {
+            size_t at = (size_t)c * S + j;
+            dx[at] = scale * (g[c] * dx[at] * r - x[at] * coefficient);
+        }
+    }
+}
+
+// dg[c] = Σ_n Σ_b part[.., 0], dss[n, c] = Σ_b part[.., 1] (dscale), dss[n, C + c] = Σ_b part[.., 2]
+// (dshift), from rms_norm_scale_shift_silu_backward_dx's block sums. One work item per channel,
+// summing in block then sample order.
+__kernel void rms_norm_scale_shift_silu_backward_sums(__global const float* part, ulong part_off, __global float* dg, ulong dg_off,
+                                                      __global float* dss, ulong dss_off, int N, int C, int S, int has_ss) {
+    int c = get_global_id(0);
+    if (c >= C) return;
+    int B = (S + 7) / 8;
+    part += part_off;
+    float total = 0.0f;
+    for (int n = 0; n < N; ++n) {
+        __global const float* p = part + ((size_t)n * C + c) * B * 3;
+        float dgn = 0.0f, dscale = 0.0f, dshift = 0.0f;
+        for (int b = 0; b < B; ++b) {
+            dgn += p[3 * b];
+            dscale += p[3 * b + 1];
+            dshift += p[3 * b + 2];
+        }
+        total += dgn;
+        if (has_ss) {
+            dss[dss_off + (size_t)2 * n * C + c] = dscale;
+            dss[dss_off + ((size_t)2 * n + 1) * C + c] = dshift;
+        }
+    }
+    dg[dg_off + c] = total;
 }
 
 // ---------------------------------------------------------------- group norm

@@ -46,6 +46,11 @@ final class CPUFast: CPUKernelSet, @unchecked Sendable {
         case let .rmsNorm(n, x, g, y): rmsNorm(n, x: x.float, g: g.float, y: y.float)
         case let .rmsNormBackward(n, x, g, dy, dx, dg):
             rmsNormBackward(n, x: x.float, g: g.float, dy: dy.float, dx: dx.float, dg: dg.float)
+        case let .rmsNormScaleShiftSilu(n, x, g, scaleShift, y):
+            rmsNormScaleShiftSilu(n, x: x.float, g: g.float, scaleShift: scaleShift?.float, y: y.float)
+        case let .rmsNormScaleShiftSiluBackward(n, x, g, scaleShift, dy, dx, dg, dScaleShift):
+            try rmsNormScaleShiftSiluBackward(n, x: x.float, g: g.float, scaleShift: scaleShift?.float, dy: dy.float,
+                                              dx: dx.float, dg: dg.float, dScaleShift: dScaleShift?.float, workspace: workspace)
         case let .groupNorm(n, x, gamma, beta, y): groupNorm(n, x: x.float, gamma: gamma.float, beta: beta.float, y: y.float)
         case let .groupNormBackward(n, x, gamma, dy, dx, dgamma, dbeta):
             try groupNormBackward(n, x: x.float, gamma: gamma.float, dy: dy.float, dx: dx.float,

@@ -22,6 +22,11 @@ struct CPUReference: CPUKernelSet {
         case let .rmsNorm(n, x, g, y): rmsNorm(n, x: x.float, g: g.float, y: y.float)
         case let .rmsNormBackward(n, x, g, dy, dx, dg):
             rmsNormBackward(n, x: x.float, g: g.float, dy: dy.float, dx: dx.float, dg: dg.float)
+        case let .rmsNormScaleShiftSilu(n, x, g, scaleShift, y):
+            rmsNormScaleShiftSilu(n, x: x.float, g: g.float, scaleShift: scaleShift?.float, y: y.float)
+        case let .rmsNormScaleShiftSiluBackward(n, x, g, scaleShift, dy, dx, dg, dScaleShift):
+            rmsNormScaleShiftSiluBackward(n, x: x.float, g: g.float, scaleShift: scaleShift?.float, dy: dy.float,
+                                          dx: dx.float, dg: dg.float, dScaleShift: dScaleShift?.float)
         case let .groupNorm(n, x, gamma, beta, y): groupNorm(n, x: x.float, gamma: gamma.float, beta: beta.float, y: y.float)
         case let .groupNormBackward(n, x, gamma, dy, dx, dgamma, dbeta):
             groupNormBackward(n, x: x.float, gamma: gamma.float, dy: dy.float, dx: dx.float,

@@ -77,6 +77,18 @@ extension CaseCatalog {
         cases.append(KernelCase(.rmsNormBackward(ChannelNorm(batch: 3, channels: 2, spatial: 1))))
         cases.append(KernelCase(.rmsNorm(ChannelNorm(batch: 16, channels: 64, spatial: 1024)), heavy: true))
         cases.append(KernelCase(.rmsNormBackward(ChannelNorm(batch: 16, channels: 64, spatial: 1024)), heavy: true))
+        // The fused ResnetBlock chain, with the FiLM (block1) and without (block2); S = 33 and 5
+        // leave tails beside 8-wide bodies.
+        let fused = rms.filter { $0.channels > 1 } + [ChannelNorm(batch: 3, channels: 2, spatial: 1)]
+        for shape in fused {
+            for scaleShift in [true, false] {
+                cases.append(KernelCase(.rmsNormScaleShiftSilu(shape, scaleShift: scaleShift)))
+                cases.append(KernelCase(.rmsNormScaleShiftSiluBackward(shape, scaleShift: scaleShift)))
+            }
+        }
+        let unet = ChannelNorm(batch: 16, channels: 64, spatial: 1024)
+        cases.append(KernelCase(.rmsNormScaleShiftSilu(unet, scaleShift: true), heavy: true))
+        cases.append(KernelCase(.rmsNormScaleShiftSiluBackward(unet, scaleShift: true), heavy: true))
 
         let groups: [GroupNorm] = [
             GroupNorm(batch: 1, channels: 4, spatial: 9, groups: 2),

@@ -55,6 +55,13 @@ public enum GradientCatalog {
         for n in rms {
             let step = Step(.rmsNormBackward(n), [.value(0), .value(1), .upstream(2), .gradient(0), .gradient(1)])
             cases.append(.make(.rmsNorm(n), wrt: [0, 1], steps: [step], linear: false))
+            // The fused chain: x, g, scale-shift [N, 2C] (then y); without the FiLM x, g (then y).
+            let film = Step(.rmsNormScaleShiftSiluBackward(n, scaleShift: true),
+                            [.value(0), .value(1), .value(2), .upstream(3), .gradient(0), .gradient(1), .gradient(2)])
+            cases.append(.make(.rmsNormScaleShiftSilu(n, scaleShift: true), wrt: [0, 1, 2], steps: [film], linear: false))
+            let plain = Step(.rmsNormScaleShiftSiluBackward(n, scaleShift: false),
+                             [.value(0), .value(1), .upstream(2), .gradient(0), .gradient(1)])
+            cases.append(.make(.rmsNormScaleShiftSilu(n, scaleShift: false), wrt: [0, 1], steps: [plain], linear: false))
         }
         let groups = [
             GroupNorm(batch: 1, channels: 2, spatial: 5, groups: 1), GroupNorm(batch: 1, channels: 4, spatial: 9, groups: 2),

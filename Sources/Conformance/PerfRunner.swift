@@ -30,7 +30,8 @@ public enum PerfCatalog {
         let groups = GroupNorm(batch: 16, channels: 64, spatial: 1024, groups: 8)
         let n = 16 * 64 * 1024
         kernels += [
-            .rmsNorm(norm), .rmsNormBackward(norm), .groupNorm(groups), .groupNormBackward(groups),
+            .rmsNorm(norm), .rmsNormBackward(norm), .rmsNormScaleShiftSilu(norm, scaleShift: true),
+            .rmsNormScaleShiftSiluBackward(norm, scaleShift: true), .groupNorm(groups), .groupNormBackward(groups),
             .unary(.silu, count: n), .unaryBackward(.silu, count: n), .unary(.gelu, count: n),
             .binary(.add, .dense(n)), .binary(.mul, .numpy([16, 128, 16, 16], [16, 128, 1, 1])),
             .softmax(Reduction(outer: 64, extent: 32, inner: 1024)), .softmax(Reduction(outer: 2048, extent: 1024, inner: 1)),

@@ -41,12 +41,12 @@ extension Kernel {
         case .random(.normal, _, _):
             // Box–Muller goes through logf/cosf/sinf, which may differ in the last bit per device.
             return .nmse(1e-7)
-        case .reduce, .softmax, .softmaxBackward, .rmsNormBackward, .groupNormBackward:
+        case .reduce, .softmax, .softmaxBackward, .rmsNormBackward, .rmsNormScaleShiftSiluBackward, .groupNormBackward:
             // Reductions over up to N·S elements; the backward norms reduce dγ over the batch.
             return .nmse(1e-6)
         case .gemm, .conv2d, .conv2dBackwardData, .conv2dBackwardWeight:
             return .nmse(5e-4)
-        case .unary, .unaryBackward, .binary, .rmsNorm, .groupNorm, .upsampleNearestBackward,
+        case .unary, .unaryBackward, .binary, .rmsNorm, .rmsNormScaleShiftSilu, .groupNorm, .upsampleNearestBackward,
              .timestepEmbedding, .adam, .emaUpdate, .gradClipScale:
             // Elementwise arithmetic (and 2x2 block sums): only rounding of transcendental
             // functions may differ between devices.

@@ -22,7 +22,7 @@ public struct DeviceEntry: Sendable {
         /// A plugin file, with the interface version it was built for (nil when it did not load).
         case plugin(file: String, interface: String?)
 
-        /// `built in`, or `plugin FILE (device interface 1.0)`, as `ddpm devices` shows it.
+        /// `built in`, or `plugin FILE (device interface 1.1)`, as `ddpm devices` shows it.
         public var description: String {
             switch self {
             case .builtIn: return "built in"

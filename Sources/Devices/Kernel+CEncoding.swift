@@ -45,6 +45,12 @@ extension Kernel {
         case let .rmsNormBackward(n):
             kind(DDPM_KERNEL_RMS_NORM_BACKWARD)
             k.params.rms_norm = n.cParams
+        case let .rmsNormScaleShiftSilu(n, scaleShift):
+            kind(DDPM_KERNEL_RMS_NORM_SCALE_SHIFT_SILU)
+            k.params.rms_norm_silu = n.cSiluParams(scaleShift: scaleShift)
+        case let .rmsNormScaleShiftSiluBackward(n, scaleShift):
+            kind(DDPM_KERNEL_RMS_NORM_SCALE_SHIFT_SILU_BACKWARD)
+            k.params.rms_norm_silu = n.cSiluParams(scaleShift: scaleShift)
         case let .groupNorm(n):
             kind(DDPM_KERNEL_GROUP_NORM)
             k.params.group_norm = n.cParams
@@ -147,6 +153,10 @@ extension Kernel {
         case DDPM_KERNEL_SOFTMAX_BACKWARD: self = .softmaxBackward(Reduction(c: p.reduce))
         case DDPM_KERNEL_RMS_NORM: self = .rmsNorm(ChannelNorm(c: p.rms_norm))
         case DDPM_KERNEL_RMS_NORM_BACKWARD: self = .rmsNormBackward(ChannelNorm(c: p.rms_norm))
+        case DDPM_KERNEL_RMS_NORM_SCALE_SHIFT_SILU:
+            self = .rmsNormScaleShiftSilu(ChannelNorm(c: p.rms_norm_silu), scaleShift: p.rms_norm_silu.scale_shift != 0)
+        case DDPM_KERNEL_RMS_NORM_SCALE_SHIFT_SILU_BACKWARD:
+            self = .rmsNormScaleShiftSiluBackward(ChannelNorm(c: p.rms_norm_silu), scaleShift: p.rms_norm_silu.scale_shift != 0)
         case DDPM_KERNEL_GROUP_NORM: self = .groupNorm(GroupNorm(c: p.group_norm))
         case DDPM_KERNEL_GROUP_NORM_BACKWARD: self = .groupNormBackward(GroupNorm(c: p.group_norm))
         case DDPM_KERNEL_GEMM:
@@ -308,6 +318,15 @@ extension ChannelNorm {
     }
 
     init(c p: DdpmRmsNormParams) {
+        self.init(batch: Int(p.batch), channels: Int(p.channels), spatial: Int(p.spatial), eps: p.eps)
+    }
+
+    func cSiluParams(scaleShift: Bool) -> DdpmRmsNormSiluParams {
+        DdpmRmsNormSiluParams(batch: Int64(batch), channels: Int64(channels), spatial: Int64(spatial), eps: eps,
+                              scale_shift: scaleShift ? 1 : 0)
+    }
+
+    init(c p: DdpmRmsNormSiluParams) {
         self.init(batch: Int(p.batch), channels: Int(p.channels), spatial: Int(p.spatial), eps: p.eps)
     }
 }

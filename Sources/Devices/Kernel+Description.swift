@@ -13,6 +13,8 @@ extension Kernel {
         case .softmaxBackward: return "softmax.backward"
         case .rmsNorm: return "rms_norm"
         case .rmsNormBackward: return "rms_norm.backward"
+        case .rmsNormScaleShiftSilu: return "rms_norm_scale_shift_silu"
+        case .rmsNormScaleShiftSiluBackward: return "rms_norm_scale_shift_silu.backward"
         case .groupNorm: return "group_norm"
         case .groupNormBackward: return "group_norm.backward"
         case .gemm: return "gemm"
@@ -46,6 +48,8 @@ extension Kernel {
             return "\(family)(outer=\(r.outer), extent=\(r.extent), inner=\(r.inner))"
         case let .rmsNorm(n), let .rmsNormBackward(n):
             return "\(family)(N=\(n.batch), C=\(n.channels), S=\(n.spatial))"
+        case let .rmsNormScaleShiftSilu(n, scaleShift), let .rmsNormScaleShiftSiluBackward(n, scaleShift):
+            return "\(family)(N=\(n.batch), C=\(n.channels), S=\(n.spatial)\(scaleShift ? ", scale_shift" : ""))"
         case let .groupNorm(n), let .groupNormBackward(n):
             return "\(family)(N=\(n.batch), C=\(n.channels), S=\(n.spatial), groups=\(n.groups))"
         case let .gemm(g):
@@ -71,7 +75,7 @@ extension Kernel {
         case let .conv2d(c), let .conv2dBackwardData(c), let .conv2dBackwardWeight(c): return c.flops
         // Memory-bound kernels: perf mode reports their GB/s (``minimumBytes``) instead.
         case .fill, .copy, .unary, .unaryBackward, .binary, .reduce, .softmax, .softmaxBackward, .rmsNorm,
-             .rmsNormBackward, .groupNorm, .groupNormBackward, .pixelUnshuffle, .pixelShuffle, .upsampleNearest,
+             .rmsNormBackward, .rmsNormScaleShiftSilu, .rmsNormScaleShiftSiluBackward, .groupNorm, .groupNormBackward, .pixelUnshuffle, .pixelShuffle, .upsampleNearest,
              .upsampleNearestBackward, .timestepEmbedding, .gather, .random, .randomAdvance, .adam, .emaUpdate,
              .gradClipScale:
             return 0

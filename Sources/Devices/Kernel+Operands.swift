@@ -82,6 +82,16 @@ extension Kernel {
         case let .rmsNormBackward(n):
             return [Operand("x", n.count, .read), Operand("g", n.channels, .read), Operand("dy", n.count, .read),
                     Operand("dx", n.count, .write), Operand("dg", n.channels, .write)]
+        case let .rmsNormScaleShiftSilu(n, scaleShift):
+            var ops = [Operand("x", n.count, .read), Operand("g", n.channels, .read)]
+            if scaleShift { ops.append(Operand("scaleShift", 2 * n.batch * n.channels, .read)) }
+            return ops + [Operand("y", n.count, .write)]
+        case let .rmsNormScaleShiftSiluBackward(n, scaleShift):
+            var ops = [Operand("x", n.count, .read), Operand("g", n.channels, .read)]
+            if scaleShift { ops.append(Operand("scaleShift", 2 * n.batch * n.channels, .read)) }
+            ops += [Operand("dy", n.count, .read), Operand("dx", n.count, .write), Operand("dg", n.channels, .write)]
+            if scaleShift { ops.append(Operand("dScaleShift", 2 * n.batch * n.channels, .write)) }
+            return ops
         case let .groupNorm(n):
             return [Operand("x", n.count, .read), Operand("gamma", n.channels, .read),
                     Operand("beta", n.channels, .read), Operand("y", n.count, .write)]
@@ -225,7 +235,7 @@ extension Kernel {
         case let .random(.integer(low, high), _, _):
             return high > low ? nil : "integer range [\(low), \(high)) is empty"
         case .fill, .unary, .unaryBackward, .reduce, .softmax, .softmaxBackward, .rmsNorm, .rmsNormBackward,
-             .gather, .random(.uniform, _, _), .random(.normal, _, _), .randomAdvance, .adam, .emaUpdate, .gradClipScale:
+             .rmsNormScaleShiftSilu, .rmsNormScaleShiftSiluBackward, .gather, .random(.uniform, _, _), .random(.normal, _, _), .randomAdvance, .adam, .emaUpdate, .gradClipScale:
             return nil
         }
     }

@@ -53,6 +53,17 @@ public enum Kernel: Hashable, Sendable {
     /// Gradients of ``rmsNorm``. Operands: `x`, `g`, `dy`, `dx` `[N, C, S]`, `dg` `[C]` (overwritten).
     case rmsNormBackward(ChannelNorm)
 
+    /// ``rmsNorm``, the reference ResnetBlock's scale-shift and SiLU in one pass, for `x` `[N, C, S]`:
+    /// `u = x / max(‖x‖₂ over C, eps) · g · √C`, `v = u · (scale[n, c] + 1) + shift[n, c]` (`v = u`
+    /// without `scaleShift`), `y = v · σ(v)`. Operands: `x`, `g` `[C]`, then `scaleShift` `[N, 2C]`
+    /// when `scaleShift` (scale in columns `0..<C`, shift in `C..<2C`: `chunk(2, dim=1)`), then `y`.
+    case rmsNormScaleShiftSilu(ChannelNorm, scaleShift: Bool)
+
+    /// Gradients of ``rmsNormScaleShiftSilu``, recomputing the forward from `x`. Operands: `x`, `g`,
+    /// [`scaleShift`], `dy`, `dx` `[N, C, S]`, `dg` `[C]`, then `dScaleShift` `[N, 2C]` when
+    /// `scaleShift` (`dg` and `dScaleShift` overwritten).
+    case rmsNormScaleShiftSiluBackward(ChannelNorm, scaleShift: Bool)
+
     /// Group norm: per (sample, group) mean and variance (biased), `y = (x − μ)/√(σ² + eps) · γ + β`.
     /// Operands: `x` `[N, C, S]`, `gamma` `[C]`, `beta` `[C]`, `y`.
     case groupNorm(GroupNorm)

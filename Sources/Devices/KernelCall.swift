@@ -22,6 +22,9 @@ public enum KernelCall<Operand> {
     case softmaxBackward(Reduction, y: Operand, dy: Operand, dx: Operand)
     case rmsNorm(ChannelNorm, x: Operand, g: Operand, y: Operand)
     case rmsNormBackward(ChannelNorm, x: Operand, g: Operand, dy: Operand, dx: Operand, dg: Operand)
+    case rmsNormScaleShiftSilu(ChannelNorm, x: Operand, g: Operand, scaleShift: Operand?, y: Operand)
+    case rmsNormScaleShiftSiluBackward(ChannelNorm, x: Operand, g: Operand, scaleShift: Operand?, dy: Operand,
+                                       dx: Operand, dg: Operand, dScaleShift: Operand?)
     case groupNorm(GroupNorm, x: Operand, gamma: Operand, beta: Operand, y: Operand)
     case groupNormBackward(GroupNorm, x: Operand, gamma: Operand, dy: Operand, dx: Operand, dgamma: Operand, dbeta: Operand)
     case gemm(Gemm, a: Operand, b: Operand, c: Operand, bias: Operand?)
@@ -56,6 +59,13 @@ extension Kernel {
         case let .softmaxBackward(r): return .softmaxBackward(r, y: o[0], dy: o[1], dx: o[2])
         case let .rmsNorm(n): return .rmsNorm(n, x: o[0], g: o[1], y: o[2])
         case let .rmsNormBackward(n): return .rmsNormBackward(n, x: o[0], g: o[1], dy: o[2], dx: o[3], dg: o[4])
+        case let .rmsNormScaleShiftSilu(n, scaleShift):
+            return scaleShift ? .rmsNormScaleShiftSilu(n, x: o[0], g: o[1], scaleShift: o[2], y: o[3])
+                : .rmsNormScaleShiftSilu(n, x: o[0], g: o[1], scaleShift: nil, y: o[2])
+        case let .rmsNormScaleShiftSiluBackward(n, scaleShift):
+            return scaleShift
+                ? .rmsNormScaleShiftSiluBackward(n, x: o[0], g: o[1], scaleShift: o[2], dy: o[3], dx: o[4], dg: o[5], dScaleShift: o[6])
+                : .rmsNormScaleShiftSiluBackward(n, x: o[0], g: o[1], scaleShift: nil, dy: o[2], dx: o[3], dg: o[4], dScaleShift: nil)
         case let .groupNorm(n): return .groupNorm(n, x: o[0], gamma: o[1], beta: o[2], y: o[3])
         case let .groupNormBackward(n):
             return .groupNormBackward(n, x: o[0], gamma: o[1], dy: o[2], dx: o[3], dgamma: o[4], dbeta: o[5])

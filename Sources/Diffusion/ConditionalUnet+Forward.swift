@@ -105,12 +105,12 @@ struct ConditionalUnetForward {
     func resnet(_ x: Tensor, _ p: String, _ condition: Tensor) throws -> Tensor {
         try g.scope(p) {
             let ss = try g.linear(condition, weight: w(p + ".mlp.1.weight"), bias: w(p + ".mlp.1.bias"))
-            let halves = try g.chunk(ss, 2, axis: 1)
             let h1 = try g.scope("block1") {
-                let y = try rmsNorm(conv(x, p + ".block1.proj"), p + ".block1.norm")
-                return try g.silu(g.scaleShift(y, scale: halves[0], shift: halves[1]))
+                try g.rmsNormScaleShiftSilu(conv(x, p + ".block1.proj"), gain: w(p + ".block1.norm.g"), scaleShift: ss)
             }
-            let h2 = try g.scope("block2") { try g.silu(rmsNorm(conv(h1, p + ".block2.proj"), p + ".block2.norm")) }
+            let h2 = try g.scope("block2") {
+                try g.rmsNormScaleShiftSilu(conv(h1, p + ".block2.proj"), gain: w(p + ".block2.norm.g"))
+            }
             let residual = w.tensors[p + ".res_conv.weight"] != nil ? try conv(x, p + ".res_conv") : x
             return try g.add(h2, residual)
         }

@@ -72,15 +72,16 @@ struct UnetForward {
     /// `ResnetBlock`: `block2(block1(x, scale_shift)) + res_conv(x)`.
     func resnet(_ x: Tensor, _ p: String) throws -> Tensor {
         try g.scope(p) {
+            // `time_emb.chunk(2, dim=1)`: the first half scales, the second shifts (one `[N, 2C]` operand).
             let ss = try g.linear(timeActivation!, weight: w(p + ".mlp.1.weight"), bias: w(p + ".mlp.1.bias"))
-            // `time_emb.chunk(2, dim=1)`: the first half scales, the second shifts.
-            let halves = try g.chunk(ss, 2, axis: 1)
+            // norm, scale-shift and SiLU as one kernel; dropout would follow (only the evaluation
+            // form, the identity, is built).
             let h1 = try g.scope("block1") {
-                let y = try rmsNorm(conv(x, p + ".block1.proj"), p + ".block1.norm")
-                // Dropout would follow here; only the evaluation form (identity) is built.
-                return try g.silu(g.scaleShift(y, scale: halves[0], shift: halves[1]))
+                try g.rmsNormScaleShiftSilu(conv(x, p + ".block1.proj"), gain: w(p + ".block1.norm.g"), scaleShift: ss)
             }
-            let h2 = try g.scope("block2") { try g.silu(rmsNorm(conv(h1, p + ".block2.proj"), p + ".block2.norm")) }
+            let h2 = try g.scope("block2") {
+                try g.rmsNormScaleShiftSilu(conv(h1, p + ".block2.proj"), gain: w(p + ".block2.norm.g"))
+            }
             let residual = w.tensors[p + ".res_conv.weight"] != nil ? try conv(x, p + ".res_conv") : x
             return try g.add(h2, residual)
         }

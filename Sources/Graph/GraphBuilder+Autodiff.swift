@@ -194,6 +194,9 @@ extension GraphBuilder {
         case let .rmsNorm(eps):
             let r = try apply(.rmsNormBackward(eps: eps), [x[0], x[1], dy])
             return [r[0], need(1) ? try reshape(r[1], x[1].shape) : nil]
+        case let .rmsNormScaleShiftSilu(eps):
+            let r = try apply(.rmsNormScaleShiftSiluBackward(eps: eps), x + [dy])
+            return [r[0], need(1) ? try reshape(r[1], x[1].shape) : nil] + (x.count == 3 ? [need(2) ? r[2] : nil] : [])
         case let .groupNorm(groups, eps):
             let r = try apply(.groupNormBackward(groups: groups, eps: eps), [x[0], x[1], dy])
             return [r[0], need(1) ? try reshape(r[1], x[1].shape) : nil, need(2) ? try reshape(r[2], x[2].shape) : nil]
@@ -221,7 +224,7 @@ extension GraphBuilder {
             throw fail("timesteps are not differentiable")
         case .gather:
             throw fail("the gathered table is not differentiable (use a constant table)")
-        case .unaryBackward, .softmaxBackward, .rmsNormBackward, .groupNormBackward,
+        case .unaryBackward, .softmaxBackward, .rmsNormBackward, .rmsNormScaleShiftSiluBackward, .groupNormBackward,
              .conv2dBackwardData, .conv2dBackwardWeight, .upsampleNearestBackward:
             throw fail("second derivatives are not supported")
         }

@@ -58,6 +58,14 @@ extension GraphBuilder {
         try apply1(.rmsNorm(eps: eps), [x, g])
     }
 
+    /// `silu(rmsNorm(x, gain: g) · (scale + 1) + shift)` in one kernel, the reference ResnetBlock's
+    /// `block1` (with `scaleShift` `[N, 2C]`: scale, then shift, as `chunk(2, dim=1)` splits it)
+    /// and `block2` (without). Equal to ``rmsNorm(_:gain:eps:)``, ``scaleShift(_:scale:shift:)``
+    /// and ``silu(_:)`` up to rounding.
+    public func rmsNormScaleShiftSilu(_ x: Tensor, gain g: Tensor, scaleShift: Tensor? = nil, eps: Float = 1e-12) throws -> Tensor {
+        try apply1(.rmsNormScaleShiftSilu(eps: eps), [x, g] + (scaleShift.map { [$0] } ?? []))
+    }
+
     /// Group norm of `x` `[N, C, ...]` with per-channel `gamma`, `beta`.
     public func groupNorm(_ x: Tensor, gamma: Tensor, beta: Tensor, groups: Int, eps: Float = 1e-5) throws -> Tensor {
         try apply1(.groupNorm(groups: groups, eps: eps), [x, gamma, beta])

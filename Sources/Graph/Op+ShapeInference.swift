@@ -110,6 +110,19 @@ extension Op {
             try channelCheck(types[0], params: [types[1]])
             guard types[0].shape == types[2].shape else { throw ShapeProblem("x and dy shapes differ") }
             return [types[0], types[1]]
+        case .rmsNormScaleShiftSilu:
+            guard types.count == 2 || types.count == 3 else { throw ShapeProblem("expects 2 or 3 inputs, got \(types.count)") }
+            try types.indices.forEach { try float($0, ["x", "g", "scaleShift"][$0]) }
+            try channelCheck(types[0], params: [types[1]])
+            if types.count == 3 { try scaleShiftCheck(types[0], types[2]) }
+            return [types[0]]
+        case .rmsNormScaleShiftSiluBackward:
+            guard types.count == 3 || types.count == 4 else { throw ShapeProblem("expects 3 or 4 inputs, got \(types.count)") }
+            try types.indices.forEach { try float($0, "input \($0)") }
+            try channelCheck(types[0], params: [types[1]])
+            if types.count == 4 { try scaleShiftCheck(types[0], types[2]) }
+            guard types[0].shape == types[types.count - 1].shape else { throw ShapeProblem("x and dy shapes differ") }
+            return types.count == 4 ? [types[0], types[1], types[2]] : [types[0], types[1]]
         case let .groupNorm(groups, _):
             try arity(3); try float(0, "x")
             try channelCheck(types[0], params: [types[1], types[2]])
@@ -203,6 +216,13 @@ extension Op {
         guard x.rank >= 2 else { throw ShapeProblem("x must be [N, C, ...], got rank \(x.rank)") }
         for p in params where p.count != x.shape[1] {
             throw ShapeProblem("per-channel parameter has \(p.count) elements, x has \(x.shape[1]) channels")
+        }
+    }
+
+    /// A FiLM operand must be `[N, 2C]` for `x` `[N, C, ...]`.
+    private func scaleShiftCheck(_ x: TensorType, _ scaleShift: TensorType) throws {
+        guard scaleShift.shape == [x.shape[0], 2 * x.shape[1]] else {
+            throw ShapeProblem("scaleShift must be [N, 2C] = \([x.shape[0], 2 * x.shape[1]]), got \(scaleShift.shape)")
         }
     }
 }

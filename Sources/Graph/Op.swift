@@ -60,6 +60,11 @@ public enum Op: Hashable, Sendable {
     case rmsNorm(eps: Float)
     /// Results `(dx, dg)`. Inputs `[x, g, dy]`.
     case rmsNormBackward(eps: Float)
+    /// ``rmsNorm``, the reference ResnetBlock's `· (scale + 1) + shift` and SiLU as one kernel.
+    /// Inputs `[x, g]`, or `[x, g, scaleShift]` with `scaleShift` `[N, 2C]` (scale, then shift).
+    case rmsNormScaleShiftSilu(eps: Float)
+    /// Results `(dx, dg)`, or `(dx, dg, dScaleShift)`. Inputs `[x, g, dy]` or `[x, g, scaleShift, dy]`.
+    case rmsNormScaleShiftSiluBackward(eps: Float)
     /// Group norm of `[N, C, ...]`. Inputs `[x, gamma, beta]`.
     case groupNorm(groups: Int, eps: Float)
     /// Results `(dx, dgamma, dbeta)`. Inputs `[x, gamma, dy]`.
@@ -181,6 +186,8 @@ extension Op {
         case .softmaxBackward: return "softmax_backward"
         case .rmsNorm: return "rms_norm"
         case .rmsNormBackward: return "rms_norm_backward"
+        case .rmsNormScaleShiftSilu: return "rms_norm_scale_shift_silu"
+        case .rmsNormScaleShiftSiluBackward: return "rms_norm_scale_shift_silu_backward"
         case .groupNorm: return "group_norm"
         case .groupNormBackward: return "group_norm_backward"
         case .matmul: return "matmul"

@@ -38,8 +38,8 @@ extension OpenCLDevice {
             if tableRows == 0 && rows * width > 0 { return "the table has no rows to gather from" }
         case let .conv2d(c), let .conv2dBackwardData(c), let .conv2dBackwardWeight(c):
             if c.kernelHeight < 1 || c.kernelWidth < 1 { return "kernel size \(c.kernelHeight)x\(c.kernelWidth) is empty" }
-        case .fill, .unary, .unaryBackward, .reduce, .softmax, .softmaxBackward, .rmsNorm, .rmsNormBackward, .groupNorm,
-             .groupNormBackward, .gemm, .pixelUnshuffle, .pixelShuffle, .upsampleNearest, .upsampleNearestBackward,
+        case .fill, .unary, .unaryBackward, .reduce, .softmax, .softmaxBackward, .rmsNorm, .rmsNormBackward,
+             .rmsNormScaleShiftSilu, .rmsNormScaleShiftSiluBackward, .groupNorm, .groupNormBackward, .gemm, .pixelUnshuffle, .pixelShuffle, .upsampleNearest, .upsampleNearestBackward,
              .timestepEmbedding, .random, .randomAdvance, .adam, .emaUpdate, .gradClipScale:
             break   // covered by the size checks above
         }
@@ -62,7 +62,7 @@ extension Kernel {
                 + b.bStrides.map { ("b stride", abs($0)) } + [("element count", b.count)]
         case let .reduce(_, r), let .softmax(r), let .softmaxBackward(r):
             return [("outer", r.outer), ("extent", r.extent), ("inner", r.inner), ("element count", r.count)]
-        case let .rmsNorm(n), let .rmsNormBackward(n):
+        case let .rmsNorm(n), let .rmsNormBackward(n), let .rmsNormScaleShiftSilu(n, _), let .rmsNormScaleShiftSiluBackward(n, _):
             return [("batch", n.batch), ("channels", n.channels), ("spatial", n.spatial), ("element count", n.count)]
         case let .groupNorm(n), let .groupNormBackward(n):
             return [("batch", n.batch), ("channels", n.channels), ("spatial", n.spatial), ("groups", n.groups),

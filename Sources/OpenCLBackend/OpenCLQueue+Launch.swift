@@ -19,6 +19,11 @@ extension OpenCLQueue {
         case let .softmaxBackward(r, y, dy, dx): try softmaxBackward(r, y: y, dy: dy, dx: dx, family: family)
         case let .rmsNorm(n, x, g, y): try rmsNorm(n, x: x, g: g, y: y, family: family)
         case let .rmsNormBackward(n, x, g, dy, dx, dg): try rmsNormBackward(n, x: x, g: g, dy: dy, dx: dx, dg: dg, family: family)
+        case let .rmsNormScaleShiftSilu(n, x, g, scaleShift, y):
+            try rmsNormScaleShiftSilu(n, x: x, g: g, scaleShift: scaleShift, y: y, family: family)
+        case let .rmsNormScaleShiftSiluBackward(n, x, g, scaleShift, dy, dx, dg, dScaleShift):
+            try rmsNormScaleShiftSiluBackward(n, x: x, g: g, scaleShift: scaleShift, dy: dy, dx: dx, dg: dg,
+                                              dScaleShift: dScaleShift, family: family)
         case let .groupNorm(n, x, gamma, beta, y): try groupNorm(n, x: x, gamma: gamma, beta: beta, y: y, family: family)
         case let .groupNormBackward(n, x, gamma, dy, dx, dgamma, dbeta):
             try groupNormBackward(n, x: x, gamma: gamma, dy: dy, dx: dx, dgamma: dgamma, dbeta: dbeta, family: family)

@@ -7,7 +7,8 @@ final class CatalogTests: XCTestCase {
     /// Every family name the vocabulary can produce.
     static let allFamilies: Set<String> = {
         var families: Set<String> = [
-            "fill", "copy", "softmax", "softmax.backward", "rms_norm", "rms_norm.backward", "group_norm",
+            "fill", "copy", "softmax", "softmax.backward", "rms_norm", "rms_norm.backward", "rms_norm_scale_shift_silu",
+            "rms_norm_scale_shift_silu.backward", "group_norm",
             "group_norm.backward", "gemm", "conv2d", "conv2d.backward_data", "conv2d.backward_weight",
             "pixel_unshuffle", "pixel_shuffle", "upsample_nearest", "upsample_nearest.backward",
             "timestep_embedding", "gather", "random.uniform", "random.normal", "random.integer",
@@ -40,7 +41,7 @@ final class CatalogTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(cases.count, 150)
         XCTAssertEqual(Set(cases.map(\.name)).count, cases.count, "case strings must be unique")
         let backwardFamilies = Set(cases.flatMap { $0.steps.map(\.kernel.family) })
-        for family in ["softmax.backward", "rms_norm.backward", "group_norm.backward", "conv2d.backward_data",
+        for family in ["softmax.backward", "rms_norm.backward", "rms_norm_scale_shift_silu.backward", "group_norm.backward", "conv2d.backward_data",
                        "conv2d.backward_weight", "upsample_nearest.backward", "pixel_shuffle", "pixel_unshuffle", "gemm", "copy"] {
             XCTAssertTrue(backwardFamilies.contains(family), family)
         }

@@ -57,6 +57,19 @@ final class GradientStructureTests: XCTestCase {
         }
     }
 
+    func testFusedRMSNormScaleShiftSilu() throws {
+        let gain = testValues(4, seed: 11).map { $0 * 0.5 + 1 }
+        // block1: the FiLM operand is a linear layer's [N, 2C] output (scale, then shift).
+        try checkGradients([CheckParameter("x", [2, 4, 3, 3]), CheckParameter("g", [1, 4, 1, 1], values: gain),
+                            CheckParameter("ss", [2, 8])]) { g, p in
+            try g.rmsNormScaleShiftSilu(p[0], gain: p[1], scaleShift: p[2])
+        }
+        // block2: no FiLM.
+        try checkGradients([CheckParameter("x", [2, 4, 3, 3]), CheckParameter("g", [1, 4, 1, 1], values: gain)]) { g, p in
+            try g.rmsNormScaleShiftSilu(p[0], gain: p[1])
+        }
+    }
+
     func testGroupNorm() throws {
         try checkGradients([CheckParameter("x", [2, 4, 3, 2]), CheckParameter("gamma", [4]), CheckParameter("beta", [4])]) { g, p in
             try g.groupNorm(p[0], gamma: p[1], beta: p[2], groups: 2)

@@ -51,7 +51,7 @@ final class PluginLoadingTests: XCTestCase {
 
     func testCorrectPluginRunsThroughTheFrontEnd() throws {
         let library = try PluginLibrary(path: try Self.build(nil))
-        XCTAssertEqual(library.interfaceVersion, "1.0")
+        XCTAssertEqual(library.interfaceVersion, "1.1")
         XCTAssertEqual(library.pluginName, "testdev")
         XCTAssertEqual(library.devices.map(\.name), ["testdev:0"])
         XCTAssertEqual(library.devices[0].properties, [.init("memory", "host (malloc)")])
@@ -108,13 +108,13 @@ final class PluginLoadingTests: XCTestCase {
     }
 
     func testMajorVersionMismatch() throws {
-        try assertRefused("BROKEN_MAJOR", "was built for device interface 2.0; this ddpm speaks 1.0")
+        try assertRefused("BROKEN_MAJOR", "was built for device interface 2.1; this ddpm speaks 1.1")
     }
 
     func testNewerMinorRunsWithTheCommonPart() throws {
         let library = try PluginLibrary(path: try Self.build("NEWER_MINOR"))
         XCTAssertEqual(library.interfaceVersion, "1.7")
-        XCTAssertEqual(library.notes, ["built for interface 1.7, newer than this ddpm's 1.0: running with the 1.0 part of its table"])
+        XCTAssertEqual(library.notes, ["built for interface 1.7, newer than this ddpm's 1.1: running with the 1.1 part of its table"])
         let device = FrontEndDevice(try PluginDevice(library: library, index: 0))
         let queue = try device.makeQueue()
         let x = try device.allocate(bytes: 8)
@@ -135,7 +135,7 @@ final class PluginLoadingTests: XCTestCase {
 
     func testTableSmallerThanItsVersionRequires() throws {
         try assertRefused("BROKEN_SHORT_TABLE", "its DdpmDeviceApi.struct_size is")
-        try assertRefused("BROKEN_SHORT_TABLE", "bytes interface 1.0 requires")
+        try assertRefused("BROKEN_SHORT_TABLE", "bytes interface 1.1 requires")
     }
 
     func testDeviceInfoSmallerThanItsVersionRequires() throws {
@@ -215,7 +215,7 @@ final class DevicesCommandPluginTests: XCTestCase {
         let opencl = try entry("opencl:0", in: devices)
         XCTAssertEqual(opencl["available"] as? Bool, true)
         let plugin = Self.binary.deletingLastPathComponent().appendingPathComponent("libddpm-device-opencl.so").path
-        XCTAssertEqual(opencl["origin"] as? String, "plugin \(plugin) (device interface 1.0)")
+        XCTAssertEqual(opencl["origin"] as? String, "plugin \(plugin) (device interface 1.1)")
     }
 
     func testWithoutThePluginDevicesSaysWhy() throws {
@@ -250,11 +250,11 @@ final class DevicesCommandPluginTests: XCTestCase {
     func testBrokenPluginFileIsListedWithItsReason() throws {
         let broken = try PluginLoadingTests.build("BROKEN_MAJOR", name: "libddpm-device-cli-broken.so")
         let (devices, failures) = try devicesJSON(Self.binary, ["--device-plugin", broken])
-        XCTAssertEqual(failures, ["device plugin \(broken): was built for device interface 2.0; this ddpm speaks 1.0 (a different major version is incompatible: rebuild the plugin against this ddpm's ddpm_device.h)"])
+        XCTAssertEqual(failures, ["device plugin \(broken): was built for device interface 2.1; this ddpm speaks 1.1 (a different major version is incompatible: rebuild the plugin against this ddpm's ddpm_device.h)"])
         XCTAssertEqual(try entry("opencl:0", in: devices)["available"] as? Bool, true, "other plugins still load")
         let good = try PluginLoadingTests.build(nil, name: "libddpm-device-cli-good.so")
         let (withGood, _) = try devicesJSON(Self.binary, ["--device-plugin", good])
-        XCTAssertEqual(try entry("testdev:0", in: withGood)["origin"] as? String, "plugin \(good) (device interface 1.0)")
+        XCTAssertEqual(try entry("testdev:0", in: withGood)["origin"] as? String, "plugin \(good) (device interface 1.1)")
     }
 }
 

@@ -44,7 +44,7 @@ extern "C" {
 #endif
 
 #define DDPM_DEVICE_API_MAJOR 1
-#define DDPM_DEVICE_API_MINOR 0
+#define DDPM_DEVICE_API_MINOR 1
 
 /* The name of the one symbol a plugin exports. */
 #define DDPM_DEVICE_ENTRY_POINT "ddpm_device_get_api"
@@ -154,10 +154,13 @@ enum {
     DDPM_KERNEL_RANDOM_ADVANCE = 24,          /* operands: state */
     DDPM_KERNEL_ADAM = 25,                    /* operands: param, grad, m, v, hyper (lr, step, grad scale) */
     DDPM_KERNEL_EMA_UPDATE = 26,              /* operands: ema, param, hyper (decay) */
-    DDPM_KERNEL_GRAD_CLIP_SCALE = 27          /* operands: sum_of_squares (1), scale (1) */
+    DDPM_KERNEL_GRAD_CLIP_SCALE = 27,         /* operands: sum_of_squares (1), scale (1) */
+    /* 1.1 */
+    DDPM_KERNEL_RMS_NORM_SCALE_SHIFT_SILU = 28, /* operands: x, g, [scale_shift], y */
+    DDPM_KERNEL_RMS_NORM_SCALE_SHIFT_SILU_BACKWARD = 29 /* operands: x, g, [scale_shift], dy, dx, dg, [dscale_shift] */
 };
 /* One past the largest kind of this version. */
-#define DDPM_KERNEL_KIND_END 28
+#define DDPM_KERNEL_KIND_END 30
 
 /* Unary functions (DdpmUnaryParams.op). */
 enum {
@@ -214,6 +217,14 @@ typedef struct DdpmReduceParams { int32_t op; int64_t outer; int64_t extent; int
 
 /* RMS norm over channels of [batch, channels, spatial]: y = x / max(|x|, eps) * g * sqrt(C). */
 typedef struct DdpmRmsNormParams { int64_t batch; int64_t channels; int64_t spatial; float eps; } DdpmRmsNormParams;
+
+/* RMS norm, FiLM and SiLU in one pass: u = x / max(|x|, eps) * g * sqrt(C), v = u * (scale + 1) + shift
+ * (scale = scale_shift[n, c], shift = scale_shift[n, C + c] of a [batch, 2 * channels] operand) or
+ * v = u when scale_shift is 0 (the operand is then absent), y = v * sigmoid(v). */
+typedef struct DdpmRmsNormSiluParams {
+    int64_t batch; int64_t channels; int64_t spatial; float eps;
+    int32_t scale_shift;                      /* 1: the scale_shift operand (and dscale_shift) are present */
+} DdpmRmsNormSiluParams;
 
 /* Group norm of [batch, channels, spatial]; `groups` divides `channels`. */
 typedef struct DdpmGroupNormParams {
@@ -285,6 +296,7 @@ typedef struct DdpmKernel {
         DdpmAdamParams adam;
         DdpmEmaParams ema;
         DdpmGradClipParams grad_clip;
+        DdpmRmsNormSiluParams rms_norm_silu;  /* RMS_NORM_SCALE_SHIFT_SILU(_BACKWARD) (1.1) */
     } params;
 } DdpmKernel;
 

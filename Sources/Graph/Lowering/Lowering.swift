@@ -114,6 +114,12 @@ struct Lowering {
         case let .rmsNormBackward(eps):
             try emit(.rmsNormBackward(channelNorm(shape, eps)),
                      [slice(x[0]), slice(x[1]), slice(x[2]), slice(out), slice(ValueID(node: i, index: 1))], node)
+        case let .rmsNormScaleShiftSilu(eps):
+            try emit(.rmsNormScaleShiftSilu(channelNorm(shape, eps), scaleShift: x.count == 3), try x.map(slice) + [slice(out)], node)
+        case let .rmsNormScaleShiftSiluBackward(eps):
+            let results = try node.results.indices.map { try slice(ValueID(node: i, index: $0)) }
+            try emit(.rmsNormScaleShiftSiluBackward(channelNorm(shape, eps), scaleShift: x.count == 4),
+                     try x.map(slice) + results, node)
         case let .groupNorm(groups, eps):
             let c = channelNorm(shape, 0)
             let g = GroupNorm(batch: c.batch, channels: c.channels, spatial: c.spatial, groups: groups, eps: eps)
