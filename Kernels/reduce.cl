@@ -51,6 +51,9 @@ GROUP_REDUCE(group_max, MAX_OP)
 // partials with raw_input = 1 (terms not squared again) combines, dividing by mean_count for a mean.
 // reduce_rows8_<op>: contiguous rows (inner = 1), one work item per row with float8 partials along
 // it, combined in a fixed lane order, then the extent % 8 tail (CPU drivers).
+// reduce_chunks8_<op>: the first pass of a few long contiguous rows on CPU drivers: work item k
+// reduces chunk k % chunks (chunk_len elements) of row k / chunks the same way into the raw partial
+// y[k]; reduce_groups_<op> with raw_input = 1 combines them.
 #define REDUCTION(name, IDENTITY, TERM, COMBINE, GROUP, IS_MEAN)                                        \
     __kernel void reduce_rows_##name(__global const float* x, ulong x_off, __global float* y, ulong y_off, \
                                      int outer, int extent, int inner) {                                 \
@@ -94,6 +97,20 @@ GROUP_REDUCE(group_max, MAX_OP)
                             COMBINE(COMBINE(acc8.s4, acc8.s5), COMBINE(acc8.s6, acc8.s7)));              \
         for (int r = body; r < extent; ++r) acc = COMBINE(acc, TERM(x[r]));                              \
         y[y_off + row] = (IS_MEAN && extent > 0) ? acc / (float)extent : acc;                            \
+    }                                                                                                    \
+    __kernel void reduce_chunks8_##name(__global const float* x, ulong x_off, __global float* y, ulong y_off, \
+                                        int rows, int extent, int chunks, int chunk_len) {               \
+        int item = get_global_id(0);                                                                     \
+        if (item >= rows * chunks) return;                                                               \
+        int row = item / chunks, begin = (item - row * chunks) * chunk_len;                              \
+        int n = min(extent, begin + chunk_len) - begin, body = n & ~7;                                   \
+        x += x_off + (size_t)row * extent + begin;                                                       \
+        float8 acc8 = (float8)(IDENTITY);                                                                \
+        for (int r = 0; r < body; r += 8) acc8 = COMBINE(acc8, TERM(vload8(0, x + r)));                 \
+        float acc = COMBINE(COMBINE(COMBINE(acc8.s0, acc8.s1), COMBINE(acc8.s2, acc8.s3)),              \
+                            COMBINE(COMBINE(acc8.s4, acc8.s5), COMBINE(acc8.s6, acc8.s7)));              \
+        for (int r = body; r < n; ++r) acc = COMBINE(acc, TERM(x[r]));                                   \
+        y[y_off + item] = acc;                                                                           \
     }
 
 REDUCTION(sum, 0.0f, SAME, ADD_OP, group_sum, 0)

@@ -22,6 +22,9 @@ extension CaseCatalog {
         // Long rows with an inner axis: reductions split across work groups and recombined.
         cases.append(KernelCase(.reduce(.sum, Reduction(outer: 2, extent: 70_001, inner: 3))))
         cases.append(KernelCase(.reduce(.max, Reduction(outer: 3, extent: 20_000, inner: 2))))
+        // A few long contiguous rows: split into chunks of 8192 (a tail chunk of 7843), partials combined.
+        cases.append(KernelCase(.reduce(.mean, Reduction(outer: 3, extent: 40_611, inner: 1))))
+        cases.append(KernelCase(.reduce(.max, Reduction(outer: 2, extent: 40_611, inner: 1))))
         // Global gradient norm over a large flattened parameter vector.
         cases.append(KernelCase(.reduce(.sumOfSquares, Reduction(outer: 1, extent: 300_007, inner: 1))))
         cases.append(KernelCase(.reduce(.sum, Reduction(outer: 16 * 64, extent: 1024, inner: 1)), heavy: true))

@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import Foundation
+import Graph
 
 /// What one `ddpm bench` run measured.
 struct BenchResult {
@@ -28,11 +29,11 @@ struct BenchResult {
     var downloadBytesPerStep: Double
     var hostSyncsPerStep: Double
     var deviceCopiesPerStep: Double
-    var forwardKernels: Int
-    /// The one arena of every training-step intermediate, and what they would take without reuse.
-    var arenaPeakBytes: Int
-    var intermediateBytes: Int
-    var forwardArenaPeakBytes: Int
+    /// What compiling the training step's graph and the forward's did: nodes, kernels, fusions,
+    /// materialised copies and the memory plan (the one arena of every intermediate, and what the
+    /// intermediates would take without reuse).
+    var trainGraph: CompileReport
+    var forwardGraph: CompileReport
     /// GEMM and convolution flops of one step / one forward (2 per multiply-add).
     var trainFlopsPerStep: Double
     var forwardFlops: Double
@@ -66,9 +67,11 @@ struct BenchResult {
             "step_includes_clip": settings.clip, "step_includes_ema": settings.ema,
             "kernels_per_step": kernelsPerStep, "upload_bytes_per_step": uploadBytesPerStep,
             "download_bytes_per_step": downloadBytesPerStep, "host_syncs_per_step": hostSyncsPerStep,
-            "device_copies_per_step": deviceCopiesPerStep, "forward_kernels": forwardKernels,
-            "arena_peak_bytes": arenaPeakBytes, "intermediate_bytes_total": intermediateBytes,
-            "forward_arena_peak_bytes": forwardArenaPeakBytes,
+            "device_copies_per_step": deviceCopiesPerStep, "forward_kernels": forwardGraph.kernels,
+            "arena_peak_bytes": trainGraph.memory.arenaPeakBytes,
+            "intermediate_bytes_total": trainGraph.memory.intermediateBytes,
+            "forward_arena_peak_bytes": forwardGraph.memory.arenaPeakBytes,
+            "train_graph": Self.json(trainGraph), "forward_graph": Self.json(forwardGraph),
             "train_gflop_per_step": round5(trainFlopsPerStep / 1e9), "forward_gflop": round5(forwardFlops / 1e9),
             "peak_rss_bytes": peakRSSBytes,
         ]
@@ -95,14 +98,33 @@ struct BenchResult {
             "",
             String(format: "per step: %.0f kernels, %.0f bytes up, %.1f bytes down, %.2f host syncs, %.1f device copies",
                    kernelsPerStep, uploadBytesPerStep, downloadBytesPerStep, hostSyncsPerStep, deviceCopiesPerStep),
-            "arena peak \(formatBytes(arenaPeakBytes)) (intermediates without reuse: \(formatBytes(intermediateBytes))); "
-                + "forward arena \(formatBytes(forwardArenaPeakBytes)), \(forwardKernels) kernels",
+            "arena peak \(formatBytes(trainGraph.memory.arenaPeakBytes)) (intermediates without reuse: "
+                + "\(formatBytes(trainGraph.memory.intermediateBytes))); forward arena "
+                + "\(formatBytes(forwardGraph.memory.arenaPeakBytes)), \(forwardGraph.kernels) kernels",
+            "graph, training step: \(Self.text(trainGraph))",
+            "graph, forward: \(Self.text(forwardGraph))",
             "peak RSS \(formatBytes(peakRSSBytes))",
         ]
         if let p = trainProfile { lines += ["", p.text(title: "training step profile", top: settings.profileShapes)] }
         if let p = forwardProfile { lines += ["", p.text(title: "forward profile", top: settings.profileShapes)] }
         if settings.placement { lines += ["", placement.text(device: device)] }
         return lines.joined(separator: "\n")
+    }
+
+    /// `1271 nodes, 788 kernels, 24 fusions (24 residual, 0 bias into GEMM, 0 into affine), 29
+    /// materialised copies, 151 of 627 intermediates in place`.
+    static func text(_ r: CompileReport) -> String {
+        "\(r.nodes) nodes, \(r.kernels) kernels, \(r.fusion.total) fusions (\(r.fusion.residualIntoGemm) residual, "
+            + "\(r.fusion.biasIntoGemm) bias into GEMM, \(r.fusion.scalarIntoAffine) into affine), "
+            + "\(r.materializations) materialised copies, \(r.memory.inPlace) of \(r.memory.intermediates) intermediates in place"
+    }
+
+    static func json(_ r: CompileReport) -> [String: Any] {
+        ["nodes": r.nodes, "kernels": r.kernels, "materialized_copies": r.materializations,
+         "fusions_residual_into_gemm": r.fusion.residualIntoGemm, "fusions_bias_into_gemm": r.fusion.biasIntoGemm,
+         "fusions_scalar_into_affine": r.fusion.scalarIntoAffine,
+         "intermediates": r.memory.intermediates, "intermediates_in_place": r.memory.inPlace,
+         "arena_peak_bytes": r.memory.arenaPeakBytes, "intermediate_bytes_total": r.memory.intermediateBytes]
     }
 }
 

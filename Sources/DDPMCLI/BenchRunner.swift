@@ -44,7 +44,7 @@ struct BenchRunner {
         }
         let stepFamilies = trainer.schedule.followed(by: trainer.emaUpdateTail).launches.map(\.kernel.family)
         try trainer.synchronize()
-        let memory = trainer.compiled.report.memory
+        let trainGraph = trainer.compiled.report
         let (parameterCount, trainFlops) = (trainer.parameters.layout.count, trainer.schedule.flops)
         trainer = nil
 
@@ -76,9 +76,7 @@ struct BenchRunner {
             downloadBytesPerStep: Double(counted.bytesDownloaded) / n,
             hostSyncsPerStep: Double(counted.hostSynchronizations) / n,
             deviceCopiesPerStep: Double(counted.deviceCopies) / n,
-            forwardKernels: forward.schedule.count,
-            arenaPeakBytes: memory.arenaPeakBytes, intermediateBytes: memory.intermediateBytes,
-            forwardArenaPeakBytes: forward.report.memory.arenaPeakBytes,
+            trainGraph: trainGraph, forwardGraph: forward.report,
             trainFlopsPerStep: trainFlops, forwardFlops: forward.schedule.flops,
             peakRSSBytes: ProcessUsage.residentBytes(),
             trainProfile: trainProfile, forwardProfile: forwardProfile,

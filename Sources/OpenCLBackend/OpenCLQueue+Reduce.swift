@@ -36,6 +36,24 @@ extension OpenCLQueue {
             return
         }
         let local = try localSize(Self.reduceFile, "reduce_groups_\(op.rawValue)")
+        if r.inner == 1, openCLDevice.capabilities.kind == .cpu {
+            // A few long contiguous rows (the global gradient norm): one item per chunk of
+            // `chunkLength`, 8-wide, then one group per row over the partials. Groups striding
+            // through the row ran at a sixth of the cpu device's bandwidth on PoCL.
+            let chunks = (r.extent + Self.chunkLength - 1) / Self.chunkLength
+            let partials = try scratchMemory(bytes: rows * chunks * 4)
+            try dispatch(Self.reduceFile, "reduce_chunks8_\(op.rawValue)", family: family, global: [rows * chunks]) { args in
+                try args.tensor(x)
+                try args.bind(.scratch(partials))
+                try args.int(rows)
+                try args.int(r.extent)
+                try args.int(chunks)
+                try args.int(Self.chunkLength)
+            }
+            try reduceGroups(x: .scratch(partials), y: .slice(y), outer: rows, extent: chunks, inner: 1, op: op,
+                             chunks: 1, rawInput: true, meanCount: r.extent, local: local, family: family)
+            return
+        }
         let chunks = rows < 64 && r.extent >= Self.splitRowLength
             ? min((r.extent + Self.chunkLength - 1) / Self.chunkLength, Self.maximumChunks) : 1
         if chunks == 1 {

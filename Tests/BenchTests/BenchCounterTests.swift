@@ -26,9 +26,14 @@ final class BenchCounterTests: XCTestCase {
         XCTAssertGreaterThan(r.uploadBytesPerStep, 0, "\(deviceName): the image batch must be uploaded every step")
         XCTAssertLessThanOrEqual(r.downloadBytesPerStep, 64, "\(deviceName): downloads per step")
         XCTAssertLessThanOrEqual(r.hostSyncsPerStep, 1, "\(deviceName): host synchronisations per step")
-        XCTAssertLessThan(r.arenaPeakBytes, r.intermediateBytes, "\(deviceName): arena reuse")
-        XCTAssertGreaterThan(r.arenaPeakBytes, 0)
-        XCTAssertGreaterThan(r.kernelsPerStep, Double(r.forwardKernels), "\(deviceName): a step is more than a forward")
+        XCTAssertLessThan(r.trainGraph.memory.arenaPeakBytes, r.trainGraph.memory.intermediateBytes, "\(deviceName): arena reuse")
+        XCTAssertGreaterThan(r.trainGraph.memory.arenaPeakBytes, 0)
+        XCTAssertGreaterThan(r.kernelsPerStep, Double(r.forwardGraph.kernels), "\(deviceName): a step is more than a forward")
+        // The graph report: the step's schedule plus the optimiser tail is what a step launches.
+        XCTAssertGreaterThan(r.trainGraph.nodes, r.forwardGraph.nodes, "\(deviceName): the step's graph holds the forward")
+        XCTAssertLessThanOrEqual(Double(r.trainGraph.kernels), r.kernelsPerStep, "\(deviceName): graph kernels per step")
+        XCTAssertLessThanOrEqual(r.trainGraph.memory.inPlace, r.trainGraph.memory.intermediates)
+        XCTAssertTrue(r.text.contains("graph, training step: \(r.trainGraph.nodes) nodes, \(r.trainGraph.kernels) kernels"))
         XCTAssertEqual(r.trainStepTimes.count, 5)
         XCTAssertEqual(r.forwardTimes.count, 5)
         XCTAssertTrue(r.trainStepSeconds > 0 && r.forwardSeconds > 0)
@@ -38,7 +43,7 @@ final class BenchCounterTests: XCTestCase {
         let object = try JSONSerialization.jsonObject(with: Data(r.jsonLine.utf8)) as? [String: Any]
         let keys = ["train_step_s", "forward_s", "kernels_per_step", "upload_bytes_per_step", "download_bytes_per_step",
                     "host_syncs_per_step", "arena_peak_bytes", "intermediate_bytes_total", "params", "device",
-                    "peak_rss_bytes"]
+                    "peak_rss_bytes", "train_graph", "forward_graph"]
         for key in keys { XCTAssertNotNil(object?[key], "\(deviceName): JSON lacks \(key)") }
         XCTAssertFalse(r.jsonLine.contains("\n"), "--json prints one line")
     }
