@@ -9,6 +9,20 @@ extension CPUFast {
     /// Spatial positions per RMS-norm work item.
     static let tile = 256
 
+    /// `scale[s] = √C / max(‖x[sample, :, s0 + s]‖₂, eps)` for the `count` positions from `s0`:
+    /// Σ_c x² per position, a row of the tile at a time, then the factor.
+    @inline(__always)
+    static func normFactors(_ n: ChannelNorm, x: Pointer, sample b: Int, from s0: Int, count len: Int, rootC: Float,
+                            into scale: UnsafeMutablePointer<Float>) {
+        scale.initialize(repeating: 0, count: len)
+        for c in 0..<n.channels {
+            let row = x + (b * n.channels + c) * n.spatial + s0
+            for s in 0..<len { scale[s] += row[s] * row[s] }
+        }
+        // max(·, 0) is a no-op on sums of squares; it lets the root vectorise (no errno branch).
+        for s in 0..<len { scale[s] = rootC / Swift.max(Swift.max(scale[s], 0).squareRoot(), n.eps) }
+    }
+
     /// `y = x / max(‖x‖₂ over C, eps) · g · √C` for `x` `[N, C, S]`.
     func rmsNorm(_ n: ChannelNorm, x: Pointer, g: Pointer, y: Pointer) {
         let (channels, spatial) = (n.channels, n.spatial)
@@ -19,15 +33,8 @@ extension CPUFast {
             let s0 = t * Self.tile
             let len = min(Self.tile, spatial - s0)
             withUnsafeTemporaryAllocation(of: Float.self, capacity: len) { buffer in
-                // Σ_c x² per position, then the per-position factor √C / max(‖x‖, eps).
                 let scale = buffer.baseAddress!
-                scale.initialize(repeating: 0, count: len)
-                for c in 0..<channels {
-                    let row = x + (b * channels + c) * spatial + s0
-                    for s in 0..<len { scale[s] += row[s] * row[s] }
-                }
-                // max(·, 0) is a no-op on sums of squares; it lets the root vectorise (no errno branch).
-                for s in 0..<len { scale[s] = rootC / Swift.max(Swift.max(scale[s], 0).squareRoot(), n.eps) }
+                Self.normFactors(n, x: x, sample: b, from: s0, count: len, rootC: rootC, into: scale)
                 for c in 0..<channels {
                     let offset = (b * channels + c) * spatial + s0
                     let (row, out, gc) = (x + offset, y + offset, g[c])

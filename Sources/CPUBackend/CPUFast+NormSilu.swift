@@ -17,12 +17,7 @@ extension CPUFast {
             let len = min(Self.tile, spatial - s0)
             withUnsafeTemporaryAllocation(of: Float.self, capacity: len) { buffer in
                 let scale = buffer.baseAddress!
-                scale.initialize(repeating: 0, count: len)
-                for c in 0..<channels {
-                    let row = x + (b * channels + c) * spatial + s0
-                    for s in 0..<len { scale[s] += row[s] * row[s] }
-                }
-                for s in 0..<len { scale[s] = rootC / Swift.max(Swift.max(scale[s], 0).squareRoot(), n.eps) }
+                Self.normFactors(n, x: x, sample: b, from: s0, count: len, rootC: rootC, into: scale)
                 for c in 0..<channels {
                     let offset = (b * channels + c) * spatial + s0
                     let (row, out, gc) = (x + offset, y + offset, g[c])

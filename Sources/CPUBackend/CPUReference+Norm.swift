@@ -3,6 +3,16 @@ import Foundation
 
 /// Reference channel RMS norm and group norm, forward and backward, in Double.
 extension CPUReference {
+    /// `‖x[sample, :, position]‖₂` in Double.
+    static func channelNorm(_ n: ChannelNorm, x: Pointer, sample b: Int, position s: Int) -> Double {
+        var squares = 0.0
+        for c in 0..<n.channels {
+            let v = Double(x[(b * n.channels + c) * n.spatial + s])
+            squares += v * v
+        }
+        return squares.squareRoot()
+    }
+
     /// `y = x / max(‖x‖₂ over C, eps) · g · √C` for `x` `[N, C, S]`.
     func rmsNorm(_ n: ChannelNorm, x: Pointer, g: Pointer, y: Pointer) {
         let (channels, spatial) = (n.channels, n.spatial)
@@ -10,9 +20,7 @@ extension CPUReference {
         for b in 0..<n.batch {
             for s in 0..<spatial {
                 let at = { (c: Int) in (b * channels + c) * spatial + s }
-                var squares = 0.0
-                for c in 0..<channels { squares += Double(x[at(c)]) * Double(x[at(c)]) }
-                let denominator = max(squares.squareRoot(), Double(n.eps))
+                let denominator = max(Self.channelNorm(n, x: x, sample: b, position: s), Double(n.eps))
                 for c in 0..<channels { y[at(c)] = Float(Double(x[at(c)]) / denominator * Double(g[c]) * rootC) }
             }
         }

@@ -11,9 +11,7 @@ extension CPUReference {
         for b in 0..<n.batch {
             for s in 0..<spatial {
                 let at = { (c: Int) in (b * channels + c) * spatial + s }
-                var squares = 0.0
-                for c in 0..<channels { squares += Double(x[at(c)]) * Double(x[at(c)]) }
-                let denominator = max(squares.squareRoot(), Double(n.eps))
+                let denominator = max(Self.channelNorm(n, x: x, sample: b, position: s), Double(n.eps))
                 for c in 0..<channels {
                     let u = Double(x[at(c)]) / denominator * Double(g[c]) * rootC
                     let (gain, shift) = Self.film(scaleShift, sample: b, channel: c, channels: channels)
@@ -40,9 +38,7 @@ extension CPUReference {
             var dShift = [Double](repeating: 0, count: channels)
             for s in 0..<spatial {
                 let at = { (c: Int) in (b * channels + c) * spatial + s }
-                var squares = 0.0
-                for c in 0..<channels { squares += Double(x[at(c)]) * Double(x[at(c)]) }
-                let r = squares.squareRoot()
+                let r = Self.channelNorm(n, x: x, sample: b, position: s)
                 let d = max(r, eps)
                 var dot = 0.0
                 for c in 0..<channels {
