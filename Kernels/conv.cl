@@ -445,6 +445,30 @@ __kernel void conv_wino_filter(
     }
 }
 
+// Bᵀ d B of the 4×4 patch d (element type T: float, or float8 for eight tiles in lanes), stored
+// as V[ξ = 4i + j] of tile t = tRow + tw through STORE(value, pointer): rows Bᵀ d, then columns.
+#define WINO_STORE8(value, p) vstore8(value, 0, p)
+#define WINO_STORE1(value, p) (*(p) = (value))
+#define WINO_INPUT_TRANSFORM(T, d, STORE)                                                          \
+    {                                                                                               \
+        T e[4][4];                                                                                  \
+        _Pragma("unroll") for (int j = 0; j < 4; j++) {                                             \
+            e[0][j] = d[0][j] - d[2][j];                                                            \
+            e[1][j] = d[1][j] + d[2][j];                                                            \
+            e[2][j] = d[2][j] - d[1][j];                                                            \
+            e[3][j] = d[1][j] - d[3][j];                                                            \
+        }                                                                                           \
+        const int t = tRow + tw;                                                                    \
+        const int panel = t / P;                                                                    \
+        __global float* dst = V + offV + (long)panel * C * P + (long)c * P + (t - panel * P);      \
+        _Pragma("unroll") for (int i = 0; i < 4; i++) {                                             \
+            STORE(e[i][0] - e[i][2], dst + (i * 4 + 0) * stride);                                   \
+            STORE(e[i][1] + e[i][2], dst + (i * 4 + 1) * stride);                                   \
+            STORE(e[i][2] - e[i][1], dst + (i * 4 + 2) * stride);                                   \
+            STORE(e[i][1] - e[i][3], dst + (i * 4 + 3) * stride);                                   \
+        }                                                                                           \
+    }
+
 // V of the patches in[n, c, 2th - top + i, 2tw - left + j] (zero outside [H, W]), in [N, C, H, W],
 // in panels of P tiles: V[ξ*C*Tp + (t / P)*C*P + c*P + t % P]. P = CONV_NR for conv_wino_gemm
 // (each panel a contiguous [C][CONV_NR] block), P = Tp = T for the weight gradient's rows.
@@ -500,24 +524,7 @@ __kernel void conv_wino_input(
                 for (int j = 0; j < 4; j++)
                     d[i][j] = (float8)(r[j], r[j + 2], r[j + 4], r[j + 6], r[j + 8], r[j + 10], r[j + 12], r[j + 14]);
             }
-            float8 e[4][4];
-            #pragma unroll
-            for (int j = 0; j < 4; j++) {
-                e[0][j] = d[0][j] - d[2][j];
-                e[1][j] = d[1][j] + d[2][j];
-                e[2][j] = d[2][j] - d[1][j];
-                e[3][j] = d[1][j] - d[3][j];
-            }
-            const int t = tRow + tw;
-            const int panel = t / P;
-            __global float* dst = V + offV + (long)panel * C * P + (long)c * P + (t - panel * P);
-            #pragma unroll
-            for (int i = 0; i < 4; i++) {
-                vstore8(e[i][0] - e[i][2], 0, dst + (i * 4 + 0) * stride);
-                vstore8(e[i][1] + e[i][2], 0, dst + (i * 4 + 1) * stride);
-                vstore8(e[i][2] - e[i][1], 0, dst + (i * 4 + 2) * stride);
-                vstore8(e[i][1] - e[i][3], 0, dst + (i * 4 + 3) * stride);
-            }
+            WINO_INPUT_TRANSFORM(float8, d, WINO_STORE8)
         }
     }
     for (; tw < TW; tw++) {
@@ -533,25 +540,7 @@ __kernel void conv_wino_input(
                 d[i][j] = rowInside && w >= 0 && w < W ? plane[h * W + w] : 0.0f;
             }
         }
-        // B^T d (rows), then (B^T d) B (columns).
-        float e[4][4];
-        #pragma unroll
-        for (int j = 0; j < 4; j++) {
-            e[0][j] = d[0][j] - d[2][j];
-            e[1][j] = d[1][j] + d[2][j];
-            e[2][j] = d[2][j] - d[1][j];
-            e[3][j] = d[1][j] - d[3][j];
-        }
-        const int t = tRow + tw;
-        const int panel = t / P;
-        __global float* dst = V + offV + (long)panel * C * P + (long)c * P + (t - panel * P);
-        #pragma unroll
-        for (int i = 0; i < 4; i++) {
-            dst[(i * 4 + 0) * stride] = e[i][0] - e[i][2];
-            dst[(i * 4 + 1) * stride] = e[i][1] + e[i][2];
-            dst[(i * 4 + 2) * stride] = e[i][2] - e[i][1];
-            dst[(i * 4 + 3) * stride] = e[i][1] - e[i][3];
-        }
+        WINO_INPUT_TRANSFORM(float, d, WINO_STORE1)
     }
 }
 

@@ -293,15 +293,9 @@ extension OpenCLQueue {
                 try args.int(value)
             }
         }
-        // Several panels (t > tiles.columns): channels first, see the kernel.
-        let inputRange = t > tiles.columns ? [c, p.tileRows, p.batch] : [p.tileRows, c, p.batch]
-        try dispatch(Self.convFile, "conv_wino_input", family: family, global: inputRange) { args in
-            try args.tensor(input)
-            try args.bind(v)
-            for value in [c, p.height, p.width, p.top, p.left, p.tileRows, p.tileColumns, t, tiles.columns] {
-                try args.int(value)
-            }
-        }
+        try winogradInput(input, into: v, channels: c, height: p.height, width: p.width, top: p.top, left: p.left,
+                          tileRows: p.tileRows, tileColumns: p.tileColumns, batch: p.batch, tilesPadded: t,
+                          panel: tiles.columns, family: family)
         let rowTiles = (m + tiles.rows - 1) / tiles.rows
         let tileRuns = (t + tiles.columns - 1) / tiles.columns
         let group = try convGroup("conv_wino_gemm", tiles: rowTiles, limit: tiles.group)
@@ -325,6 +319,23 @@ extension OpenCLQueue {
         }
     }
 
+    /// `conv_wino_input`: V of every tile, `[16, C, tilesPadded]` in panels of `panel` tiles.
+    /// With several panels the range runs channels first (neighbouring work-items write
+    /// neighbouring runs of a panel), with one (`panel == tilesPadded`) tile rows first; the
+    /// kernel reads the order from the same comparison.
+    private func winogradInput(_ input: BufferSlice, into v: DeviceTensor, channels: Int, height: Int, width: Int,
+                               top: Int, left: Int, tileRows: Int, tileColumns: Int, batch: Int, tilesPadded: Int,
+                               panel: Int, family: String) throws {
+        let range = panel < tilesPadded ? [channels, tileRows, batch] : [tileRows, channels, batch]
+        try dispatch(Self.convFile, "conv_wino_input", family: family, global: range) { args in
+            try args.tensor(input)
+            try args.bind(v)
+            for value in [channels, height, width, top, left, tileRows, tileColumns, tilesPadded, panel] {
+                try args.int(value)
+            }
+        }
+    }
+
     /// F(2×2, 3×3) weight gradient: `conv_wino_input` writes V ([16, C, T], one panel),
     /// `conv_wino_output_grad` the transformed output gradient dM ([16, M, T]), `conv_wino_dot`
     /// sums `dU[ξ] = dM[ξ]·V[ξ]ᵀ` over the tiles (dot products along T, no splits: the order is
@@ -344,13 +355,9 @@ extension OpenCLQueue {
         let dM = DeviceTensor.scratch(scratch, elementOffset: gradients)
         let dU = DeviceTensor.scratch(scratch, elementOffset: filters)
 
-        try dispatch(Self.convFile, "conv_wino_input", family: family, global: [tileRows, ci, c.batch]) { args in
-            try args.tensor(x)
-            try args.bind(v)
-            for value in [ci, c.height, c.width, c.padHeight, c.padWidth, tileRows, tileColumns, t, t] {
-                try args.int(value)
-            }
-        }
+        try winogradInput(x, into: v, channels: ci, height: c.height, width: c.width, top: c.padHeight,
+                          left: c.padWidth, tileRows: tileRows, tileColumns: tileColumns, batch: c.batch,
+                          tilesPadded: t, panel: t, family: family)
         try dispatch(Self.convFile, "conv_wino_output_grad", family: family, global: [tileRows, m, c.batch]) { args in
             try args.tensor(dy)
             try args.bind(dM)
