@@ -49,6 +49,15 @@
 #define cvstore CONV_CAT(vstore, CONV_VW)
 #define CONV_NR (CONV_NV * CONV_VW)
 
+// start + v.s0 + v.s1 + ..., the lanes added in order (the weight gradients' dot products end so).
+inline float lanes_after(float start, cfloatV v) {
+    float lanes[CONV_VW];
+    cvstore(v, 0, lanes);
+    float sum = start;
+    for (int l = 0; l < CONV_VW; l++) sum += lanes[l];
+    return sum;
+}
+
 // Zero-padded (or, with negative top/left, cropped) copy of planes:
 // out[p, i, j] = in[p, i - top, j - left] where that is inside [H, W], else 0.
 // in is [planes, H, W], out is [planes, Hp, Wp] followed by `slack` zeros (read, times zero, by
@@ -303,11 +312,7 @@ __kernel void conv_wgrad(
         #pragma unroll
         for (int j = 0; j < WGRAD_DT; j++) {
             if (r0 + j >= R) break;
-            float t[CONV_VW];
-            cvstore(acc[i][j], 0, t);
-            float sum = tailSum[i][j];
-            for (int l = 0; l < CONV_VW; l++) sum += t[l];
-            p[i * R + j] = sum;
+            p[i * R + j] = lanes_after(tailSum[i][j], acc[i][j]);
         }
     }
 }
@@ -713,11 +718,7 @@ __kernel void conv_wino_dot(
         #pragma unroll
         for (int j = 0; j < WGRAD_DT; j++) {
             if (c0 + j >= C) break;
-            float l8[CONV_VW];
-            cvstore(acc[i][j], 0, l8);
-            float sum = tail[i][j];
-            for (int l = 0; l < CONV_VW; l++) sum += l8[l];
-            out[i * C + j] = sum;
+            out[i * C + j] = lanes_after(tail[i][j], acc[i][j]);
         }
     }
 }
