@@ -451,10 +451,10 @@ __kernel void conv_wino_filter(
 }
 
 // Bᵀ d B of the 4×4 patch d (element type T: float, or float8 for eight tiles in lanes), stored
-// as V[ξ = 4i + j] of tile t = tRow + tw through STORE(value, pointer): rows Bᵀ d, then columns.
+// as V[ξ = 4i + j] at dst + ξ*stride through STORE(value, pointer): rows Bᵀ d, then columns.
 #define WINO_STORE8(value, p) vstore8(value, 0, p)
 #define WINO_STORE1(value, p) (*(p) = (value))
-#define WINO_INPUT_TRANSFORM(T, d, STORE)                                                          \
+#define WINO_INPUT_TRANSFORM(T, d, STORE, dst, stride)                                             \
     {                                                                                               \
         T e[4][4];                                                                                  \
         _Pragma("unroll") for (int j = 0; j < 4; j++) {                                             \
@@ -463,16 +463,93 @@ __kernel void conv_wino_filter(
             e[2][j] = d[2][j] - d[1][j];                                                            \
             e[3][j] = d[1][j] - d[3][j];                                                            \
         }                                                                                           \
-        const int t = tRow + tw;                                                                    \
-        const int panel = t / P;                                                                    \
-        __global float* dst = V + offV + (long)panel * C * P + (long)c * P + (t - panel * P);      \
         _Pragma("unroll") for (int i = 0; i < 4; i++) {                                             \
-            STORE(e[i][0] - e[i][2], dst + (i * 4 + 0) * stride);                                   \
-            STORE(e[i][1] + e[i][2], dst + (i * 4 + 1) * stride);                                   \
-            STORE(e[i][2] - e[i][1], dst + (i * 4 + 2) * stride);                                   \
-            STORE(e[i][1] - e[i][3], dst + (i * 4 + 3) * stride);                                   \
+            STORE(e[i][0] - e[i][2], (dst) + (i * 4 + 0) * (stride));                               \
+            STORE(e[i][1] + e[i][2], (dst) + (i * 4 + 1) * (stride));                               \
+            STORE(e[i][2] - e[i][1], (dst) + (i * 4 + 2) * (stride));                               \
+            STORE(e[i][1] - e[i][3], (dst) + (i * 4 + 3) * (stride));                               \
         }                                                                                           \
     }
+
+// The 4×4 input patches of eight horizontally adjacent tiles, d[i][j] lane l =
+// plane[h0 + i, w0 + 2l + j] (zero outside [H, W]): per patch row, the 16 middle floats of the
+// 18 in one vload16 (all of them when the padding is 1), the two ends checked.
+inline void wino_row_patches8(__global const float* plane, int h0, int w0, int H, int W, float8 d[4][4]) {
+    #pragma unroll
+    for (int i = 0; i < 4; i++) {
+        const int h = h0 + i;
+        if (h >= 0 && h < H && w0 + 1 >= 0 && w0 + 17 <= W) {
+            __global const float* row = plane + h * W + w0;
+            const float16 v = vload16(0, row + 1);
+            const float first = w0 >= 0 ? row[0] : 0.0f;
+            const float last = w0 + 17 < W ? row[17] : 0.0f;
+            const float8 even = v.even, odd = v.odd;
+            d[i][0] = (float8)(first, odd.s0, odd.s1, odd.s2, odd.s3, odd.s4, odd.s5, odd.s6);
+            d[i][1] = even;
+            d[i][2] = odd;
+            d[i][3] = (float8)(even.s1, even.s2, even.s3, even.s4, even.s5, even.s6, even.s7, last);
+            continue;
+        }
+        float r[18];
+        if (h >= 0 && h < H) {
+            for (int j = 0; j < 18; j++) r[j] = w0 + j >= 0 && w0 + j < W ? plane[h * W + w0 + j] : 0.0f;
+        } else {
+            for (int j = 0; j < 18; j++) r[j] = 0.0f;
+        }
+        #pragma unroll
+        for (int j = 0; j < 4; j++)
+            d[i][j] = (float8)(r[j], r[j + 2], r[j + 4], r[j + 6], r[j + 8], r[j + 10], r[j + 12], r[j + 14]);
+    }
+}
+
+// The same for four adjacent tiles in float4 lanes (a row of 10 floats: a vload8 and two ends).
+inline void wino_row_patches4(__global const float* plane, int h0, int w0, int H, int W, float4 d[4][4]) {
+    #pragma unroll
+    for (int i = 0; i < 4; i++) {
+        const int h = h0 + i;
+        if (h >= 0 && h < H && w0 + 1 >= 0 && w0 + 9 <= W) {
+            __global const float* row = plane + h * W + w0;
+            const float8 v = vload8(0, row + 1);
+            const float first = w0 >= 0 ? row[0] : 0.0f;
+            const float last = w0 + 9 < W ? row[9] : 0.0f;
+            const float4 even = v.even, odd = v.odd;
+            d[i][0] = (float4)(first, odd.s0, odd.s1, odd.s2);
+            d[i][1] = even;
+            d[i][2] = odd;
+            d[i][3] = (float4)(even.s1, even.s2, even.s3, last);
+            continue;
+        }
+        float r[10];
+        if (h >= 0 && h < H) {
+            for (int j = 0; j < 10; j++) r[j] = w0 + j >= 0 && w0 + j < W ? plane[h * W + w0 + j] : 0.0f;
+        } else {
+            for (int j = 0; j < 10; j++) r[j] = 0.0f;
+        }
+        #pragma unroll
+        for (int j = 0; j < 4; j++) d[i][j] = (float4)(r[j], r[j + 2], r[j + 4], r[j + 6]);
+    }
+}
+
+// Y tile = Aᵀ s A + b of eight tiles in lanes: y[i][j] is output row i, column j of each tile.
+inline void wino_fold8(float8 s[4][4], float b, float8 y[2][2]) {
+    float8 r[2][4];
+    #pragma unroll
+    for (int j = 0; j < 4; j++) {
+        r[0][j] = s[0][j] + s[1][j] + s[2][j];
+        r[1][j] = s[1][j] - s[2][j] - s[3][j];
+    }
+    #pragma unroll
+    for (int i = 0; i < 2; i++) {
+        y[i][0] = r[i][0] + r[i][1] + r[i][2] + b;
+        y[i][1] = r[i][1] - r[i][2] - r[i][3] + b;
+    }
+}
+
+// Columns 0 and 1 of eight adjacent tiles' output row interleaved into one vstore16.
+inline void wino_store_row8(float8 y0, float8 y1, __global float* out) {
+    vstore16((float16)(y0.s0, y1.s0, y0.s1, y1.s1, y0.s2, y1.s2, y0.s3, y1.s3,
+                       y0.s4, y1.s4, y0.s5, y1.s5, y0.s6, y1.s6, y0.s7, y1.s7), 0, out);
+}
 
 // V of the patches in[n, c, 2th - top + i, 2tw - left + j] (zero outside [H, W]), in [N, C, H, W],
 // in panels of P tiles: V[ξ*C*Tp + (t / P)*C*P + c*P + t % P]. P = CONV_NR for conv_wino_gemm
@@ -500,36 +577,11 @@ __kernel void conv_wino_input(
         // Eight tiles at a time in float8 lanes (a group never straddles a panel): each input
         // row's 18 floats are read once, the transform runs on vectors, the stores are vstore8.
         for (; tw < TW; tw += 8) {
-            const int w0 = 2 * tw - left;
             float8 d[4][4];
-            #pragma unroll
-            for (int i = 0; i < 4; i++) {
-                const int h = h0 + i;
-                if (h >= 0 && h < H && w0 + 1 >= 0 && w0 + 17 <= W) {
-                    // The 16 middle floats of the row in one vload16 (all of them when the
-                    // padding is 1), the two ends checked: lanes j = 0 and 17 of the patch rows.
-                    __global const float* row = plane + h * W + w0;
-                    const float16 v = vload16(0, row + 1);
-                    const float first = w0 >= 0 ? row[0] : 0.0f;
-                    const float last = w0 + 17 < W ? row[17] : 0.0f;
-                    const float8 even = v.even, odd = v.odd;
-                    d[i][0] = (float8)(first, odd.s0, odd.s1, odd.s2, odd.s3, odd.s4, odd.s5, odd.s6);
-                    d[i][1] = even;
-                    d[i][2] = odd;
-                    d[i][3] = (float8)(even.s1, even.s2, even.s3, even.s4, even.s5, even.s6, even.s7, last);
-                    continue;
-                }
-                float r[18];
-                if (h >= 0 && h < H) {
-                    for (int j = 0; j < 18; j++) r[j] = w0 + j >= 0 && w0 + j < W ? plane[h * W + w0 + j] : 0.0f;
-                } else {
-                    for (int j = 0; j < 18; j++) r[j] = 0.0f;
-                }
-                #pragma unroll
-                for (int j = 0; j < 4; j++)
-                    d[i][j] = (float8)(r[j], r[j + 2], r[j + 4], r[j + 6], r[j + 8], r[j + 10], r[j + 12], r[j + 14]);
-            }
-            WINO_INPUT_TRANSFORM(float8, d, WINO_STORE8)
+            wino_row_patches8(plane, h0, 2 * tw - left, H, W, d);
+            const int t = tRow + tw, panel = t / P;
+            __global float* dst = V + offV + (long)panel * C * P + (long)c * P + (t - panel * P);
+            WINO_INPUT_TRANSFORM(float8, d, WINO_STORE8, dst, stride)
         }
     }
     for (; tw < TW; tw++) {
@@ -545,7 +597,9 @@ __kernel void conv_wino_input(
                 d[i][j] = rowInside && w >= 0 && w < W ? plane[h * W + w] : 0.0f;
             }
         }
-        WINO_INPUT_TRANSFORM(float, d, WINO_STORE1)
+        const int t = tRow + tw, panel = t / P;
+        __global float* dst = V + offV + (long)panel * C * P + (long)c * P + (t - panel * P);
+        WINO_INPUT_TRANSFORM(float, d, WINO_STORE1, dst, stride)
     }
 }
 
@@ -621,20 +675,12 @@ __kernel void conv_wino_output(
                 #pragma unroll
                 for (int j = 0; j < 4; j++) s[i][j] = vload8(0, src + (i * 4 + j) * stride + tw);
             }
-            float8 r[2][4];
-            #pragma unroll
-            for (int j = 0; j < 4; j++) {
-                r[0][j] = s[0][j] + s[1][j] + s[2][j];
-                r[1][j] = s[1][j] - s[2][j] - s[3][j];
-            }
+            float8 y[2][2];
+            wino_fold8(s, b, y);
             #pragma unroll
             for (int i = 0; i < 2; i++) {
                 if (oh + i >= OH) break;
-                const float8 y0 = r[i][0] + r[i][1] + r[i][2] + b;
-                const float8 y1 = r[i][1] - r[i][2] - r[i][3] + b;
-                const float16 y = (float16)(y0.s0, y1.s0, y0.s1, y1.s1, y0.s2, y1.s2, y0.s3, y1.s3,
-                                            y0.s4, y1.s4, y0.s5, y1.s5, y0.s6, y1.s6, y0.s7, y1.s7);
-                vstore16(y, 0, out + (oh + i) * OW + 2 * tw);
+                wino_store_row8(y[i][0], y[i][1], out + (oh + i) * OW + 2 * tw);
             }
         }
     }
@@ -658,6 +704,159 @@ __kernel void conv_wino_output(
             if (oh + i >= OH) break;
             out[(oh + i) * OW + ow] = r[i][0] + r[i][1] + r[i][2] + b;
             if (ow + 1 < OW) out[(oh + i) * OW + ow + 1] = r[i][1] - r[i][2] - r[i][3] + b;
+        }
+    }
+}
+
+// conv_wino_input, conv_wino_gemm and conv_wino_output in one pass over a block of CONV_NR
+// tiles, for CPU drivers: the block's V (16 × C × CONV_NR floats) stays in local memory, a cache-
+// resident buffer per work-group there, and each panel of CONV_MR output channels keeps its 16
+// products in registers and a private block until it folds them into Y. Neither V nor the
+// products go through global memory, which the three-kernel path writes and reads back in full
+// (4x the input and 4x the output). The arithmetic is the same in the same order: the results
+// equal that path's bit for bit.
+//
+// Tiles t = b*CONV_NR + l (l < CONV_NR, zero past T) are transformed eight at a time: a row run of
+// eight (TW % 8 == 0), two runs of four (TW % 4 == 0) or eight single tiles. Work-item (b, g)
+// runs the channel panels [g*panels, (g+1)*panels) ∩ [0, Mp / CONV_MR); the host splits the
+// panels only when there are too few tile blocks to fill the device (each split transforms its
+// block's V again). U as conv_wino_filter writes it. CONV_NR must be a multiple of 8.
+// Global size: (ceil(T / CONV_NR), G) in work-groups of one work-item; Vl: 16*C*CONV_NR floats.
+__kernel void conv_wino_fused(
+    __global const float* in, ulong offIn, __global const float* U, ulong offU,
+    __global float* Y, ulong offY, __global const float* bias, ulong offBias,
+    int C, int H, int W, int top, int left, int M, int Mp, int OH, int OW, int TH, int TW, int T,
+    int panels, int hasBias, __local float* Vl)
+{
+    const int t0 = get_global_id(0) * CONV_NR;
+    const int pBegin = get_global_id(1) * panels;
+    const int pEnd = min(pBegin + panels, Mp / CONV_MR);
+    if (t0 >= T || pBegin >= pEnd) return;
+    const int tilesPerImage = TH * TW;
+    const long stride = (long)C * CONV_NR;
+    for (int g = 0; g < CONV_NR; g += 8) {
+        const int tg = t0 + g;
+        for (int c = 0; c < C; c++) {
+            float8 d[4][4];
+            if (TW % 8 == 0 && tg < T) {
+                const int n = tg / tilesPerImage, r = tg - n * tilesPerImage, th = r / TW, tw = r - th * TW;
+                wino_row_patches8(in + offIn + ((long)n * C + c) * H * W, 2 * th - top, 2 * tw - left, H, W, d);
+            } else if (TW % 4 == 0) {
+                float4 h[2][4][4];
+                #pragma unroll
+                for (int k = 0; k < 2; k++) {
+                    const int t = tg + 4 * k;
+                    if (t >= T) {
+                        #pragma unroll
+                        for (int i = 0; i < 4; i++)
+                            #pragma unroll
+                            for (int j = 0; j < 4; j++) h[k][i][j] = (float4)(0.0f);
+                        continue;
+                    }
+                    const int n = t / tilesPerImage, r = t - n * tilesPerImage, th = r / TW, tw = r - th * TW;
+                    wino_row_patches4(in + offIn + ((long)n * C + c) * H * W, 2 * th - top, 2 * tw - left, H, W, h[k]);
+                }
+                #pragma unroll
+                for (int i = 0; i < 4; i++)
+                    #pragma unroll
+                    for (int j = 0; j < 4; j++) d[i][j] = (float8)(h[0][i][j], h[1][i][j]);
+            } else {
+                float lanes[4][4][8];
+                for (int l = 0; l < 8; l++) {
+                    const int t = tg + l;
+                    const int n = t / tilesPerImage, r = t - n * tilesPerImage, th = r / TW, tw = r - th * TW;
+                    __global const float* plane = in + offIn + ((long)n * C + c) * H * W;
+                    const int h0 = 2 * th - top, w0 = 2 * tw - left;
+                    for (int i = 0; i < 4; i++) {
+                        for (int j = 0; j < 4; j++) {
+                            const int hh = h0 + i, ww = w0 + j;
+                            lanes[i][j][l] = t < T && hh >= 0 && hh < H && ww >= 0 && ww < W ? plane[hh * W + ww] : 0.0f;
+                        }
+                    }
+                }
+                #pragma unroll
+                for (int i = 0; i < 4; i++)
+                    #pragma unroll
+                    for (int j = 0; j < 4; j++) d[i][j] = vload8(0, lanes[i][j]);
+            }
+            __local float* dst = Vl + (long)c * CONV_NR + g;
+            WINO_INPUT_TRANSFORM(float8, d, WINO_STORE8, dst, stride)
+        }
+    }
+    for (int panel = pBegin; panel < pEnd; panel++) {
+        // The panel's 16 products over the block, as conv_wino_gemm computes them.
+        float products[16][CONV_MR][CONV_NR];
+        for (int x = 0; x < 16; x++) {
+            __global const float* wk = U + offU + (long)x * C * Mp + (long)panel * CONV_MR * C;
+            __local const float* vb = Vl + x * stride;
+            cfloatV acc[CONV_MR][CONV_NV];
+            #pragma unroll
+            for (int i = 0; i < CONV_MR; i++) {
+                #pragma unroll
+                for (int j = 0; j < CONV_NV; j++) acc[i][j] = (cfloatV)(0.0f);
+            }
+            for (int c = 0; c < C; c++) {
+                cfloatV v[CONV_NV];
+                #pragma unroll
+                for (int j = 0; j < CONV_NV; j++) v[j] = cvload(j, vb);
+                #pragma unroll
+                for (int i = 0; i < CONV_MR; i++) {
+                    const cfloatV a = (cfloatV)(wk[i]);
+                    #pragma unroll
+                    for (int j = 0; j < CONV_NV; j++) acc[i][j] = fma(a, v[j], acc[i][j]);
+                }
+                wk += CONV_MR;
+                vb += CONV_NR;
+            }
+            #pragma unroll
+            for (int i = 0; i < CONV_MR; i++) {
+                #pragma unroll
+                for (int j = 0; j < CONV_NV; j++) cvstore(acc[i][j], j, products[x][i]);
+            }
+        }
+        for (int i = 0; i < CONV_MR; i++) {
+            const int m = panel * CONV_MR + i;
+            if (m >= M) break;
+            const float b = hasBias ? bias[offBias + m] : 0.0f;
+            __global float* out = Y + offY + (long)m * OH * OW;
+            for (int g = 0; g < CONV_NR; g += 8) {
+                const int tg = t0 + g;
+                if (tg >= T) break;
+                float8 s[4][4];
+                #pragma unroll
+                for (int a = 0; a < 4; a++)
+                    #pragma unroll
+                    for (int j = 0; j < 4; j++) s[a][j] = vload8(0, products[a * 4 + j][i] + g);
+                float8 y[2][2];
+                wino_fold8(s, b, y);
+                if (TW % 8 == 0 && OW % 16 == 0) {
+                    const int n = tg / tilesPerImage, r = tg - n * tilesPerImage, th = r / TW, tw = r - th * TW;
+                    __global float* o = out + (long)n * M * OH * OW + (2 * th) * OW + 2 * tw;
+                    #pragma unroll
+                    for (int a = 0; a < 2; a++) {
+                        if (2 * th + a >= OH) break;
+                        wino_store_row8(y[a][0], y[a][1], o + a * OW);
+                    }
+                    continue;
+                }
+                float ys[2][2][8];
+                #pragma unroll
+                for (int a = 0; a < 2; a++)
+                    #pragma unroll
+                    for (int j = 0; j < 2; j++) vstore8(y[a][j], 0, ys[a][j]);
+                for (int l = 0; l < 8; l++) {
+                    const int t = tg + l;
+                    if (t >= T) break;
+                    const int n = t / tilesPerImage, r = t - n * tilesPerImage, th = r / TW, tw = r - th * TW;
+                    __global float* o = out + (long)n * M * OH * OW;
+                    const int oh = 2 * th, ow = 2 * tw;
+                    for (int a = 0; a < 2; a++) {
+                        if (oh + a >= OH) break;
+                        o[(oh + a) * OW + ow] = ys[a][0][l];
+                        if (ow + 1 < OW) o[(oh + a) * OW + ow + 1] = ys[a][1][l];
+                    }
+                }
+            }
         }
     }
 }

@@ -98,6 +98,11 @@ extension CaseCatalog {
             // map; backward data pads by 2) and with padding 2 (the left end outside).
             (Conv2d(batch: 2, inChannels: 8, outChannels: 8, height: 18, width: 18, kernel: 3, padding: 0), false),
             (Conv2d(batch: 1, inChannels: 4, outChannels: 6, height: 14, width: 14, kernel: 3, padding: 2), false),
+            // The OpenCL device's fused Winograd on 24×24 (tiles transformed in runs of four,
+            // outputs stored per tile), and 400 input channels, whose transformed input outgrows
+            // a CPU driver's local memory (the three-kernel path forward).
+            (Conv2d(batch: 1, inChannels: 8, outChannels: 5, height: 24, width: 24, kernel: 3), false),
+            (Conv2d(batch: 2, inChannels: 400, outChannels: 6, height: 8, width: 8, kernel: 3), false),
         ]
         // Unet(dim 64) at batch 16: 3×3 64→64 at 32×32 and the 7×7 3→64 init conv.
         shapes.append((Conv2d(batch: 16, inChannels: 64, outChannels: 64, height: 32, width: 32, kernel: 3), true))

@@ -265,21 +265,25 @@ extension OpenCLQueue {
 
     // MARK: Winograd
 
-    /// F(2×2, 3×3): `conv_wino_filter` and `conv_wino_input` transform the weights and the input
-    /// tiles, `conv_wino_gemm` computes the 16 products `M[ξ] = U[ξ]·V[ξ]` (`[M × C]·[C × T]`,
-    /// V in panels of `tiles.columns` tiles), and `conv_wino_output` folds each tile's 4×4
-    /// products into its 2×2 outputs (plus bias).
+    /// F(2×2, 3×3): `conv_wino_filter` transforms the weights into U, then either
+    /// `conv_wino_fused` transforms, multiplies and folds each block of `tiles.columns` tiles with
+    /// its V in local memory (when the tuning allows it and V fits), or three kernels do the same
+    /// through global memory: `conv_wino_input` writes every tile's V, `conv_wino_gemm` computes
+    /// the 16 products `M[ξ] = U[ξ]·V[ξ]` (`[M × C]·[C × T]`, V in panels of `tiles.columns`
+    /// tiles), and `conv_wino_output` folds each tile's 4×4 products into its 2×2 outputs (plus
+    /// bias). Both give the same bits.
     private func correlateByWinograd(_ p: Correlation, input: BufferSlice, weights: BufferSlice, output: BufferSlice,
                                      bias: BufferSlice?, family: String) throws {
         let c = p.channels, m = p.outputs
         let tiles = OpenCLTuning.forDevice(openCLDevice.capabilities).conv
         let rowsPadded = (m + tiles.rows - 1) / tiles.rows * tiles.rows
+        let fused = fusesWinograd(channels: c, tiles)
         // Tiles rounded up to whole panels of the product kernel (lanes past p.tiles unused).
         let t = (p.tiles + tiles.columns - 1) / tiles.columns * tiles.columns
         var layout = ScratchLayout()
         let filters = layout.take(16 * rowsPadded * c)
-        let transformed = layout.take(16 * c * t)
-        let products = layout.take(16 * m * t)
+        let transformed = fused ? 0 : layout.take(16 * c * t)
+        let products = fused ? 0 : layout.take(16 * m * t)
         let scratch = try scratchMemory(bytes: max(1, layout.floats) * 4)
         let u = DeviceTensor.scratch(scratch, elementOffset: filters)
         let v = DeviceTensor.scratch(scratch, elementOffset: transformed)
@@ -292,6 +296,29 @@ extension OpenCLQueue {
                           p.flipped ? -1 : 1] {
                 try args.int(value)
             }
+        }
+        if fused {
+            // Blocks of tiles, each a work-group of one; the channel panels are split only when
+            // there are too few blocks to give every compute unit a few (each split transforms
+            // its block's input again).
+            let blocks = t / tiles.columns, panels = rowsPadded / tiles.rows
+            let wanted = 4 * max(1, openCLDevice.capabilities.computeUnits)
+            let splits = min(panels, max(1, (wanted + blocks - 1) / blocks))
+            let panelsPerItem = (panels + splits - 1) / splits
+            try dispatch(Self.convFile, "conv_wino_fused", family: family,
+                         global: [blocks, (panels + panelsPerItem - 1) / panelsPerItem], local: [1, 1]) { args in
+                try args.tensor(input)
+                try args.bind(u)
+                try args.tensor(output)
+                if let bias { try args.tensor(bias) } else { try args.memory(nil, elementOffset: 0) }
+                for value in [c, p.height, p.width, p.top, p.left, m, rowsPadded, p.outHeight, p.outWidth,
+                              p.tileRows, p.tileColumns, p.tiles, panelsPerItem] {
+                    try args.int(value)
+                }
+                try args.int(bias != nil)
+                try args.localFloats(16 * c * tiles.columns)
+            }
+            return
         }
         try winogradInput(input, into: v, channels: c, height: p.height, width: p.width, top: p.top, left: p.left,
                           tileRows: p.tileRows, tileColumns: p.tileColumns, batch: p.batch, tilesPadded: t,
@@ -334,6 +361,14 @@ extension OpenCLQueue {
                 try args.int(value)
             }
         }
+    }
+
+    /// Whether a Winograd correlation over `channels` input channels runs as `conv_wino_fused`:
+    /// the tuning enables it, its tile blocks are whole float8 groups, and a block's V
+    /// (16 × channels × `tiles.columns` floats) fits the device's local memory.
+    func fusesWinograd(channels: Int, _ tiles: OpenCLTuning.Conv) -> Bool {
+        tiles.fusedWinograd && tiles.columns % 8 == 0
+            && 16 * channels * tiles.columns * 4 <= openCLDevice.capabilities.localMemoryBytes
     }
 
     /// F(2×2, 3×3) weight gradient: `conv_wino_input` writes V ([16, C, T], one panel),

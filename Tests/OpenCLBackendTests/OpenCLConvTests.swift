@@ -132,6 +132,27 @@ final class OpenCLConvTests: XCTestCase {
         try check(Conv2d(batch: 2, inChannels: 16, outChannels: 6, height: 8, width: 9, kernel: 3), seed: 1140)
     }
 
+    /// On CPU drivers forward and backward-data Winograd run fused (`conv_wino_fused`): blocks of
+    /// 24 tiles transformed as rows of eight (16-wide tiles), runs of four (8×8 and 24×24 maps)
+    /// or single tiles (odd widths), the last block partial, output channels not a multiple of
+    /// the panel. Input channels whose V outgrows local memory take the three-kernel path.
+    func testFusedWinogradShapes() throws {
+        let queue = try OpenCLQueue(device: TestDevice.shared().openCL)
+        let tiles = OpenCLTuning.forDevice(queue.openCLDevice.capabilities).conv
+        if tiles.winogradFloats > 0 {
+            XCTAssertEqual(queue.fusesWinograd(channels: 64, tiles), tiles.fusedWinograd)
+            let tooWide = queue.openCLDevice.capabilities.localMemoryBytes / (16 * tiles.columns * 4) + 1
+            XCTAssertFalse(queue.fusesWinograd(channels: tooWide, tiles), "V of \(tooWide) channels fits local memory")
+            // 8×8 maps in runs of four: 5 images are 80 tiles, the last block 8 of 24.
+            try check(Conv2d(batch: 5, inChannels: 6, outChannels: 10, height: 8, width: 8, kernel: 3), seed: 1200)
+            // 24×24: runs of four, outputs stored per tile (24 is not a multiple of 16).
+            try check(Conv2d(batch: 1, inChannels: 7, outChannels: 5, height: 24, width: 24, kernel: 3), seed: 1210)
+            // The three-kernel path forward (V of `tooWide` channels, two panels of tiles); backward-data
+            // fuses (3 channels).
+            try check(Conv2d(batch: 2, inChannels: tooWide, outChannels: 3, height: 8, width: 8, kernel: 3), seed: 1220)
+        }
+    }
+
     func testEmptyBatchGivesZeroWeightGradients() throws {
         let queue = try makeQueue()
         let c = Conv2d(batch: 0, inChannels: 2, outChannels: 3, height: 4, width: 4, kernel: 3)
