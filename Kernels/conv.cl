@@ -453,6 +453,7 @@ __kernel void conv_wino_filter(
 // Bᵀ d B of the 4×4 patch d (element type T: float, or float8 for eight tiles in lanes), stored
 // as V[ξ = 4i + j] at dst + ξ*stride through STORE(value, pointer): rows Bᵀ d, then columns.
 #define WINO_STORE8(value, p) vstore8(value, 0, p)
+#define WINO_STORE4(value, p) vstore4(value, 0, p)
 #define WINO_STORE1(value, p) (*(p) = (value))
 #define WINO_INPUT_TRANSFORM(T, d, STORE, dst, stride)                                             \
     {                                                                                               \
@@ -582,6 +583,15 @@ __kernel void conv_wino_input(
             const int t = tRow + tw, panel = t / P;
             __global float* dst = V + offV + (long)panel * C * P + (long)c * P + (t - panel * P);
             WINO_INPUT_TRANSFORM(float8, d, WINO_STORE8, dst, stride)
+        }
+    } else if (TW % 4 == 0 && P % 4 == 0) {
+        // Four tiles at a time in float4 lanes (8×8, 24×24, ... maps).
+        for (; tw < TW; tw += 4) {
+            float4 d[4][4];
+            wino_row_patches4(plane, h0, 2 * tw - left, H, W, d);
+            const int t = tRow + tw, panel = t / P;
+            __global float* dst = V + offV + (long)panel * C * P + (long)c * P + (t - panel * P);
+            WINO_INPUT_TRANSFORM(float4, d, WINO_STORE4, dst, stride)
         }
     }
     for (; tw < TW; tw++) {
@@ -961,6 +971,32 @@ __kernel void conv_wino_output_grad(
                 vstore8(r[i][0] + r[i][1], 0, dst + (i * 4 + 1) * stride + tw);
                 vstore8(r[i][0] - r[i][1], 0, dst + (i * 4 + 2) * stride + tw);
                 vstore8(-r[i][1], 0, dst + (i * 4 + 3) * stride + tw);
+            }
+        }
+    } else if (OW % 8 == 0) {
+        // Four tiles at a time (8×8, 24×24, ... maps): each dY row's 8 floats.
+        for (; tw < TW; tw += 4) {
+            float4 y[2][2];
+            #pragma unroll
+            for (int i = 0; i < 2; i++) {
+                const float8 row = oh + i < OH ? vload8(0, src + (oh + i) * OW + 2 * tw) : (float8)(0.0f);
+                y[i][0] = row.even;
+                y[i][1] = row.odd;
+            }
+            float4 r[4][2];
+            #pragma unroll
+            for (int j = 0; j < 2; j++) {
+                r[0][j] = y[0][j];
+                r[1][j] = y[0][j] + y[1][j];
+                r[2][j] = y[0][j] - y[1][j];
+                r[3][j] = -y[1][j];
+            }
+            #pragma unroll
+            for (int i = 0; i < 4; i++) {
+                vstore4(r[i][0], 0, dst + (i * 4 + 0) * stride + tw);
+                vstore4(r[i][0] + r[i][1], 0, dst + (i * 4 + 1) * stride + tw);
+                vstore4(r[i][0] - r[i][1], 0, dst + (i * 4 + 2) * stride + tw);
+                vstore4(-r[i][1], 0, dst + (i * 4 + 3) * stride + tw);
             }
         }
     }
