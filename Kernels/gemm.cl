@@ -31,6 +31,12 @@
 #ifndef GEMM_PACK_A
 #define GEMM_PACK_A 0
 #endif
+#ifndef GEMM_DM
+#define GEMM_DM 4
+#endif
+#ifndef GEMM_DN
+#define GEMM_DN 3
+#endif
 
 #define GEMM_CAT_(a, b) a##b
 #define GEMM_CAT(a, b) GEMM_CAT_(a, b)
@@ -41,6 +47,43 @@
 
 /// Local floats a work-group of (lx, ly) needs; the host passes the same amount.
 #define GEMM_LOCAL_FLOATS(lx, ly) ((ly) * GEMM_KC * GEMM_NR + (GEMM_PACK_A ? (lx) * GEMM_KC * GEMM_MR : 0))
+
+// Epilogue of a work-item's GEMM_MR × GEMM_NR block at (m0, n0): alpha*acc (+ beta*C) (+ bias);
+// C is not read when beta == 0. Rows past M and columns past N are not stored.
+inline void gemm_epilogue(gfloatV acc[GEMM_MR][GEMM_NV], __global float* c, __global const float* bp, int m0, int n0,
+                          int M, int N, int ldc, float alpha, float beta, int biasMode) {
+    const bool fullColumns = n0 + GEMM_NR <= N;
+    #pragma unroll
+    for (int i = 0; i < GEMM_MR; i++) {
+        const int m = m0 + i;
+        if (m >= M) break;
+        const float rowBias = biasMode == 1 ? bp[m] : 0.0f;
+        __global float* cr = c + (long)m * ldc + n0;
+        if (fullColumns) {
+            #pragma unroll
+            for (int j = 0; j < GEMM_NV; j++) {
+                gfloatV r = alpha * acc[i][j];
+                if (beta != 0.0f) r += beta * gvload(j, cr);
+                r += biasMode == 2 ? gvload(j, bp + n0) : (gfloatV)(rowBias);
+                gvstore(r, j, cr);
+            }
+        } else {
+            #pragma unroll
+            for (int j = 0; j < GEMM_NV; j++) {
+                float t[GEMM_VW];
+                gvstore(acc[i][j], 0, t);
+                for (int l = 0; l < GEMM_VW; l++) {
+                    const int n = n0 + j * GEMM_VW + l;
+                    if (n < N) {
+                        float r = alpha * t[l];
+                        if (beta != 0.0f) r += beta * cr[j * GEMM_VW + l];
+                        cr[j * GEMM_VW + l] = r + (biasMode == 2 ? bp[n] : rowBias);
+                    }
+                }
+            }
+        }
+    }
+}
 
 // biasMode: 0 none, 1 bias[m] per row, 2 bias[n] per column.
 __kernel void gemm(
@@ -144,39 +187,126 @@ __kernel void gemm(
         barrier(CLK_LOCAL_MEM_FENCE);
     }
 
-    // Epilogue: alpha*acc (+ beta*C) (+ bias); C is not read when beta == 0.
-    const int m0 = mb + x * GEMM_MR, n0 = nb + y * GEMM_NR;
-    __global float* c = C + offC + b * strideC;
-    __global const float* bp = bias + offBias;
-    const bool fullColumns = n0 + GEMM_NR <= N;
+    gemm_epilogue(acc, C + offC + b * strideC, bias + offBias, mb + x * GEMM_MR, nb + y * GEMM_NR, M, N, ldc,
+                  alpha, beta, biasMode);
+}
+
+// The same product with op(B) read in place, for rows of B that are contiguous (sBn == 1) and a
+// short K (attention's 32-deep products): no local tile and no barrier. There the packing of
+// `gemm` costs as much as the multiplies it feeds, and B's rows are already what the inner loop
+// loads. A work-item holds the same GEMM_MR × GEMM_NR block; the last column block reads its
+// columns past N as zeros. Global size: (ceil(M / GEMM_MR), ceil(N / GEMM_NR), batch).
+__kernel void gemm_direct(
+    __global const float* A, ulong offA,
+    __global const float* B, ulong offB,
+    __global float* C, ulong offC,
+    __global const float* bias, ulong offBias,
+    int M, int N, int K,
+    int sAm, int sAk, int sBk, int ldc,
+    int strideA, int strideB, int strideC,
+    float alpha, float beta, int biasMode)
+{
+    const int m0 = get_global_id(0) * GEMM_MR;
+    const int n0 = get_global_id(1) * GEMM_NR;
+    const long b = get_global_id(2);
+    if (m0 >= M || n0 >= N) return;
+    __global const float* a = A + offA + b * strideA;
+    __global const float* bk = B + offB + b * strideB + n0;
+    gfloatV acc[GEMM_MR][GEMM_NV];
     #pragma unroll
     for (int i = 0; i < GEMM_MR; i++) {
-        const int m = m0 + i;
-        if (m >= M) break;
-        const float rowBias = biasMode == 1 ? bp[m] : 0.0f;
-        __global float* cr = c + (long)m * ldc + n0;
+        #pragma unroll
+        for (int j = 0; j < GEMM_NV; j++) acc[i][j] = (gfloatV)(0.0f);
+    }
+    __global const float* ar[GEMM_MR];
+    #pragma unroll
+    for (int i = 0; i < GEMM_MR; i++) ar[i] = a + (long)min(m0 + i, M - 1) * sAm;
+    const bool fullColumns = n0 + GEMM_NR <= N;
+    for (int k = 0; k < K; k++) {
+        gfloatV bv[GEMM_NV];
         if (fullColumns) {
             #pragma unroll
-            for (int j = 0; j < GEMM_NV; j++) {
-                gfloatV r = alpha * acc[i][j];
-                if (beta != 0.0f) r += beta * gvload(j, cr);
-                r += biasMode == 2 ? gvload(j, bp + n0) : (gfloatV)(rowBias);
-                gvstore(r, j, cr);
-            }
+            for (int j = 0; j < GEMM_NV; j++) bv[j] = gvload(j, bk);
         } else {
+            float t[GEMM_NR];
+            for (int j = 0; j < GEMM_NR; j++) t[j] = n0 + j < N ? bk[j] : 0.0f;
             #pragma unroll
-            for (int j = 0; j < GEMM_NV; j++) {
-                float t[GEMM_VW];
-                gvstore(acc[i][j], 0, t);
-                for (int l = 0; l < GEMM_VW; l++) {
-                    const int n = n0 + j * GEMM_VW + l;
-                    if (n < N) {
-                        float r = alpha * t[l];
-                        if (beta != 0.0f) r += beta * cr[j * GEMM_VW + l];
-                        cr[j * GEMM_VW + l] = r + (biasMode == 2 ? bp[n] : rowBias);
-                    }
-                }
-            }
+            for (int j = 0; j < GEMM_NV; j++) bv[j] = gvload(j, t);
+        }
+        bk += sBk;
+        #pragma unroll
+        for (int i = 0; i < GEMM_MR; i++) {
+            const gfloatV av = (gfloatV)(*ar[i]);
+            ar[i] += sAk;
+            #pragma unroll
+            for (int j = 0; j < GEMM_NV; j++) acc[i][j] = fma(av, bv[j], acc[i][j]);
+        }
+    }
+    gemm_epilogue(acc, C + offC + b * strideC, bias + offBias, m0, n0, M, N, ldc, alpha, beta, biasMode);
+}
+
+// The same product as dot products, for op(A) and op(B) both contiguous along K (sAk == sBk == 1:
+// C = A·Bᵀ, attention's key-value products) and a long K: a work-item holds GEMM_DM × GEMM_DN
+// dot products in vectors along K, then adds each one's lanes in order and the scalar tail. Both
+// operands stream straight from their rows; nothing is packed, nothing is transposed.
+// Global size: (ceil(M / GEMM_DM), ceil(N / GEMM_DN), batch).
+__kernel void gemm_dot(
+    __global const float* A, ulong offA,
+    __global const float* B, ulong offB,
+    __global float* C, ulong offC,
+    __global const float* bias, ulong offBias,
+    int M, int N, int K,
+    int sAm, int sBn, int ldc,
+    int strideA, int strideB, int strideC,
+    float alpha, float beta, int biasMode)
+{
+    const int m0 = get_global_id(0) * GEMM_DM;
+    const int n0 = get_global_id(1) * GEMM_DN;
+    const long b = get_global_id(2);
+    if (m0 >= M || n0 >= N) return;
+    __global const float* ar[GEMM_DM];
+    __global const float* br[GEMM_DN];
+    #pragma unroll
+    for (int i = 0; i < GEMM_DM; i++) ar[i] = A + offA + b * strideA + (long)min(m0 + i, M - 1) * sAm;
+    #pragma unroll
+    for (int j = 0; j < GEMM_DN; j++) br[j] = B + offB + b * strideB + (long)min(n0 + j, N - 1) * sBn;
+    gfloatV acc[GEMM_DM][GEMM_DN];
+    #pragma unroll
+    for (int i = 0; i < GEMM_DM; i++) {
+        #pragma unroll
+        for (int j = 0; j < GEMM_DN; j++) acc[i][j] = (gfloatV)(0.0f);
+    }
+    int k = 0;
+    for (; k + GEMM_VW <= K; k += GEMM_VW) {
+        gfloatV av[GEMM_DM], bv[GEMM_DN];
+        #pragma unroll
+        for (int i = 0; i < GEMM_DM; i++) av[i] = gvload(0, ar[i] + k);
+        #pragma unroll
+        for (int j = 0; j < GEMM_DN; j++) bv[j] = gvload(0, br[j] + k);
+        #pragma unroll
+        for (int i = 0; i < GEMM_DM; i++) {
+            #pragma unroll
+            for (int j = 0; j < GEMM_DN; j++) acc[i][j] = fma(av[i], bv[j], acc[i][j]);
+        }
+    }
+    __global float* c = C + offC + b * strideC;
+    __global const float* bp = bias + offBias;
+    #pragma unroll
+    for (int i = 0; i < GEMM_DM; i++) {
+        const int m = m0 + i;
+        if (m >= M) break;
+        #pragma unroll
+        for (int j = 0; j < GEMM_DN; j++) {
+            const int n = n0 + j;
+            if (n >= N) break;
+            float lanes[GEMM_VW];
+            gvstore(acc[i][j], 0, lanes);
+            float sum = 0.0f;
+            for (int l = 0; l < GEMM_VW; l++) sum += lanes[l];
+            for (int kk = k; kk < K; kk++) sum = fma(ar[i][kk], br[j][kk], sum);
+            float r = alpha * sum;
+            if (beta != 0.0f) r += beta * c[(long)m * ldc + n];
+            c[(long)m * ldc + n] = r + (biasMode == 1 ? bp[m] : biasMode == 2 ? bp[n] : 0.0f);
         }
     }
 }

@@ -35,24 +35,50 @@ extension OpenCLQueue {
         let l = layout
         if l.batch == 0 || l.m == 0 || l.n == 0 { return }
         let tiles = OpenCLTuning.forDevice(openCLDevice.capabilities).gemm
+        switch GemmKernel(l, tiles) {
+        case .dot:
+            // One work-item per work-group: the kernel shares nothing between work-items.
+            let global = [(l.m + tiles.dotRows - 1) / tiles.dotRows, (l.n + tiles.dotColumns - 1) / tiles.dotColumns,
+                          l.batch]
+            try dispatch(Self.gemmFile, "gemm_dot", family: family, global: global, local: [1, 1, 1]) { args in
+                try bindGemm(&args, l, a: a, b: b, c: c, bias: bias, strides: [l.aRowStride, l.bColumnStride])
+            }
+            return
+        case .direct:
+            let global = [(l.m + tiles.rows - 1) / tiles.rows, (l.n + tiles.columns - 1) / tiles.columns, l.batch]
+            try dispatch(Self.gemmFile, "gemm_direct", family: family, global: global, local: [1, 1, 1]) { args in
+                try bindGemm(&args, l, a: a, b: b, c: c, bias: bias,
+                             strides: [l.aRowStride, l.aDepthStride, l.bDepthStride])
+            }
+            return
+        case .packed:
+            break
+        }
         let (lx, ly) = try gemmGroup(m: l.m, n: l.n, tiles)
         let global = [(l.m + tiles.rows * lx - 1) / (tiles.rows * lx) * lx,
                       (l.n + tiles.columns * ly - 1) / (tiles.columns * ly) * ly,
                       l.batch]
         try dispatch(Self.gemmFile, "gemm", family: family, global: global, local: [lx, ly, 1]) { args in
-            try args.bind(a)
-            try args.bind(b)
-            try args.bind(c)
-            if let bias { try args.bind(bias) } else { try args.memory(nil, elementOffset: 0) }
-            for value in [l.m, l.n, l.k, l.aRowStride, l.aDepthStride, l.bDepthStride, l.bColumnStride, l.ldc,
-                          l.strideA, l.strideB, l.strideC] {
-                try args.int(value)
-            }
-            try args.float(l.alpha)
-            try args.float(l.beta)
-            try args.int(l.bias == .perRow ? 1 : l.bias == .perColumn ? 2 : 0)
+            try bindGemm(&args, l, a: a, b: b, c: c, bias: bias,
+                         strides: [l.aRowStride, l.aDepthStride, l.bDepthStride, l.bColumnStride])
             try args.localFloats(tiles.localFloats(lx: lx, ly: ly))
         }
+    }
+
+    /// The arguments the three GEMM kernels share, in order: the four tensors, M, N, K, the
+    /// kernel's operand strides (`strides`), ldc, the batch strides, alpha, beta, the bias mode.
+    private func bindGemm(_ args: inout KernelArguments, _ l: GemmLayout, a: DeviceTensor, b: DeviceTensor,
+                          c: DeviceTensor, bias: DeviceTensor?, strides: [Int]) throws {
+        try args.bind(a)
+        try args.bind(b)
+        try args.bind(c)
+        if let bias { try args.bind(bias) } else { try args.memory(nil, elementOffset: 0) }
+        for value in [l.m, l.n, l.k] + strides + [l.ldc, l.strideA, l.strideB, l.strideC] {
+            try args.int(value)
+        }
+        try args.float(l.alpha)
+        try args.float(l.beta)
+        try args.int(l.bias == .perRow ? 1 : l.bias == .perColumn ? 2 : 0)
     }
 
     /// The work-group of a launch: as large as the tuning allows, but no larger than the matrix
@@ -102,4 +128,24 @@ struct GemmLayout {
     var alpha: Float = 1
     var beta: Float = 0
     var bias = Gemm.Bias.none
+}
+
+/// Which kernel of `gemm.cl` runs a product (see ``OpenCLTuning/Gemm``).
+enum GemmKernel: Equatable {
+    /// `gemm`: op(B) packed into local memory per K block (any layout).
+    case packed
+    /// `gemm_direct`: op(B)'s contiguous rows read in place (short K).
+    case direct
+    /// `gemm_dot`: dot products along K, both operands contiguous there (`A·Bᵀ`, long K).
+    case dot
+
+    init(_ l: GemmLayout, _ tiles: OpenCLTuning.Gemm) {
+        if tiles.dotDepth > 0, l.aDepthStride == 1, l.bDepthStride == 1, l.k >= tiles.dotDepth {
+            self = .dot
+        } else if l.bColumnStride == 1, l.k <= tiles.directDepth {
+            self = .direct
+        } else {
+            self = .packed
+        }
+    }
 }

@@ -27,6 +27,20 @@ struct OpenCLTuning: Equatable, Sendable {
         /// Largest work-group: work-items along M (`groupRows`) and along N (`groupColumns`).
         var groupRows: Int
         var groupColumns: Int
+        /// Products of at most this depth K whose op(B) rows are contiguous run as `gemm_direct`,
+        /// which reads B in place instead of packing it into local memory; 0 never. On PoCL
+        /// packing costs as much as the multiplies at K = 32 (the attention products: 1.3-2.3x
+        /// faster without it) and still loses at 96-192 on the Unet's per-image 1×1 products
+        /// (1.2-2.1x); at K = 256 over 1,024 columns it wins.
+        var directDepth: Int
+        /// Products at least this deep whose operands are both contiguous along K (`A·Bᵀ`, the
+        /// attention's key-value products) run as `gemm_dot`, dot products along K with no
+        /// packing; 0 never. On PoCL 1.6-2.6x faster than packing the transposed B at K = 260
+        /// and 1,028, slower at 68 (its vectors too short for the lane sums).
+        var dotDepth: Int
+        /// Dot products per `gemm_dot` work-item: rows of C (`GEMM_DM`) × columns (`GEMM_DN`).
+        var dotRows: Int
+        var dotColumns: Int
 
         var columns: Int { vectors * width }
 
@@ -93,7 +107,8 @@ struct OpenCLTuning: Equatable, Sendable {
         // 4 for SSE/NEON); the 4 × 3-vector block keeps twelve accumulators in registers.
         let width = [4, 8, 16].last { $0 <= max(4, capabilities.preferredVectorWidthFloat) } ?? 8
         return OpenCLTuning(
-            gemm: Gemm(rows: 4, vectors: 3, width: width, depth: 256, packA: false, groupRows: 16, groupColumns: 4),
+            gemm: Gemm(rows: 4, vectors: 3, width: width, depth: 256, packA: false, groupRows: 16, groupColumns: 4,
+                       directDepth: 192, dotDepth: 128, dotRows: 4, dotColumns: 3),
             conv: Conv(rows: 4, vectors: 3, width: width, gradientChannels: 4, gradientTaps: 3, group: 16,
                        splitPositions: 1024, columnPositions: 64, columnFloats: 1 << 26,
                        winogradFloats: 1 << 26, winogradPositions: 64, winogradGradientPositions: 64,
@@ -103,7 +118,8 @@ struct OpenCLTuning: Equatable, Sendable {
     /// GPUs and accelerators: 16 × 16 work-groups of 4 × 4 blocks staged in local memory; every
     /// convolution that fits the memory cap goes through im2col and that GEMM.
     private static let gpu = OpenCLTuning(
-        gemm: Gemm(rows: 4, vectors: 1, width: 4, depth: 16, packA: true, groupRows: 16, groupColumns: 16),
+        gemm: Gemm(rows: 4, vectors: 1, width: 4, depth: 16, packA: true, groupRows: 16, groupColumns: 16,
+                   directDepth: 0, dotDepth: 0, dotRows: 4, dotColumns: 3),
         conv: Conv(rows: 4, vectors: 1, width: 4, gradientChannels: 2, gradientTaps: 2, group: 64,
                    splitPositions: 4096, columnPositions: Int.max, columnFloats: 1 << 26,
                    winogradFloats: 0, winogradPositions: 64, winogradGradientPositions: 64,
@@ -127,7 +143,8 @@ struct OpenCLTuning: Equatable, Sendable {
     /// `-D` options of `gemm.cl`.
     var gemmBuildOptions: [String] {
         ["-DGEMM_MR=\(gemm.rows)", "-DGEMM_NV=\(gemm.vectors)", "-DGEMM_VW=\(gemm.width)",
-         "-DGEMM_KC=\(gemm.depth)", "-DGEMM_PACK_A=\(gemm.packA ? 1 : 0)"]
+         "-DGEMM_KC=\(gemm.depth)", "-DGEMM_PACK_A=\(gemm.packA ? 1 : 0)", "-DGEMM_DM=\(gemm.dotRows)",
+         "-DGEMM_DN=\(gemm.dotColumns)"]
     }
 
     /// `-D` options of `conv.cl`.

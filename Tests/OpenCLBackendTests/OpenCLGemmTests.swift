@@ -103,6 +103,33 @@ final class OpenCLGemmTests: XCTestCase {
         XCTAssertEqual(try queue.readFloats(c, count: 4), [9, 9, 9, 9])
     }
 
+    /// On CPU drivers short products over contiguous rows of B read B in place and long `A·Bᵀ`
+    /// products run as dot products; the rest pack B. Each path at partial tiles, with alpha,
+    /// beta, both biases and batch strides.
+    func testKernelChoiceAndEachKernel() throws {
+        let capabilities = try TestDevice.shared().capabilities
+        let tiles = OpenCLTuning.forDevice(capabilities).gemm
+        func kernel(_ g: Gemm) -> GemmKernel {
+            GemmKernel(GemmLayout(batch: g.batch, m: g.m, n: g.n, k: g.k,
+                                  aRowStride: g.transA ? 1 : g.lda, aDepthStride: g.transA ? g.lda : 1,
+                                  bDepthStride: g.transB ? 1 : g.ldb, bColumnStride: g.transB ? g.ldb : 1, ldc: g.ldc),
+                       tiles)
+        }
+        let direct = Gemm(batch: 3, m: 13, n: 50, k: 29, transA: true, alpha: 0.5, beta: 1, bias: .perColumn,
+                          strideA: 0)
+        let dot = Gemm(batch: 2, m: 13, n: 7, k: 203, transB: true, alpha: -1.5, beta: 0.5, bias: .perRow)
+        let packed = Gemm(m: 9, n: 30, k: 300)
+        if capabilities.kind == .cpu {
+            XCTAssertEqual(kernel(direct), .direct)
+            XCTAssertEqual(kernel(dot), .dot)
+            XCTAssertEqual(kernel(packed), .packed)
+            XCTAssertEqual(kernel(Gemm(m: 9, n: 30, k: 40, transB: true)), .packed, "a short A·Bᵀ packs its B")
+        }
+        try check(direct, seed: 600)
+        try check(dot, seed: 610)
+        try check(packed, seed: 620)
+    }
+
     /// The tile table respects every device limit it is given.
     func testTuningFitsDeviceLimits() throws {
         var capabilities = try TestDevice.shared().capabilities
