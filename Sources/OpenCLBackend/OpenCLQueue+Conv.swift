@@ -136,7 +136,9 @@ extension OpenCLQueue {
                            bias: BufferSlice?, family: String) throws {
         if p.batch == 0 || p.outputs == 0 { return }
         let tiles = OpenCLTuning.forDevice(openCLDevice.capabilities).conv
-        if p.kernelHeight == 3, p.kernelWidth == 3, p.outHeight * p.outWidth >= tiles.winogradPositions,
+        let fused = fusesWinograd(channels: p.channels, tiles)
+        if p.kernelHeight == 3, p.kernelWidth == 3,
+           p.outHeight * p.outWidth >= (fused ? tiles.fusedWinogradPositions : tiles.winogradPositions),
            p.winogradFloats <= tiles.winogradFloats {
             try correlateByWinograd(p, input: input, weights: weights, output: output, bias: bias, family: family)
         } else if p.outHeight * p.outWidth <= tiles.columnPositions,
