@@ -99,8 +99,7 @@ extension CaseCatalog {
             (Conv2d(batch: 2, inChannels: 8, outChannels: 8, height: 18, width: 18, kernel: 3, padding: 0), false),
             (Conv2d(batch: 1, inChannels: 4, outChannels: 6, height: 14, width: 14, kernel: 3, padding: 2), false),
             // The OpenCL device's fused Winograd on 24×24 (tiles transformed in runs of four,
-            // outputs stored per tile), and 400 input channels, whose transformed input outgrows
-            // a CPU driver's local memory (the three-kernel path forward).
+            // outputs stored per tile), and on 400 input channels at 8×8.
             (Conv2d(batch: 1, inChannels: 8, outChannels: 5, height: 24, width: 24, kernel: 3), false),
             (Conv2d(batch: 2, inChannels: 400, outChannels: 6, height: 8, width: 8, kernel: 3), false),
         ]

@@ -136,7 +136,7 @@ extension OpenCLQueue {
                            bias: BufferSlice?, family: String) throws {
         if p.batch == 0 || p.outputs == 0 { return }
         let tiles = OpenCLTuning.forDevice(openCLDevice.capabilities).conv
-        let fused = fusesWinograd(channels: p.channels, tiles)
+        let fused = Self.fusesWinograd(tiles)
         if p.kernelHeight == 3, p.kernelWidth == 3,
            p.outHeight * p.outWidth >= (fused ? tiles.fusedWinogradPositions : tiles.winogradPositions),
            p.winogradFloats <= tiles.winogradFloats {
@@ -279,19 +279,28 @@ extension OpenCLQueue {
         let c = p.channels, m = p.outputs
         let tiles = OpenCLTuning.forDevice(openCLDevice.capabilities).conv
         let rowsPadded = (m + tiles.rows - 1) / tiles.rows * tiles.rows
-        let fused = fusesWinograd(channels: c, tiles)
+        let fused = Self.fusesWinograd(tiles)
         // Tiles rounded up to whole panels of the product kernel (lanes past p.tiles unused).
         let t = (p.tiles + tiles.columns - 1) / tiles.columns * tiles.columns
+        // The fused kernel's work-items: a few per compute unit along the blocks, each running
+        // every `workers`-th block with its own V; the channel panels split only when there are
+        // too few blocks to give every compute unit two (each split transforms its blocks again).
+        let units = max(1, openCLDevice.capabilities.computeUnits)
+        let blocks = t / tiles.columns, panels = rowsPadded / tiles.rows
+        let workers = min(blocks, 8 * units)
+        let splits = min(panels, max(1, (2 * units + blocks - 1) / blocks))
+        let panelsPerItem = (panels + splits - 1) / splits
+        let items = [workers, (panels + panelsPerItem - 1) / panelsPerItem]
         var layout = ScratchLayout()
         let filters = layout.take(16 * rowsPadded * c)
-        let transformed = fused ? 0 : layout.take(16 * c * t)
+        let transformed = layout.take(fused ? items[0] * items[1] * 16 * c * tiles.columns : 16 * c * t)
         let products = fused ? 0 : layout.take(16 * m * t)
         let scratch = try scratchMemory(bytes: max(1, layout.floats) * 4)
         let u = DeviceTensor.scratch(scratch, elementOffset: filters)
         let v = DeviceTensor.scratch(scratch, elementOffset: transformed)
         let product = DeviceTensor.scratch(scratch, elementOffset: products)
 
-        try dispatch(Self.convFile, "conv_wino_filter", family: family, global: [rowsPadded, c]) { args in
+        try dispatch(Self.convFile, "conv_wino_filter", family: family, global: [c, panels]) { args in
             try args.tensor(weights)
             try args.bind(u)
             for value in [m, rowsPadded, c, p.weightRowStride, p.weightChannelStride, p.flipped ? p.taps - 1 : 0,
@@ -300,15 +309,7 @@ extension OpenCLQueue {
             }
         }
         if fused {
-            // Blocks of tiles, each a work-group of one; the channel panels are split only when
-            // there are too few blocks to give every compute unit a few (each split transforms
-            // its block's input again).
-            let blocks = t / tiles.columns, panels = rowsPadded / tiles.rows
-            let wanted = 4 * max(1, openCLDevice.capabilities.computeUnits)
-            let splits = min(panels, max(1, (wanted + blocks - 1) / blocks))
-            let panelsPerItem = (panels + splits - 1) / splits
-            try dispatch(Self.convFile, "conv_wino_fused", family: family,
-                         global: [blocks, (panels + panelsPerItem - 1) / panelsPerItem], local: [1, 1]) { args in
+            try dispatch(Self.convFile, "conv_wino_fused", family: family, global: items, local: [1, 1]) { args in
                 try args.tensor(input)
                 try args.bind(u)
                 try args.tensor(output)
@@ -318,7 +319,8 @@ extension OpenCLQueue {
                     try args.int(value)
                 }
                 try args.int(bias != nil)
-                try args.localFloats(16 * c * tiles.columns)
+                try args.int(blocks)
+                try args.bind(v)
             }
             return
         }
@@ -365,12 +367,10 @@ extension OpenCLQueue {
         }
     }
 
-    /// Whether a Winograd correlation over `channels` input channels runs as `conv_wino_fused`:
-    /// the tuning enables it, its tile blocks are whole float8 groups, and a block's V
-    /// (16 × channels × `tiles.columns` floats) fits the device's local memory.
-    func fusesWinograd(channels: Int, _ tiles: OpenCLTuning.Conv) -> Bool {
+    /// Whether forward and backward-data Winograd run as `conv_wino_fused`: the tuning enables
+    /// it and its tile blocks are whole float8 groups.
+    static func fusesWinograd(_ tiles: OpenCLTuning.Conv) -> Bool {
         tiles.fusedWinograd && tiles.columns % 8 == 0
-            && 16 * channels * tiles.columns * 4 <= openCLDevice.capabilities.localMemoryBytes
     }
 
     /// F(2×2, 3×3) weight gradient: `conv_wino_input` writes V ([16, C, T], one panel),

@@ -82,10 +82,11 @@ struct OpenCLTuning: Equatable, Sendable {
         /// weight gradient takes ~1.8x as long (four tiles per image, scalar transforms).
         var winogradPositions: Int
         var winogradGradientPositions: Int
-        /// Forward and backward-data Winograd run as one kernel per block of `columns` tiles
-        /// (`conv_wino_fused`), its input transform in local memory, instead of three kernels
-        /// through global memory. On PoCL (where local memory is a cache-resident buffer) 1.2-1.7x
-        /// faster on the Unet's 3×3 convolutions, the same bits.
+        /// Forward and backward-data Winograd run as one kernel over blocks of `columns` tiles
+        /// (`conv_wino_fused`), each block's transformed input in a cache-resident scratch region
+        /// of its work-item, instead of three kernels through memory. On PoCL 1.2-1.7x faster on
+        /// the Unet's 3×3 convolutions of 8×8 maps and up, about 4x on the 512-channel 4×4 ones
+        /// (which took im2col + GEMM before), the same bits. Needs `columns` a multiple of 8.
         var fusedWinograd: Bool
         /// Output positions per image from which forward and backward-data take the fused path
         /// (when it applies; `winogradPositions` otherwise). On PoCL 16: at 4×4 it runs the

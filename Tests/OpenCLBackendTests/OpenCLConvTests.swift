@@ -9,8 +9,9 @@ import XCTest
 /// writes confined to the outputs.
 final class OpenCLConvTests: XCTestCase {
     /// Runs the three passes of `c` and compares each with the reference.
-    private func check(_ c: Conv2d, seed: UInt64, file: StaticString = #filePath, line: UInt = #line) throws {
-        let queue = try makeQueue()
+    private func check(_ c: Conv2d, seed: UInt64, on device: FrontEndDevice? = nil, file: StaticString = #filePath,
+                       line: UInt = #line) throws {
+        let queue = try (device ?? TestDevice.shared()).makeQueue()
         var data = TestData(seed: seed)
         let name = Kernel.conv2d(c).caseDescription
         let xValues = data.floats(c.inputCount), wValues = data.floats(c.weightCount)
@@ -134,23 +135,39 @@ final class OpenCLConvTests: XCTestCase {
 
     /// On CPU drivers forward and backward-data Winograd run fused (`conv_wino_fused`): blocks of
     /// 24 tiles transformed as rows of eight (16-wide tiles), runs of four (8×8 and 24×24 maps)
-    /// or single tiles (odd widths), the last block partial, output channels not a multiple of
-    /// the panel. Input channels whose V outgrows local memory take the three-kernel path.
+    /// or single tiles (4×4 and odd widths), more blocks than work-items, the last block partial,
+    /// output channels not a multiple of the panel, and split channel panels (one block).
     func testFusedWinogradShapes() throws {
-        let queue = try OpenCLQueue(device: TestDevice.shared().openCL)
-        let tiles = OpenCLTuning.forDevice(queue.openCLDevice.capabilities).conv
+        let tiles = OpenCLTuning.forDevice(try TestDevice.shared().capabilities).conv
         if tiles.winogradFloats > 0 {
-            XCTAssertEqual(queue.fusesWinograd(channels: 64, tiles), tiles.fusedWinograd)
-            let tooWide = queue.openCLDevice.capabilities.localMemoryBytes / (16 * tiles.columns * 4) + 1
-            XCTAssertFalse(queue.fusesWinograd(channels: tooWide, tiles), "V of \(tooWide) channels fits local memory")
+            XCTAssertTrue(OpenCLQueue.fusesWinograd(tiles))
             // 8×8 maps in runs of four: 5 images are 80 tiles, the last block 8 of 24.
             try check(Conv2d(batch: 5, inChannels: 6, outChannels: 10, height: 8, width: 8, kernel: 3), seed: 1200)
             // 24×24: runs of four, outputs stored per tile (24 is not a multiple of 16).
             try check(Conv2d(batch: 1, inChannels: 7, outChannels: 5, height: 24, width: 24, kernel: 3), seed: 1210)
-            // The three-kernel path forward (V of `tooWide` channels, two panels of tiles); backward-data
-            // fuses (3 channels).
-            try check(Conv2d(batch: 2, inChannels: tooWide, outChannels: 3, height: 8, width: 8, kernel: 3), seed: 1220)
+            // 4×4 maps (from `fusedWinogradPositions`), 2 images: one block of 8 tiles, its 5
+            // channel panels split across work-items; 40 images: 160 tiles, more blocks than workers.
+            try check(Conv2d(batch: 2, inChannels: 33, outChannels: 18, height: 4, width: 4, kernel: 3), seed: 1220)
+            try check(Conv2d(batch: 40, inChannels: 3, outChannels: 4, height: 4, width: 4, kernel: 3), seed: 1230)
         }
+    }
+
+    /// A driver preferring 4-wide vectors (SSE, NEON) gets blocks of 12 tiles, which the fused
+    /// kernel does not take: forward and backward-data run the three-kernel path (its transforms
+    /// four tiles per float4 on 8×8 maps, one at a time on 10×10), in several panels of tiles.
+    func testThreeKernelWinogradOnFourWideVectors() throws {
+        let native = try TestDevice.shared().openCL
+        var capabilities = native.capabilities
+        guard capabilities.kind == .cpu else { return }
+        capabilities.preferredVectorWidthFloat = 4
+        let tiles = OpenCLTuning.forDevice(capabilities).conv
+        XCTAssertEqual(tiles.columns, 12)
+        XCTAssertFalse(OpenCLQueue.fusesWinograd(tiles))
+        let narrow = FrontEndDevice(try OpenCLDevice(name: native.info.name, handle: native.handle,
+                                                     capabilities: capabilities, cacheDirectory: TestDevice.cacheDirectory))
+        try check(Conv2d(batch: 3, inChannels: 5, outChannels: 9, height: 8, width: 8, kernel: 3), seed: 1300, on: narrow)
+        try check(Conv2d(batch: 2, inChannels: 4, outChannels: 3, height: 10, width: 10, kernel: 3, padding: 2),
+                  seed: 1310, on: narrow)
     }
 
     func testEmptyBatchGivesZeroWeightGradients() throws {
