@@ -62,7 +62,10 @@ extension OpenCLQueue {
         let columns = c.batch * c.outHeight * c.outWidth
         let depth = c.inChannels * c.kernelHeight * c.kernelWidth
         let tileCount = c.batch * ((c.outHeight + 1) / 2) * ((c.outWidth + 1) / 2)
-        if c.kernelHeight == 3, c.kernelWidth == 3, c.outHeight * c.outWidth >= tiles.winogradGradientPositions,
+        let positions = c.outHeight * c.outWidth
+        let wideSmallMap = positions >= tiles.fusedWinogradPositions
+            && min(c.inChannels, c.outChannels) >= tiles.winogradGradientChannels
+        if c.kernelHeight == 3, c.kernelWidth == 3, positions >= tiles.winogradGradientPositions || wideSmallMap,
            16 * (c.outChannels * c.inChannels + (c.inChannels + c.outChannels) * tileCount) <= tiles.winogradFloats {
             try weightGradientByWinograd(c, x: x, dy: dy, dw: dw, family: family)
         } else if c.outHeight * c.outWidth <= tiles.columnPositions, (depth + c.outChannels) * columns <= tiles.columnFloats {
@@ -373,10 +376,13 @@ extension OpenCLQueue {
         tiles.fusedWinograd && tiles.columns % 8 == 0
     }
 
-    /// F(2×2, 3×3) weight gradient: `conv_wino_input` writes V ([16, C, T], one panel),
-    /// `conv_wino_output_grad` the transformed output gradient dM ([16, M, T]), `conv_wino_dot`
-    /// sums `dU[ξ] = dM[ξ]·V[ξ]ᵀ` over the tiles (dot products along T, no splits: the order is
-    /// fixed) and `conv_wino_filter_grad` folds it into dW.
+    /// F(2×2, 3×3) weight gradient: `conv_wino_input` writes V, `conv_wino_output_grad` the
+    /// transformed output gradient dM ([16, M, T]), the 16 products `dU[ξ] = dM[ξ]·V[ξ]ᵀ` are
+    /// summed over the tiles, and `conv_wino_filter_grad` folds dU into dW. With many tiles the
+    /// products are `conv_wino_dot`'s dot products along T (V as [16, C, T]); with at most
+    /// `gemm.directDepth` tiles (small maps, such as the dim 64 Unet's 512-channel 4×4 ones) they
+    /// are one batched GEMM over ξ with V tile-major ([16, T, C], panels of one tile), whose rows
+    /// `gemm_direct` reads in place: dot products 64 long are mostly lane sums.
     private func weightGradientByWinograd(_ c: Conv2d, x: BufferSlice, dy: BufferSlice, dw: BufferSlice,
                                           family: String) throws {
         let tileRows = (c.outHeight + 1) / 2, tileColumns = (c.outWidth + 1) / 2
@@ -392,9 +398,10 @@ extension OpenCLQueue {
         let dM = DeviceTensor.scratch(scratch, elementOffset: gradients)
         let dU = DeviceTensor.scratch(scratch, elementOffset: filters)
 
+        let byGemm = t <= OpenCLTuning.forDevice(openCLDevice.capabilities).gemm.directDepth
         try winogradInput(x, into: v, channels: ci, height: c.height, width: c.width, top: c.padHeight,
                           left: c.padWidth, tileRows: tileRows, tileColumns: tileColumns, batch: c.batch,
-                          tilesPadded: t, panel: t, family: family)
+                          tilesPadded: t, panel: byGemm ? 1 : t, family: family)
         try dispatch(Self.convFile, "conv_wino_output_grad", family: family, global: [tileRows, m, c.batch]) { args in
             try args.tensor(dy)
             try args.bind(dM)
@@ -402,17 +409,23 @@ extension OpenCLQueue {
                 try args.int(value)
             }
         }
-        let tapTiles = (ci + tiles.gradientTaps - 1) / tiles.gradientTaps
-        let channelTiles = (m + tiles.gradientChannels - 1) / tiles.gradientChannels
-        let group = try convGroup("conv_wino_dot", tiles: tapTiles, limit: tiles.group)
-        try dispatch(Self.convFile, "conv_wino_dot", family: family, global: [tapTiles, channelTiles, 16],
-                     local: [group, 1, 1]) { args in
-            try args.bind(dM)
-            try args.bind(v)
-            try args.bind(dU)
-            try args.int(m)
-            try args.int(ci)
-            try args.int(t)
+        if byGemm {
+            let products = GemmLayout(batch: 16, m: m, n: ci, k: t, aRowStride: t, aDepthStride: 1, bDepthStride: ci,
+                                      bColumnStride: 1, ldc: ci, strideA: m * t, strideB: ci * t, strideC: m * ci)
+            try gemm(products, a: dM, b: v, c: dU, bias: nil, family: family)
+        } else {
+            let tapTiles = (ci + tiles.gradientTaps - 1) / tiles.gradientTaps
+            let channelTiles = (m + tiles.gradientChannels - 1) / tiles.gradientChannels
+            let group = try convGroup("conv_wino_dot", tiles: tapTiles, limit: tiles.group)
+            try dispatch(Self.convFile, "conv_wino_dot", family: family, global: [tapTiles, channelTiles, 16],
+                         local: [group, 1, 1]) { args in
+                try args.bind(dM)
+                try args.bind(v)
+                try args.bind(dU)
+                try args.int(m)
+                try args.int(ci)
+                try args.int(t)
+            }
         }
         try dispatch(Self.convFile, "conv_wino_filter_grad", family: family, global: [ci, m]) { args in
             try args.bind(dU)

@@ -88,6 +88,12 @@ struct OpenCLTuning: Equatable, Sendable {
         /// the Unet's 3×3 convolutions of 8×8 maps and up, about 4x on the 512-channel 4×4 ones
         /// (which took im2col + GEMM before), the same bits. Needs `columns` a multiple of 8.
         var fusedWinograd: Bool
+        /// Input and output channels from which the weight gradient takes Winograd on maps of
+        /// `fusedWinogradPositions` and up too: there its products are one batched GEMM over
+        /// few tiles, which pays for the transforms only against wide ones. On PoCL 128: at
+        /// 4×4 the 512-channel gradients run 1.8x faster than im2col + GEMM, the 256-channel
+        /// ones 1.7x, the 32-channel ones 1.2x slower.
+        var winogradGradientChannels: Int
         /// Output positions per image from which forward and backward-data take the fused path
         /// (when it applies; `winogradPositions` otherwise). On PoCL 16: at 4×4 it runs the
         /// digits model's 32-channel convolutions 2x faster than im2col + GEMM.
@@ -117,7 +123,7 @@ struct OpenCLTuning: Equatable, Sendable {
             conv: Conv(rows: 4, vectors: 3, width: width, gradientChannels: 4, gradientTaps: 3, group: 16,
                        splitPositions: 1024, columnPositions: 64, columnFloats: 1 << 26,
                        winogradFloats: 1 << 26, winogradPositions: 64, winogradGradientPositions: 64,
-                       fusedWinograd: true, fusedWinogradPositions: 16))
+                       fusedWinograd: true, winogradGradientChannels: 128, fusedWinogradPositions: 16))
     }
 
     /// GPUs and accelerators: 16 × 16 work-groups of 4 × 4 blocks staged in local memory; every
@@ -128,7 +134,7 @@ struct OpenCLTuning: Equatable, Sendable {
         conv: Conv(rows: 4, vectors: 1, width: 4, gradientChannels: 2, gradientTaps: 2, group: 64,
                    splitPositions: 4096, columnPositions: Int.max, columnFloats: 1 << 26,
                    winogradFloats: 0, winogradPositions: 64, winogradGradientPositions: 64,
-                   fusedWinograd: false, fusedWinogradPositions: 64))
+                   fusedWinograd: false, winogradGradientChannels: Int.max, fusedWinogradPositions: 64))
 
     /// Shrinks work-groups and K blocks until they fit the device's limits.
     private mutating func fit(_ capabilities: OpenCLCapabilities) {

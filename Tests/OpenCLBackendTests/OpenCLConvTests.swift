@@ -149,6 +149,10 @@ final class OpenCLConvTests: XCTestCase {
             // channel panels split across work-items; 40 images: 160 tiles, more blocks than workers.
             try check(Conv2d(batch: 2, inChannels: 33, outChannels: 18, height: 4, width: 4, kernel: 3), seed: 1220)
             try check(Conv2d(batch: 40, inChannels: 3, outChannels: 4, height: 4, width: 4, kernel: 3), seed: 1230)
+            // Wide channels at 4×4: the weight gradient takes Winograd too, its products one
+            // batched GEMM over 12 tiles (V tile-major).
+            XCTAssertLessThanOrEqual(tiles.winogradGradientChannels, 128, "the case must take the Winograd gradient")
+            try check(Conv2d(batch: 3, inChannels: 128, outChannels: 130, height: 4, width: 4, kernel: 3), seed: 1240)
         }
     }
 
