@@ -172,12 +172,22 @@ __kernel void softmax_rows8(__global const float* x, ulong x_off, __global float
     for (int r = 0; r < body; r += 8) m8 = fmax(m8, vload8(0, x + r));
     float m = fmax(fmax(fmax(m8.s0, m8.s1), fmax(m8.s2, m8.s3)), fmax(fmax(m8.s4, m8.s5), fmax(m8.s6, m8.s7)));
     for (int r = body; r < extent; ++r) m = fmax(m, x[r]);
+    // exp once per element: y holds exp(x − m) until the sum is known (the same bits as computing
+    // it again, and y may alias x because each element is read before it is overwritten).
     float8 s8 = (float8)(0.0f);
-    for (int r = 0; r < body; r += 8) s8 += exp(vload8(0, x + r) - m);
+    for (int r = 0; r < body; r += 8) {
+        float8 e = exp(vload8(0, x + r) - m);
+        s8 += e;
+        vstore8(e, 0, y + r);
+    }
     float s = ((s8.s0 + s8.s1) + (s8.s2 + s8.s3)) + ((s8.s4 + s8.s5) + (s8.s6 + s8.s7));
-    for (int r = body; r < extent; ++r) s += exp(x[r] - m);
-    for (int r = 0; r < body; r += 8) vstore8(exp(vload8(0, x + r) - m) / s, 0, y + r);
-    for (int r = body; r < extent; ++r) y[r] = exp(x[r] - m) / s;
+    for (int r = body; r < extent; ++r) {
+        float e = exp(x[r] - m);
+        s += e;
+        y[r] = e;
+    }
+    for (int r = 0; r < body; r += 8) vstore8(vload8(0, y + r) / s, 0, y + r);
+    for (int r = body; r < extent; ++r) y[r] = y[r] / s;
 }
 
 // Softmax with one work group per row. y may alias x: each item rewrites only elements it read.
