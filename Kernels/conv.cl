@@ -564,7 +564,8 @@ inline void wino_store_row8(float8 y0, float8 y1, __global float* out) {
 
 // V of the patches in[n, c, 2th - top + i, 2tw - left + j] (zero outside [H, W]), in [N, C, H, W],
 // in panels of P tiles: V[ξ*C*Tp + (t / P)*C*P + c*P + t % P]. P = CONV_NR for conv_wino_gemm
-// (each panel a contiguous [C][CONV_NR] block), P = Tp = T for the weight gradient's rows.
+// (each panel a contiguous [C][CONV_NR] block), P = Tp = T for the weight gradient's rows
+// (conv_wino_dot), P = 1 for its tile-major V ([T][C] per ξ, the batched GEMM over few tiles).
 // One work-item transforms one row of tiles, so its 16 outputs are 16 sequential streams.
 // Global size: (C, TH, N) when the tiles are in several panels (P < Tp), so that neighbouring
 // work-items (channels) write neighbouring P-float runs of a panel (about 1.6x on PoCL, whose

@@ -272,8 +272,8 @@ extension OpenCLQueue {
 
     /// F(2×2, 3×3): `conv_wino_filter` transforms the weights into U, then either
     /// `conv_wino_fused` transforms, multiplies and folds each block of `tiles.columns` tiles with
-    /// its V in local memory (when the tuning allows it and V fits), or three kernels do the same
-    /// through global memory: `conv_wino_input` writes every tile's V, `conv_wino_gemm` computes
+    /// its V in a scratch region of its work-item (where ``fusesWinograd(_:)``), or three kernels
+    /// do the same through memory: `conv_wino_input` writes every tile's V, `conv_wino_gemm` computes
     /// the 16 products `M[ξ] = U[ξ]·V[ξ]` (`[M × C]·[C × T]`, V in panels of `tiles.columns`
     /// tiles), and `conv_wino_output` folds each tile's 4×4 products into its 2×2 outputs (plus
     /// bias). Both give the same bits.
