@@ -541,20 +541,20 @@ inline void wino_row_patches4(__global const float* plane, int h0, int w0, int H
     }
 }
 
-// Y tile = Aᵀ s A + b of eight tiles in lanes: y[i][j] is output row i, column j of each tile.
-inline void wino_fold8(float8 s[4][4], float b, float8 y[2][2]) {
-    float8 r[2][4];
-    #pragma unroll
-    for (int j = 0; j < 4; j++) {
-        r[0][j] = s[0][j] + s[1][j] + s[2][j];
-        r[1][j] = s[1][j] - s[2][j] - s[3][j];
+// Y tile = Aᵀ s A + b (element type T: float, or float8 for eight tiles in lanes): y[i][j] is
+// output row i, column j of each tile. A^T s (2×4), then (A^T s) A (2×2).
+#define WINO_FOLD(T, s, b, y)                                                                       \
+    {                                                                                               \
+        T r[2][4];                                                                                  \
+        _Pragma("unroll") for (int j = 0; j < 4; j++) {                                             \
+            r[0][j] = s[0][j] + s[1][j] + s[2][j];                                                  \
+            r[1][j] = s[1][j] - s[2][j] - s[3][j];                                                  \
+        }                                                                                           \
+        _Pragma("unroll") for (int i = 0; i < 2; i++) {                                             \
+            y[i][0] = r[i][0] + r[i][1] + r[i][2] + (b);                                            \
+            y[i][1] = r[i][1] - r[i][2] - r[i][3] + (b);                                            \
+        }                                                                                           \
     }
-    #pragma unroll
-    for (int i = 0; i < 2; i++) {
-        y[i][0] = r[i][0] + r[i][1] + r[i][2] + b;
-        y[i][1] = r[i][1] - r[i][2] - r[i][3] + b;
-    }
-}
 
 // Columns 0 and 1 of eight adjacent tiles' output row interleaved into one vstore16.
 inline void wino_store_row8(float8 y0, float8 y1, __global float* out) {
@@ -697,7 +697,7 @@ __kernel void conv_wino_output(
                 for (int j = 0; j < 4; j++) s[i][j] = vload8(0, src + (i * 4 + j) * stride + tw);
             }
             float8 y[2][2];
-            wino_fold8(s, b, y);
+            WINO_FOLD(float8, s, b, y)
             #pragma unroll
             for (int i = 0; i < 2; i++) {
                 if (oh + i >= OH) break;
@@ -712,19 +712,14 @@ __kernel void conv_wino_output(
             #pragma unroll
             for (int j = 0; j < 4; j++) s[i][j] = src[(i * 4 + j) * stride + tw];
         }
-        // A^T s (2×4), then (A^T s) A (2×2).
-        float r[2][4];
-        #pragma unroll
-        for (int j = 0; j < 4; j++) {
-            r[0][j] = s[0][j] + s[1][j] + s[2][j];
-            r[1][j] = s[1][j] - s[2][j] - s[3][j];
-        }
+        float y[2][2];
+        WINO_FOLD(float, s, b, y)
         const int ow = 2 * tw;
         #pragma unroll
         for (int i = 0; i < 2; i++) {
             if (oh + i >= OH) break;
-            out[(oh + i) * OW + ow] = r[i][0] + r[i][1] + r[i][2] + b;
-            if (ow + 1 < OW) out[(oh + i) * OW + ow + 1] = r[i][1] - r[i][2] - r[i][3] + b;
+            out[(oh + i) * OW + ow] = y[i][0];
+            if (ow + 1 < OW) out[(oh + i) * OW + ow + 1] = y[i][1];
         }
     }
 }
@@ -853,7 +848,7 @@ __kernel void conv_wino_fused(
                         #pragma unroll
                         for (int j = 0; j < 4; j++) s[a][j] = vload8(0, products[a * 4 + j][i] + g);
                     float8 y[2][2];
-                    wino_fold8(s, b, y);
+                    WINO_FOLD(float8, s, b, y)
                     if (TW % 8 == 0 && OW % 16 == 0) {
                         const int n = tg / tilesPerImage, r = tg - n * tilesPerImage, th = r / TW, tw = r - th * TW;
                         __global float* o = out + (long)n * M * OH * OW + (2 * th) * OW + 2 * tw;
@@ -948,6 +943,26 @@ __kernel void conv_wino_dot(
     }
 }
 
+// A y Aᵀ of a tile's 2×2 output gradient y (element type T: float, float4 or float8 for tiles in
+// lanes), A = [1 0; 1 1; 1 -1; 0 -1]: rows A y (4×2), then (A y) Aᵀ (4×4), stored as dM[ξ = 4i + j]
+// at dst + ξ*stride through STORE(value, pointer).
+#define WINO_OUTPUT_GRAD_TRANSFORM(T, y, STORE, dst, stride)                                        \
+    {                                                                                               \
+        T r[4][2];                                                                                  \
+        _Pragma("unroll") for (int j = 0; j < 2; j++) {                                             \
+            r[0][j] = y[0][j];                                                                      \
+            r[1][j] = y[0][j] + y[1][j];                                                            \
+            r[2][j] = y[0][j] - y[1][j];                                                            \
+            r[3][j] = -y[1][j];                                                                     \
+        }                                                                                           \
+        _Pragma("unroll") for (int i = 0; i < 4; i++) {                                             \
+            STORE(r[i][0], (dst) + (i * 4 + 0) * (stride));                                         \
+            STORE(r[i][0] + r[i][1], (dst) + (i * 4 + 1) * (stride));                               \
+            STORE(r[i][0] - r[i][1], (dst) + (i * 4 + 2) * (stride));                               \
+            STORE(-r[i][1], (dst) + (i * 4 + 3) * (stride));                                        \
+        }                                                                                           \
+    }
+
 // dM[ξ*M*T + m*T + t] = (A dY_tile A^T)[ξ], dY [N, M, OH, OW] (zero past OH, OW).
 // One work-item per row of tiles. Global size: (TH, M, N).
 __kernel void conv_wino_output_grad(
@@ -973,21 +988,7 @@ __kernel void conv_wino_output_grad(
                 y[i][0] = row.even;
                 y[i][1] = row.odd;
             }
-            float8 r[4][2];
-            #pragma unroll
-            for (int j = 0; j < 2; j++) {
-                r[0][j] = y[0][j];
-                r[1][j] = y[0][j] + y[1][j];
-                r[2][j] = y[0][j] - y[1][j];
-                r[3][j] = -y[1][j];
-            }
-            #pragma unroll
-            for (int i = 0; i < 4; i++) {
-                vstore8(r[i][0], 0, dst + (i * 4 + 0) * stride + tw);
-                vstore8(r[i][0] + r[i][1], 0, dst + (i * 4 + 1) * stride + tw);
-                vstore8(r[i][0] - r[i][1], 0, dst + (i * 4 + 2) * stride + tw);
-                vstore8(-r[i][1], 0, dst + (i * 4 + 3) * stride + tw);
-            }
+            WINO_OUTPUT_GRAD_TRANSFORM(float8, y, WINO_STORE8, dst + tw, stride)
         }
     } else if (OW % 8 == 0) {
         // Four tiles at a time (8×8, 24×24, ... maps): each dY row's 8 floats.
@@ -999,21 +1000,7 @@ __kernel void conv_wino_output_grad(
                 y[i][0] = row.even;
                 y[i][1] = row.odd;
             }
-            float4 r[4][2];
-            #pragma unroll
-            for (int j = 0; j < 2; j++) {
-                r[0][j] = y[0][j];
-                r[1][j] = y[0][j] + y[1][j];
-                r[2][j] = y[0][j] - y[1][j];
-                r[3][j] = -y[1][j];
-            }
-            #pragma unroll
-            for (int i = 0; i < 4; i++) {
-                vstore4(r[i][0], 0, dst + (i * 4 + 0) * stride + tw);
-                vstore4(r[i][0] + r[i][1], 0, dst + (i * 4 + 1) * stride + tw);
-                vstore4(r[i][0] - r[i][1], 0, dst + (i * 4 + 2) * stride + tw);
-                vstore4(-r[i][1], 0, dst + (i * 4 + 3) * stride + tw);
-            }
+            WINO_OUTPUT_GRAD_TRANSFORM(float4, y, WINO_STORE4, dst + tw, stride)
         }
     }
     for (; tw < TW; tw++) {
@@ -1024,22 +1011,7 @@ __kernel void conv_wino_output_grad(
             #pragma unroll
             for (int j = 0; j < 2; j++) y[i][j] = oh + i < OH && ow + j < OW ? src[(oh + i) * OW + ow + j] : 0.0f;
         }
-        // A = [1 0; 1 1; 1 -1; 0 -1]: rows A y (4×2), then (A y) A^T (4×4).
-        float r[4][2];
-        #pragma unroll
-        for (int j = 0; j < 2; j++) {
-            r[0][j] = y[0][j];
-            r[1][j] = y[0][j] + y[1][j];
-            r[2][j] = y[0][j] - y[1][j];
-            r[3][j] = -y[1][j];
-        }
-        #pragma unroll
-        for (int i = 0; i < 4; i++) {
-            dst[(i * 4 + 0) * stride + tw] = r[i][0];
-            dst[(i * 4 + 1) * stride + tw] = r[i][0] + r[i][1];
-            dst[(i * 4 + 2) * stride + tw] = r[i][0] - r[i][1];
-            dst[(i * 4 + 3) * stride + tw] = -r[i][1];
-        }
+        WINO_OUTPUT_GRAD_TRANSFORM(float, y, WINO_STORE1, dst + tw, stride)
     }
 }
 

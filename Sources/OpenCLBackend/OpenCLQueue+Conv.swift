@@ -388,7 +388,8 @@ extension OpenCLQueue {
         let tileRows = (c.outHeight + 1) / 2, tileColumns = (c.outWidth + 1) / 2
         let t = c.batch * tileRows * tileColumns
         let m = c.outChannels, ci = c.inChannels
-        let tiles = OpenCLTuning.forDevice(openCLDevice.capabilities).conv
+        let tuning = OpenCLTuning.forDevice(openCLDevice.capabilities)
+        let tiles = tuning.conv
         var layout = ScratchLayout()
         let transformed = layout.take(16 * t * ci)
         let gradients = layout.take(16 * m * t)
@@ -398,7 +399,11 @@ extension OpenCLQueue {
         let dM = DeviceTensor.scratch(scratch, elementOffset: gradients)
         let dU = DeviceTensor.scratch(scratch, elementOffset: filters)
 
-        let byGemm = t <= OpenCLTuning.forDevice(openCLDevice.capabilities).gemm.directDepth
+        // With V tile-major the products are one batched GEMM ([M × T]·[T × C] per ξ); taken where
+        // its B rows are read in place (few tiles), else conv_wino_dot's dot products along T.
+        let products = GemmLayout(batch: 16, m: m, n: ci, k: t, aRowStride: t, aDepthStride: 1, bDepthStride: ci,
+                                  bColumnStride: 1, ldc: ci, strideA: m * t, strideB: ci * t, strideC: m * ci)
+        let byGemm = GemmKernel(products, tuning.gemm) == .direct
         try winogradInput(x, into: v, channels: ci, height: c.height, width: c.width, top: c.padHeight,
                           left: c.padWidth, tileRows: tileRows, tileColumns: tileColumns, batch: c.batch,
                           tilesPadded: t, panel: byGemm ? 1 : t, family: family)
@@ -410,8 +415,6 @@ extension OpenCLQueue {
             }
         }
         if byGemm {
-            let products = GemmLayout(batch: 16, m: m, n: ci, k: t, aRowStride: t, aDepthStride: 1, bDepthStride: ci,
-                                      bColumnStride: 1, ldc: ci, strideA: m * t, strideB: ci * t, strideC: m * ci)
             try gemm(products, a: dM, b: v, c: dU, bias: nil, family: family)
         } else {
             let tapTiles = (ci + tiles.gradientTaps - 1) / tiles.gradientTaps
